@@ -1,0 +1,202 @@
+//! The PhantomCoin chainspec: everything a chain is started from.
+//!
+//! A chainspec is a JSON file with the chain's identity, its boot nodes, the whole constants
+//! sheet ([`ChainConstants`]) and one section per enabled module. Parsing is strict: an unknown
+//! or missing field, a wrong type or a broken rule is refused with the field's path.
+//!
+//! The *raw* form freezes a spec: `{"genesis_hash": …, "spec": …}` where `spec` is the canonical
+//! JSON (object keys sorted, no whitespace, no floating-point numbers) and `genesis_hash` is the
+//! BLAKE3 hash of those bytes in the chainspec domain. Two nodes with the same raw spec start
+//! the same chain; a raw spec whose hash does not match its content is refused.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod canonical;
+
+use pc_codec::{Domain, Hash32};
+use pc_runtime_api::{ChainConstants, ConstantsError};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub use canonical::canonical_json;
+
+const GENESIS_DOMAIN: Domain = Domain::new("phantomcoin/v1/chainspec/genesis");
+
+/// The built-in development chain (k = 1, tiny windows).
+pub const DEV_JSON: &str = include_str!("../../../chainspec/dev.json");
+
+/// Chains known by name to `--chain`, with their shipped specs.
+pub const BUILT_IN: [(&str, &str); 3] = [
+    ("dev", DEV_JSON),
+    ("testnet-0", include_str!("../../../chainspec/testnet-0.json")),
+    ("testnet-1", include_str!("../../../chainspec/testnet-1.json")),
+];
+
+/// What kind of chain a spec describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChainType {
+    /// A single-machine development chain.
+    Development,
+    /// A local multi-node test network.
+    Local,
+    /// A public network.
+    Live,
+}
+
+/// A parsed, validated chainspec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainSpec {
+    /// Human-readable name.
+    pub name: String,
+    /// Short machine id, e.g. `dev`, `testnet-0`.
+    pub id: String,
+    /// Network id: separates networks on the wire and in signatures.
+    pub network_id: String,
+    /// Kind of chain.
+    pub chain_type: ChainType,
+    /// libp2p multiaddresses of boot nodes.
+    pub boot_nodes: Vec<String>,
+    /// The constants sheet.
+    pub constants: ChainConstants,
+    /// Enabled modules by name, each with its genesis section (`{}` when it needs none).
+    pub modules: BTreeMap<String, serde_json::Value>,
+}
+
+/// Why a chainspec was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainSpecError {
+    /// The file could not be read.
+    #[error("cannot read chainspec {path}: {source}")]
+    Io {
+        /// The path tried.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// JSON syntax error, unknown/missing field or wrong type, with the field's path.
+    #[error("chainspec field `{field}`: {reason}")]
+    Field {
+        /// Dotted path of the field (`.` for the document itself).
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A raw spec's content does not hash to its stated genesis hash.
+    #[error("raw chainspec is corrupt: content hashes to {computed}, but genesis_hash says {stated}")]
+    HashMismatch {
+        /// What the file claims.
+        stated: Hash32,
+        /// What its content hashes to.
+        computed: Hash32,
+    },
+}
+
+fn field(f: impl Into<String>, reason: impl Into<String>) -> ChainSpecError {
+    ChainSpecError::Field { field: f.into(), reason: reason.into() }
+}
+
+fn parse_at<T: serde::de::DeserializeOwned>(value: serde_json::Value, prefix: &str) -> Result<T, ChainSpecError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let full = match (prefix.is_empty(), path.as_str()) {
+            (true, p) => p.to_string(),
+            (false, ".") => prefix.to_string(),
+            (false, p) => format!("{prefix}.{p}"),
+        };
+        field(full, e.into_inner().to_string())
+    })
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+impl ChainSpec {
+    /// Parses either form (plain or raw) from JSON text and validates it.
+    pub fn from_json(text: &str) -> Result<Self, ChainSpecError> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| field(".", e.to_string()))?;
+        canonical::reject_floats(&value, "")?;
+        let spec_value = match value.as_object() {
+            Some(obj) if obj.contains_key("genesis_hash") => {
+                #[derive(Deserialize)]
+                #[serde(deny_unknown_fields)]
+                struct Raw {
+                    genesis_hash: Hash32,
+                    spec: serde_json::Value,
+                }
+                let raw: Raw = parse_at(value, "")?;
+                let computed = GENESIS_DOMAIN.hash(canonical_json(&raw.spec).as_bytes());
+                if computed != raw.genesis_hash {
+                    return Err(ChainSpecError::HashMismatch { stated: raw.genesis_hash, computed });
+                }
+                raw.spec
+            }
+            _ => value,
+        };
+        let spec: ChainSpec = parse_at(spec_value, "")?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// Loads a built-in chain by name (`dev`, `testnet-0`, `testnet-1`) or a JSON file by path.
+    pub fn load(chain: &str) -> Result<Self, ChainSpecError> {
+        if let Some((_, text)) = BUILT_IN.iter().find(|(name, _)| *name == chain) {
+            return Self::from_json(text);
+        }
+        let text = std::fs::read_to_string(Path::new(chain)).map_err(|source| ChainSpecError::Io { path: chain.to_string(), source })?;
+        Self::from_json(&text)
+    }
+
+    /// Checks every rule beyond the JSON shape.
+    pub fn validate(&self) -> Result<(), ChainSpecError> {
+        if self.name.trim().is_empty() {
+            return Err(field("name", "must not be empty"));
+        }
+        if !valid_name(&self.id) {
+            return Err(field("id", "must be 1-64 characters of a-z, 0-9 and -"));
+        }
+        if !valid_name(&self.network_id) {
+            return Err(field("network_id", "must be 1-64 characters of a-z, 0-9 and -"));
+        }
+        for (i, addr) in self.boot_nodes.iter().enumerate() {
+            if !addr.starts_with('/') || !addr.contains("/p2p/") {
+                return Err(field(format!("boot_nodes[{i}]"), "must be a multiaddress ending in /p2p/<peer id>"));
+            }
+        }
+        self.constants.validate().map_err(|e: ConstantsError| field(format!("constants.{}", e.field), e.reason))?;
+        for name in self.modules.keys() {
+            if !valid_name(name) {
+                return Err(field(format!("modules.{name}"), "module names are 1-64 characters of a-z, 0-9 and -"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The spec as a JSON value (plain form, keys in canonical order).
+    pub fn to_value(&self) -> Result<serde_json::Value, ChainSpecError> {
+        serde_json::to_value(self).map_err(|e| field(".", e.to_string()))
+    }
+
+    /// The genesis hash: BLAKE3 (chainspec domain) of the canonical JSON of the spec.
+    pub fn genesis_hash(&self) -> Result<Hash32, ChainSpecError> {
+        Ok(GENESIS_DOMAIN.hash(canonical_json(&self.to_value()?).as_bytes()))
+    }
+
+    /// Pretty JSON of the plain form.
+    pub fn to_pretty_json(&self) -> Result<String, ChainSpecError> {
+        serde_json::to_string_pretty(self).map_err(|e| field(".", e.to_string()))
+    }
+
+    /// The frozen raw form: canonical spec plus its genesis hash, on one line.
+    pub fn to_raw_json(&self) -> Result<String, ChainSpecError> {
+        let spec = canonical_json(&self.to_value()?);
+        let hash = GENESIS_DOMAIN.hash(spec.as_bytes());
+        Ok(format!("{{\"genesis_hash\":\"{hash}\",\"spec\":{spec}}}"))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,93 @@
+use super::*;
+
+fn dev_value() -> serde_json::Value {
+    serde_json::from_str(DEV_JSON).unwrap()
+}
+
+fn err_of(v: serde_json::Value) -> String {
+    ChainSpec::from_json(&v.to_string()).unwrap_err().to_string()
+}
+
+#[test]
+fn shipped_specs_parse_and_validate() {
+    for (name, _) in BUILT_IN {
+        let spec = ChainSpec::load(name).unwrap();
+        assert_eq!(spec.id, name);
+        assert!(spec.modules.contains_key("genesis"));
+    }
+}
+
+#[test]
+fn raw_form_round_trips_and_is_stable() {
+    let spec = ChainSpec::from_json(DEV_JSON).unwrap();
+    let raw = spec.to_raw_json().unwrap();
+    assert_eq!(raw, ChainSpec::from_json(&raw).unwrap().to_raw_json().unwrap());
+    assert!(raw.contains(&spec.genesis_hash().unwrap().to_hex()));
+    // Key order and whitespace in the source do not change the genesis hash.
+    let reordered: serde_json::Value = serde_json::from_str(DEV_JSON).unwrap();
+    let pretty = serde_json::to_string_pretty(&reordered).unwrap();
+    assert_eq!(ChainSpec::from_json(&pretty).unwrap().genesis_hash().unwrap(), spec.genesis_hash().unwrap());
+}
+
+#[test]
+fn tampered_raw_spec_is_refused() {
+    let raw = ChainSpec::from_json(DEV_JSON).unwrap().to_raw_json().unwrap();
+    let tampered = raw.replace("\"committee_size\":1", "\"committee_size\":2");
+    assert_ne!(raw, tampered);
+    assert!(matches!(ChainSpec::from_json(&tampered), Err(ChainSpecError::HashMismatch { .. })));
+}
+
+#[test]
+fn missing_field_is_named() {
+    let mut v = dev_value();
+    v["constants"]["fees"].as_object_mut().unwrap().remove("proposer_bps");
+    let e = err_of(v);
+    assert!(e.contains("constants.fees") && e.contains("proposer_bps"), "{e}");
+    let mut v = dev_value();
+    v.as_object_mut().unwrap().remove("network_id");
+    assert!(err_of(v).contains("network_id"));
+}
+
+#[test]
+fn unknown_field_and_wrong_type_are_named() {
+    let mut v = dev_value();
+    v["constants"]["windows"]["unbondng"] = 5.into();
+    let e = err_of(v);
+    assert!(e.contains("constants.windows") && e.contains("unbondng"), "{e}");
+    let mut v = dev_value();
+    v["constants"]["committee_size"] = "many".into();
+    assert!(err_of(v).contains("constants.committee_size"));
+}
+
+#[test]
+fn rule_violations_are_named() {
+    let cases: [(&str, &str, serde_json::Value); 4] = [
+        ("committee_size", "constants.committee_size", 65.into()),
+        ("max_parents", "constants.max_parents", 5.into()),
+        ("shards", "constants.shards", 0.into()),
+        ("attestor_sample", "constants.attestor_sample", 0.into()),
+    ];
+    for (key, name, bad) in cases {
+        let mut v = dev_value();
+        v["constants"][key] = bad;
+        let e = err_of(v);
+        assert!(e.contains(name), "{e}");
+    }
+    let mut v = dev_value();
+    v["constants"]["fees"]["base_bps"] = 1.into();
+    assert!(err_of(v).contains("constants.fees"));
+}
+
+#[test]
+fn floats_are_refused() {
+    let mut v = dev_value();
+    v["modules"]["genesis"]["x"] = serde_json::json!(0.5);
+    assert!(err_of(v).contains("modules.genesis.x"));
+}
+
+#[test]
+fn garbage_is_refused() {
+    assert!(ChainSpec::from_json("{").is_err());
+    assert!(ChainSpec::from_json("[]").is_err());
+    assert!(ChainSpec::from_json("").is_err());
+}

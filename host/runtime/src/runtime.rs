@@ -1,0 +1,259 @@
+//! Building the enabled modules and running genesis and anchors through the hook chain.
+
+use crate::backend::{CommittedBackend, TxnBackend};
+use crate::records::{AnchorInput, AnchorOutcome, AnchorRecord, CallDropped, EventRecord, SYSTEM_EVENTS, events_root};
+use crate::registry::{ModuleInfo, catalogue, check_dependencies};
+use crate::RuntimeError;
+use pc_chainspec::ChainSpec;
+use pc_codec::{ConsensusTime, Domain, Encode, Hash32, Identified};
+use pc_runtime_api::{
+    AnchorCtx, Call, EventSink, GenesisCtx, Module, ModuleDescriptor, ModuleError, ModuleInit, ModuleState, ModuleView,
+    RawEvent, RpcMethod, Validity,
+};
+use pc_state::{Head, StateDb, StateTxn};
+use pc_store::Column;
+
+const GENESIS_ANCHOR: Domain = Domain::new("phantomcoin/v1/runtime/genesis-anchor");
+
+struct Loaded {
+    desc: &'static ModuleDescriptor,
+    module: Box<dyn Module>,
+}
+
+/// The enabled modules of one chain, in hook-chain order.
+pub struct Runtime {
+    spec: ChainSpec,
+    genesis_hash: Hash32,
+    modules: Vec<Loaded>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("genesis_hash", &self.genesis_hash).field("modules", &self.module_names()).finish()
+    }
+}
+
+type Phase = fn(&dyn Module, &AnchorCtx, &mut ModuleState<'_>, &mut EventSink<'_>) -> Result<(), ModuleError>;
+
+impl Runtime {
+    /// Builds exactly the modules `spec` enables, in (order, name) order, after checking that
+    /// each is compiled in, that its dependencies are enabled and that its section is valid.
+    pub fn new(spec: ChainSpec) -> Result<Self, RuntimeError> {
+        let catalogue = catalogue()?;
+        for name in spec.modules.keys() {
+            if !catalogue.iter().any(|d| d.name == name) {
+                return Err(RuntimeError::ModuleNotCompiledIn { name: name.clone(), feature: format!("module-{name}") });
+            }
+        }
+        let selected: Vec<_> = catalogue.into_iter().filter(|d| spec.modules.contains_key(d.name)).collect();
+        check_dependencies(&selected)?;
+        let mut modules = Vec::with_capacity(selected.len());
+        for desc in selected {
+            let config = spec.modules.get(desc.name).unwrap_or(&serde_json::Value::Null);
+            let init = ModuleInit { constants: &spec.constants, config };
+            let module = (desc.build)(&init).map_err(|e| match e {
+                ModuleError::Config { field, reason } => RuntimeError::ModuleConfig { module: desc.name, field, reason },
+                other => RuntimeError::ModuleBuild { module: desc.name, source: other },
+            })?;
+            modules.push(Loaded { desc, module });
+        }
+        let genesis_hash = spec.genesis_hash()?;
+        Ok(Self { spec, genesis_hash, modules })
+    }
+
+    /// The chainspec.
+    pub fn spec(&self) -> &ChainSpec {
+        &self.spec
+    }
+
+    /// The genesis hash (hash of the raw chainspec).
+    pub fn genesis_hash(&self) -> Hash32 {
+        self.genesis_hash
+    }
+
+    /// Names of the enabled modules in hook-chain order.
+    pub fn module_names(&self) -> Vec<&'static str> {
+        self.modules.iter().map(|m| m.desc.name).collect()
+    }
+
+    /// The enabled modules as listed to operators.
+    pub fn modules(&self) -> Vec<ModuleInfo> {
+        self.modules.iter().map(|m| ModuleInfo::from(m.desc)).collect()
+    }
+
+    /// Id of anchor A0, derived from the genesis hash.
+    pub fn genesis_anchor_id(&self) -> Hash32 {
+        GENESIS_ANCHOR.hash(&self.genesis_hash.0)
+    }
+
+    /// Commits genesis into an empty database, or checks that a used database belongs to this
+    /// chain. Returns the head either way.
+    pub fn init_genesis(&self, db: &StateDb) -> Result<Head, RuntimeError> {
+        if let Some(head) = db.head()? {
+            let found = db.genesis_hash()?.unwrap_or(Hash32::ZERO);
+            if found != self.genesis_hash {
+                return Err(RuntimeError::GenesisMismatch { expected: self.genesis_hash, found });
+            }
+            return Ok(head);
+        }
+        let gctx = GenesisCtx { genesis_hash: self.genesis_hash, network_id: &self.spec.network_id, constants: &self.spec.constants };
+        let ctx = AnchorCtx { shard: 0, index: 0, anchor_id: self.genesis_anchor_id(), consensus_time: ConsensusTime::default() };
+        let mut txn = db.txn();
+        let mut raw = Vec::new();
+        for m in &self.modules {
+            let mut backend = TxnBackend(&mut txn);
+            let mut state = ModuleState::new(m.desc.name, m.desc.depends_on, &mut backend);
+            m.module
+                .genesis(&gctx, &mut state, &mut EventSink::new(m.desc.name, &mut raw))
+                .map_err(|source| RuntimeError::Hook { module: m.desc.name, phase: "genesis", anchor: 0, source })?;
+        }
+        let outcome = self.commit(db, txn, &ctx, raw, 0, 0, true)?;
+        tracing::info!(target: "pc::runtime", genesis = %self.genesis_hash, state_root = %outcome.record.state_root, "genesis committed");
+        db.head()?.ok_or_else(|| RuntimeError::State(pc_state::StateError::Tree("head missing after genesis".into())))
+    }
+
+    /// Applies one finalized anchor through the hook chain and commits it atomically.
+    ///
+    /// A call that fails in `apply` is rolled back alone and recorded as a `system/CallDropped`
+    /// event; a failing hook aborts the whole anchor (nothing is written) and the error must
+    /// stop the node.
+    pub fn apply_anchor(&self, db: &StateDb, input: &AnchorInput) -> Result<AnchorOutcome, RuntimeError> {
+        let ctx = &input.ctx;
+        let mut txn = db.txn();
+        let mut raw = Vec::new();
+        self.run_phase(&mut txn, ctx, &mut raw, "on_anchor_begin", |m, c, s, e| m.on_anchor_begin(c, s, e))?;
+        let mut dropped = 0u32;
+        for call in &input.calls {
+            if let Err(e) = self.apply_call(&mut txn, ctx, call, &mut raw) {
+                if let ModuleError::Fatal(_) | ModuleError::Storage(_) = e {
+                    let module = self.find(&call.module).map_or(SYSTEM_EVENTS, |m| m.desc.name);
+                    return Err(RuntimeError::Hook { module, phase: "apply", anchor: ctx.index, source: e });
+                }
+                dropped += 1;
+                let code = match &e {
+                    ModuleError::Invalid { code, .. } => (*code).to_string(),
+                    _ => "system.invalid-call".to_string(),
+                };
+                tracing::debug!(target: "pc::runtime", anchor = ctx.index, module = %call.module, %e, "call dropped");
+                let ev = CallDropped { call_id: call.id(), module: call.module.clone(), code };
+                EventSink::new(SYSTEM_EVENTS, &mut raw).emit(&ev);
+            }
+        }
+        self.run_phase(&mut txn, ctx, &mut raw, "on_anchor_end", |m, c, s, e| m.on_anchor_end(c, s, e))?;
+        let calls = u32::try_from(input.calls.len()).unwrap_or(u32::MAX);
+        self.commit(db, txn, ctx, raw, calls, dropped, false)
+    }
+
+    fn find(&self, name: &str) -> Option<&Loaded> {
+        self.modules.iter().find(|m| m.desc.name == name)
+    }
+
+    fn run_phase(&self, txn: &mut StateTxn<'_>, ctx: &AnchorCtx, raw: &mut Vec<RawEvent>, phase: &'static str, f: Phase) -> Result<(), RuntimeError> {
+        for m in &self.modules {
+            let mut backend = TxnBackend(&mut *txn);
+            let mut state = ModuleState::new(m.desc.name, m.desc.depends_on, &mut backend);
+            f(m.module.as_ref(), ctx, &mut state, &mut EventSink::new(m.desc.name, raw))
+                .map_err(|source| RuntimeError::Hook { module: m.desc.name, phase, anchor: ctx.index, source })?;
+        }
+        Ok(())
+    }
+
+    fn apply_call(&self, txn: &mut StateTxn<'_>, ctx: &AnchorCtx, call: &Call, raw: &mut Vec<RawEvent>) -> Result<(), ModuleError> {
+        let m = self.find(&call.module).ok_or_else(|| ModuleError::invalid("system.unknown-module", format!("no enabled module `{}`", call.module)))?;
+        let mark = raw.len();
+        txn.checkpoint();
+        let mut backend = TxnBackend(&mut *txn);
+        let mut state = ModuleState::new(m.desc.name, m.desc.depends_on, &mut backend);
+        let result = m.module.apply(ctx, &call.data, &mut state, &mut EventSink::new(m.desc.name, raw));
+        if result.is_ok() {
+            txn.release();
+        } else {
+            txn.rollback();
+            raw.truncate(mark);
+        }
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn commit(&self, db: &StateDb, txn: StateTxn<'_>, ctx: &AnchorCtx, raw: Vec<RawEvent>, calls: u32, dropped: u32, genesis: bool) -> Result<AnchorOutcome, RuntimeError> {
+        let events: Vec<EventRecord> = raw
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| EventRecord { anchor: ctx.index, index: u32::try_from(i).unwrap_or(u32::MAX), module: e.module, name: e.name, data: e.data })
+            .collect();
+        let mut prepared = db.prepare(txn.into_writes(), ctx.index)?;
+        let record = AnchorRecord {
+            index: ctx.index,
+            anchor_id: ctx.anchor_id,
+            shard: ctx.shard,
+            consensus_time: ctx.consensus_time,
+            state_root: prepared.state_root(),
+            events_root: events_root(&events),
+            calls,
+            dropped,
+        };
+        let batch = prepared.batch_mut();
+        batch.put(Column::Anchors, AnchorRecord::key(ctx.index).to_vec(), record.encode());
+        for e in &events {
+            batch.put(Column::Events, EventRecord::key(e.anchor, e.index).to_vec(), e.encode());
+        }
+        if genesis {
+            prepared.set_genesis_hash(&self.genesis_hash);
+        }
+        prepared.commit(ctx.anchor_id)?;
+        tracing::debug!(target: "pc::runtime", anchor = ctx.index, root = %record.state_root, events = events.len(), dropped, "anchor committed");
+        Ok(AnchorOutcome { record, events })
+    }
+
+    /// Validates a call against the committed state (mempool admission). Changes nothing.
+    pub fn validate_call(&self, db: &StateDb, call: &Call) -> Result<Validity, RuntimeError> {
+        let m = self.find(&call.module).ok_or_else(|| RuntimeError::UnknownModule(call.module.clone()))?;
+        let backend = CommittedBackend::new(db);
+        let view = ModuleView::new(m.desc.name, m.desc.depends_on, &backend);
+        m.module.validate(&call.data, &view).map_err(RuntimeError::InvalidCall)
+    }
+
+    /// Every enabled module's RPC methods, with the module they belong to.
+    pub fn rpc_methods(&self) -> Vec<(&'static str, RpcMethod)> {
+        self.modules.iter().flat_map(|m| m.module.rpc_methods().into_iter().map(move |r| (m.desc.name, r))).collect()
+    }
+
+    /// Runs a module's RPC handler against the committed state.
+    pub fn with_view<T>(&self, db: &StateDb, module: &str, f: impl FnOnce(&ModuleView<'_>) -> T) -> Result<T, RuntimeError> {
+        let m = self.find(module).ok_or_else(|| RuntimeError::UnknownModule(module.to_string()))?;
+        let backend = CommittedBackend::new(db);
+        Ok(f(&ModuleView::new(m.desc.name, m.desc.depends_on, &backend)))
+    }
+
+    /// The stored record of anchor `index`.
+    pub fn anchor_record(db: &StateDb, index: u64) -> Result<Option<AnchorRecord>, RuntimeError> {
+        let Some(bytes) = db.kv().get(Column::Anchors, &AnchorRecord::key(index)).map_err(pc_state::StateError::from)? else {
+            return Ok(None);
+        };
+        pc_codec::decode_canonical(&bytes, 1024)
+            .map(Some)
+            .map_err(|source| RuntimeError::State(pc_state::StateError::Corrupt { what: "anchor record", source }))
+    }
+
+    /// The stored events of anchor `index`, in emission order.
+    pub fn anchor_events(db: &StateDb, index: u64) -> Result<Vec<EventRecord>, RuntimeError> {
+        let mut out = Vec::new();
+        let mut bad = None;
+        db.kv()
+            .scan(Column::Events, &index.to_be_bytes(), &index.to_be_bytes(), &mut |_, v| match pc_codec::decode_canonical(v, 16 << 20) {
+                Ok(e) => {
+                    out.push(e);
+                    pc_store::Scan::Continue
+                }
+                Err(e) => {
+                    bad = Some(e);
+                    pc_store::Scan::Stop
+                }
+            })
+            .map_err(pc_state::StateError::from)?;
+        match bad {
+            Some(source) => Err(RuntimeError::State(pc_state::StateError::Corrupt { what: "event", source })),
+            None => Ok(out),
+        }
+    }
+}

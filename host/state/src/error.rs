@@ -1,0 +1,38 @@
+use pc_codec::CodecError;
+use pc_store::StoreError;
+
+/// Why a state operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The underlying store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Stored bytes did not decode: the database is corrupt or from another version.
+    #[error("corrupt {what} in the database: {source}")]
+    Corrupt {
+        /// The record that failed.
+        what: &'static str,
+        /// The decoder's complaint.
+        source: CodecError,
+    },
+    /// The Merkle tree reported an error.
+    #[error("state tree: {0}")]
+    Tree(String),
+    /// A snapshot file is malformed, truncated or does not match its own checksum or root.
+    #[error("snapshot: {0}")]
+    Snapshot(String),
+    /// An I/O error while reading or writing a snapshot.
+    #[error("snapshot i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// An operation that needs an empty database found one in use.
+    #[error("the database already holds state (head at anchor {0})")]
+    NotEmpty(u64),
+    /// A commit was attempted out of order.
+    #[error("anchor {got} cannot follow anchor {head:?}")]
+    OutOfOrder {
+        /// The anchor being committed.
+        got: u64,
+        /// The current head, if any.
+        head: Option<u64>,
+    },
+}

@@ -1,0 +1,25 @@
+//! Authenticated state for PhantomCoin.
+//!
+//! Module state is a flat ordered key space (`module/item/key` → SCALE bytes) kept in the
+//! store's `State` column. Its commitment is a Jellyfish sparse Merkle tree (the `jmt` crate,
+//! BLAKE3 in its own domain) whose version is the global anchor index: committing an anchor
+//! touches only the tree paths of the keys that anchor changed, so the cost of the state root
+//! grows with the writes, never with the size of the state. The tree supports inclusion and
+//! exclusion proofs against the root.
+//!
+//! An anchor's writes, the tree nodes they create and the new [`Head`] commit in one atomic
+//! batch ([`StateDb::prepare`] then [`Prepared::commit`]), so a node killed at any point
+//! reopens at its last committed anchor.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod db;
+mod error;
+pub mod snapshot;
+mod tree;
+mod txn;
+
+pub use db::{Head, Prepared, StateDb};
+pub use error::StateError;
+pub use tree::{EMPTY_STATE_ROOT, StateProof, key_hash, verify_proof};
+pub use txn::{StateTxn, Writes};

@@ -1,0 +1,181 @@
+//! Snapshot export and restore (plan item t15).
+//!
+//! A snapshot is the whole module state at one committed anchor:
+//!
+//! ```text
+//! record(Header) record(Body::Entry)* record(Body::End)
+//! record(x) = u32-LE length ‖ SCALE(x)
+//! ```
+//!
+//! `Body::End` holds the entry count and a BLAKE3 checksum (own domain) over every byte before it. Restore checks
+//! the checksum, rebuilds the sparse Merkle tree from the entries and refuses the snapshot
+//! unless the rebuilt root equals the header's state root, so a snapshot is self-verifying and
+//! a node never starts from state it cannot prove.
+
+use crate::tree::{Tree, TreeStore, key_hash, node_key_bytes};
+use crate::{Head, StateDb, StateError};
+use pc_codec::{Decode, Domain, Encode, Hash32, decode_canonical};
+use pc_store::{Column, Durability, Scan, WriteBatch};
+use std::io::{Read, Write};
+
+const MAGIC: [u8; 8] = *b"PCSNAP01";
+const CHECKSUM: Domain = Domain::new("phantomcoin/v1/snapshot/checksum");
+/// Largest record accepted when reading (a state value is far smaller).
+const MAX_RECORD: usize = 16 << 20;
+
+/// What a snapshot says about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct Header {
+    /// Format marker.
+    pub magic: [u8; 8],
+    /// The chain the state belongs to.
+    pub genesis: Hash32,
+    /// The anchor the state is at (its `tree_version` is the exporter's and is not trusted).
+    pub head: Head,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+enum Body {
+    Entry(Vec<u8>, Vec<u8>),
+    End { entries: u64, checksum: Hash32 },
+}
+
+struct Writer<W: Write> {
+    out: W,
+    hasher: blake3::Hasher,
+}
+
+impl<W: Write> Writer<W> {
+    fn record(&mut self, bytes: &[u8]) -> Result<(), StateError> {
+        let len = u32::try_from(bytes.len()).map_err(|_| StateError::Snapshot("record over 4 GiB".into()))?;
+        for part in [&len.to_le_bytes()[..], bytes] {
+            self.hasher.update(part);
+            self.out.write_all(part)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes the state as of the current head to `out`. Returns the header written.
+pub fn export(db: &StateDb, out: impl Write) -> Result<Header, StateError> {
+    let head = db.head()?.ok_or_else(|| StateError::Snapshot("nothing committed yet".into()))?;
+    let genesis = db.genesis_hash()?.ok_or_else(|| StateError::Snapshot("no genesis hash recorded".into()))?;
+    let header = Header { magic: MAGIC, genesis, head };
+    let mut w = Writer { out, hasher: CHECKSUM.hasher() };
+    w.record(&header.encode())?;
+    let mut entries = 0u64;
+    let mut failure = None;
+    db.kv().scan(Column::State, &[], &[], &mut |k, v| match w.record(&Body::Entry(k.to_vec(), v.to_vec()).encode()) {
+        Ok(()) => {
+            entries += 1;
+            Scan::Continue
+        }
+        Err(e) => {
+            failure = Some(e);
+            Scan::Stop
+        }
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let checksum = Hash32(*w.hasher.finalize().as_bytes());
+    w.record(&Body::End { entries, checksum }.encode())?;
+    w.out.flush()?;
+    Ok(header)
+}
+
+fn read_record(input: &mut impl Read, hasher: Option<&mut blake3::Hasher>) -> Result<Vec<u8>, StateError> {
+    let mut len = [0u8; 4];
+    input.read_exact(&mut len).map_err(|e| StateError::Snapshot(format!("truncated: {e}")))?;
+    let n = u32::from_le_bytes(len) as usize;
+    if n > MAX_RECORD {
+        return Err(StateError::Snapshot(format!("record of {n} bytes exceeds {MAX_RECORD}")));
+    }
+    let mut buf = vec![0u8; n];
+    input.read_exact(&mut buf).map_err(|e| StateError::Snapshot(format!("truncated: {e}")))?;
+    if let Some(h) = hasher {
+        h.update(&len);
+        h.update(&buf);
+    }
+    Ok(buf)
+}
+
+fn corrupt(what: &'static str) -> impl FnOnce(pc_codec::CodecError) -> StateError {
+    move |e| StateError::Snapshot(format!("bad {what}: {e}"))
+}
+
+/// Restores a snapshot of chain `genesis` into an empty database. Verifies the chain, the
+/// checksum and the rebuilt state root before writing anything; on any error the database is
+/// left untouched.
+pub fn restore(db: &StateDb, genesis: Hash32, mut input: impl Read) -> Result<Header, StateError> {
+    if let Some(h) = db.head()? {
+        return Err(StateError::NotEmpty(h.anchor));
+    }
+    let mut hasher = CHECKSUM.hasher();
+    let header: Header = decode_canonical(&read_record(&mut input, Some(&mut hasher))?, 256).map_err(corrupt("header"))?;
+    if header.magic != MAGIC {
+        return Err(StateError::Snapshot("not a PhantomCoin snapshot (bad magic)".into()));
+    }
+    if header.genesis != genesis {
+        return Err(StateError::Snapshot(format!("snapshot is of chain {}, this node runs {genesis}", header.genesis)));
+    }
+    let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    loop {
+        let before = hasher.clone();
+        let rec = read_record(&mut input, Some(&mut hasher))?;
+        match decode_canonical::<Body>(&rec, MAX_RECORD).map_err(corrupt("record"))? {
+            Body::Entry(k, v) => {
+                if entries.last().is_some_and(|(last, _)| *last >= k) {
+                    return Err(StateError::Snapshot("entries out of order".into()));
+                }
+                entries.push((k, v));
+            }
+            Body::End { entries: n, checksum } => {
+                if n != entries.len() as u64 {
+                    return Err(StateError::Snapshot(format!("trailer counts {n} entries, found {}", entries.len())));
+                }
+                if checksum != Hash32(*before.finalize().as_bytes()) {
+                    return Err(StateError::Snapshot("checksum mismatch".into()));
+                }
+                break;
+            }
+        }
+    }
+    let mut rest = [0u8; 1];
+    if input.read(&mut rest)? != 0 {
+        return Err(StateError::Snapshot("bytes after the trailer".into()));
+    }
+
+    let mut batch = WriteBatch::new();
+    let tree_version = if entries.is_empty() {
+        None
+    } else {
+        let set: Vec<_> = entries.iter().map(|(k, v)| (key_hash(k), Some(v.clone()))).collect();
+        let store = TreeStore { kv: db.kv().as_ref() };
+        let (root, update) = Tree::new(&store).put_value_set(set, 0).map_err(|e| StateError::Tree(e.to_string()))?;
+        if Hash32(root.0) != header.head.state_root {
+            return Err(StateError::Snapshot(format!(
+                "rebuilt state root {} differs from the header's {}",
+                Hash32(root.0),
+                header.head.state_root
+            )));
+        }
+        for (nk, node) in update.node_batch.nodes() {
+            let bytes = borsh::to_vec(node).map_err(|e| StateError::Tree(e.to_string()))?;
+            batch.put(Column::TreeNodes, node_key_bytes(nk)?, bytes);
+        }
+        Some(0)
+    };
+    if tree_version.is_none() && header.head.state_root != crate::EMPTY_STATE_ROOT {
+        return Err(StateError::Snapshot("no entries but a non-empty state root".into()));
+    }
+    for (k, v) in entries {
+        batch.put(Column::StateKeyIndex, key_hash(&k).0.to_vec(), k.clone());
+        batch.put(Column::State, k, v);
+    }
+    let head = Head { tree_version, ..header.head };
+    StateDb::write_head(&mut batch, &head);
+    StateDb::write_genesis(&mut batch, &header.genesis);
+    db.kv().write(batch, Durability::Sync)?;
+    Ok(Header { head, ..header })
+}

@@ -1,0 +1,82 @@
+//! The sparse Merkle tree over the state: `jmt` with BLAKE3 in a PhantomCoin domain.
+
+use crate::StateError;
+use pc_codec::{Domain, Hash32};
+use pc_store::{Column, KvStore};
+
+const KEY_DOMAIN: Domain = Domain::new("phantomcoin/v1/state/key");
+const TREE_DOMAIN: Domain = Domain::new("phantomcoin/v1/state/jmt-node");
+
+/// Root of a state with no keys (the tree's placeholder for an empty subtree).
+pub const EMPTY_STATE_ROOT: Hash32 = Hash32(*b"SPARSE_MERKLE_PLACEHOLDER_HASH__");
+
+/// BLAKE3 in the tree's own domain, for `jmt`'s node and value hashing.
+#[derive(Debug, Clone)]
+pub struct TreeHasher(blake3::Hasher);
+
+impl jmt::SimpleHasher for TreeHasher {
+    fn new() -> Self {
+        TreeHasher(TREE_DOMAIN.hasher())
+    }
+    fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+    fn finalize(self) -> [u8; 32] {
+        *self.0.finalize().as_bytes()
+    }
+}
+
+pub(crate) type Tree<'a, R> = jmt::JellyfishMerkleTree<'a, R, TreeHasher>;
+
+/// The tree position of a state key.
+pub fn key_hash(key: &[u8]) -> jmt::KeyHash {
+    jmt::KeyHash(KEY_DOMAIN.hash(key).0)
+}
+
+/// A value (or its absence) with the Merkle path that binds it to a state root.
+#[derive(Debug, Clone)]
+pub struct StateProof {
+    /// The state key proven.
+    pub key: Vec<u8>,
+    /// Its value, or `None` for a proof of absence.
+    pub value: Option<Vec<u8>>,
+    /// The sibling path.
+    pub proof: jmt::proof::SparseMerkleProof<TreeHasher>,
+}
+
+/// Checks a proof against a state root. `Ok` means the root commits to exactly `proof.value`.
+pub fn verify_proof(root: &Hash32, proof: &StateProof) -> Result<(), StateError> {
+    proof
+        .proof
+        .verify(jmt::RootHash(root.0), key_hash(&proof.key), proof.value.as_ref())
+        .map_err(|e| StateError::Tree(e.to_string()))
+}
+
+/// Reads tree nodes and values out of the store for `jmt`.
+pub(crate) struct TreeStore<'a> {
+    pub kv: &'a dyn KvStore,
+}
+
+pub(crate) fn node_key_bytes(key: &jmt::storage::NodeKey) -> Result<Vec<u8>, StateError> {
+    borsh::to_vec(key).map_err(|e| StateError::Tree(e.to_string()))
+}
+
+impl jmt::storage::TreeReader for TreeStore<'_> {
+    fn get_node_option(&self, node_key: &jmt::storage::NodeKey) -> anyhow::Result<Option<jmt::storage::Node>> {
+        let k = borsh::to_vec(node_key)?;
+        match self.kv.get(Column::TreeNodes, &k)? {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(borsh::from_slice(&bytes)?)),
+        }
+    }
+
+    /// Values live in the `State` column (latest version only), found through the key-hash index.
+    fn get_value_option(&self, _max_version: jmt::Version, key_hash: jmt::KeyHash) -> anyhow::Result<Option<jmt::OwnedValue>> {
+        let Some(key) = self.kv.get(Column::StateKeyIndex, &key_hash.0)? else { return Ok(None) };
+        Ok(self.kv.get(Column::State, &key)?)
+    }
+
+    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(jmt::storage::NodeKey, jmt::storage::LeafNode)>> {
+        anyhow::bail!("tree restore through jmt is not used; snapshots rebuild the tree from values")
+    }
+}

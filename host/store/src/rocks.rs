@@ -1,0 +1,71 @@
+//! The embedded RocksDB backend: the node's default store.
+
+use crate::{Column, Durability, KvStore, Op, Scan, StoreError, WriteBatch};
+use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteOptions};
+use std::path::Path;
+
+/// RocksDB with one column family per [`Column`]. Writes go through the WAL, so a process killed
+/// at any point reopens with every completed batch and no part of an incomplete one.
+pub struct RocksStore {
+    db: DB,
+}
+
+impl std::fmt::Debug for RocksStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RocksStore").field("path", &self.db.path()).finish()
+    }
+}
+
+impl RocksStore {
+    /// Opens (creating if needed) the database in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        let cfs = Column::ALL.iter().map(|c| ColumnFamilyDescriptor::new(c.name(), Options::default()));
+        let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
+        Ok(Self { db })
+    }
+
+    fn cf(&self, col: Column) -> Result<&rocksdb::ColumnFamily, StoreError> {
+        self.db.cf_handle(col.name()).ok_or(StoreError::MissingColumn(col.name()))
+    }
+}
+
+impl KvStore for RocksStore {
+    fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get_cf(self.cf(col)?, key)?)
+    }
+
+    fn scan(
+        &self,
+        col: Column,
+        prefix: &[u8],
+        from: &[u8],
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> Scan,
+    ) -> Result<(), StoreError> {
+        let start = if from > prefix { from } else { prefix };
+        let iter = self.db.iterator_cf(self.cf(col)?, IteratorMode::From(start, Direction::Forward));
+        for item in iter {
+            let (k, v) = item?;
+            if !k.starts_with(prefix) || visit(&k, &v) == Scan::Stop {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn write(&self, batch: WriteBatch, durability: Durability) -> Result<(), StoreError> {
+        let mut wb = rocksdb::WriteBatch::default();
+        for op in batch.into_ops() {
+            match op {
+                Op::Put(c, k, v) => wb.put_cf(self.cf(c)?, k, v),
+                Op::Delete(c, k) => wb.delete_cf(self.cf(c)?, k),
+            }
+        }
+        let mut wo = WriteOptions::default();
+        wo.set_sync(durability == Durability::Sync);
+        Ok(self.db.write_opt(wb, &wo)?)
+    }
+}

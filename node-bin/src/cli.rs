@@ -1,0 +1,91 @@
+//! Command-line interface.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// PhantomCoin full node.
+#[derive(Debug, Parser)]
+#[command(name = "phantom-node", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub log: LogArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Log filter, in `RUST_LOG` syntax (e.g. `info,pc::runtime=debug`).
+    #[arg(long, global = true, default_value = "info", env = "RUST_LOG")]
+    pub log: String,
+    /// Log line format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs the node on a chain.
+    Run(RunArgs),
+    /// Prints a chainspec (plain, or `--raw`: frozen, with its genesis hash).
+    BuildSpec(BuildSpecArgs),
+    /// Lists the modules compiled into this binary, in hook-chain order.
+    Modules,
+    /// Writes the node's state at its last committed anchor to a snapshot file.
+    ExportSnapshot(SnapshotArgs),
+    /// Restores a snapshot into an empty base path.
+    ImportSnapshot(SnapshotArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ChainArgs {
+    /// `dev`, or the path of a chainspec JSON file (plain or raw).
+    #[arg(long, default_value = "dev")]
+    pub chain: String,
+    /// Directory for the node's database (default: `phantom-data/<chain id>`).
+    #[arg(long)]
+    pub base_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub chain: ChainArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildSpecArgs {
+    /// `dev`, or the path of a chainspec JSON file.
+    #[arg(long, default_value = "dev")]
+    pub chain: String,
+    /// Print the frozen form whose hash is the genesis hash.
+    #[arg(long)]
+    pub raw: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub chain: ChainArgs,
+    /// The snapshot file.
+    #[arg(long)]
+    pub file: PathBuf,
+}
+
+pub fn init_logging(args: &LogArgs) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

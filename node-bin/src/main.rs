@@ -1,0 +1,25 @@
+//! `phantom-node`: the PhantomCoin full node / validator.
+#![forbid(unsafe_code)]
+
+// Link the module crates this build enables; their `inventory` registrations come with them.
+#[cfg(feature = "module-genesis")]
+use pc_module_genesis as _;
+
+mod cli;
+mod commands;
+mod error;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    cli::init_logging(&cli.log);
+    match commands::dispatch(cli.command) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(target: "pc::node", "{e}");
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

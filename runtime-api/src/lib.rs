@@ -1,0 +1,62 @@
+//! The contract between the PhantomCoin host and its modules.
+//!
+//! A module is a crate under `modules/` that implements [`Module`] and registers a static
+//! [`ModuleDescriptor`] with [`register_module!`]. The host collects every linked descriptor,
+//! orders them deterministically (declared `order`, then name), checks declared dependencies and
+//! builds exactly the modules the chainspec enables. From then on the module sees only:
+//!
+//! - its own namespaced storage ([`ModuleState`], [`ModuleView`], typed [`StorageValue`] and
+//!   [`StorageMap`]), plus read access to modules it declared in `depends_on`;
+//! - typed events ([`ModuleEvent`]) emitted through an [`EventSink`], indexed by
+//!   (anchor, index) and tagged with their module;
+//! - the [`AnchorCtx`] of the anchor being applied: DAG-logical facts only. No wall clock is
+//!   reachable from a module: nothing here carries or returns one.
+//!
+//! See `docs/runtime-api.md` for the rules and for what each of the eight modules uses.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+#[doc = include_str!("../../docs/RUST_ERROR_POLICY.md")]
+pub mod error_policy {}
+
+mod constants;
+mod context;
+mod error;
+mod events;
+mod module;
+mod rpc;
+mod storage;
+
+pub use constants::{ChainConstants, ConstantsError, Emission, Fees, Slashing, Windows};
+pub use context::{AnchorCtx, GenesisCtx};
+pub use error::ModuleError;
+pub use events::{EventSink, ModuleEvent, RawEvent};
+pub use module::{Call, Module, ModuleDescriptor, ModuleInit, Validity, registered_modules};
+pub use rpc::{RpcError, RpcHandler, RpcMethod, RpcReply};
+pub use storage::{ModuleState, ModuleView, StateRead, StateWrite, StorageError, StorageMap, StorageRead, StorageValue};
+
+pub use inventory;
+pub use pc_codec as codec;
+pub use pc_codec::{AnchorIndex, ConsensusTime, Decode, Encode, Hash32, SeatIndex, ShardId};
+pub use serde_json;
+
+/// Registers a module with the host. Use once per module crate, at top level:
+///
+/// ```ignore
+/// pc_runtime_api::register_module!(ModuleDescriptor {
+///     name: "my-module",
+///     feature: "module-my-module",
+///     order: 500,
+///     depends_on: &[],
+///     build: |init| Ok(Box::new(MyModule::from_config(init)?)),
+/// });
+/// ```
+///
+/// The host only sees crates that are linked: the node (and every test) names each enabled
+/// module crate, e.g. `use pc_module_genesis as _;`.
+#[macro_export]
+macro_rules! register_module {
+    ($descriptor:expr) => {
+        $crate::inventory::submit! { $descriptor }
+    };
+}

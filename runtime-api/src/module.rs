@@ -1,0 +1,102 @@
+//! The module trait and its registration descriptor.
+
+use crate::{AnchorCtx, ChainConstants, EventSink, GenesisCtx, ModuleError, ModuleState, ModuleView, RpcMethod};
+use pc_codec::{Decode, Encode, Hash32};
+
+/// What the host needs to know about a module before building it. Submitted with
+/// [`register_module!`](crate::register_module) and collected through `inventory`.
+#[derive(Debug)]
+pub struct ModuleDescriptor {
+    /// Unique name: lower-case ASCII letters, digits and `-`. It is the storage namespace, the
+    /// chainspec key and the call target, so it never changes once a chain runs.
+    pub name: &'static str,
+    /// The cargo feature of `phantom-node` that links this module (named in start-up errors).
+    pub feature: &'static str,
+    /// Position in the anchor hook chain; equal orders are broken by name.
+    pub order: u32,
+    /// Modules that must be enabled too, and whose state this one may read.
+    pub depends_on: &'static [&'static str],
+    /// Builds the module from the chain constants and its own chainspec section.
+    pub build: fn(&ModuleInit<'_>) -> Result<Box<dyn Module>, ModuleError>,
+}
+
+inventory::collect!(ModuleDescriptor);
+
+/// Every module descriptor linked into this binary, in link order (the host sorts them).
+pub fn registered_modules() -> impl Iterator<Item = &'static ModuleDescriptor> {
+    inventory::iter::<ModuleDescriptor>.into_iter()
+}
+
+/// Input to [`ModuleDescriptor::build`].
+#[derive(Debug)]
+pub struct ModuleInit<'a> {
+    /// The chain's constants sheet.
+    pub constants: &'a ChainConstants,
+    /// This module's section of the chainspec (`null` when the spec gives none). A module parses
+    /// it strictly and names the offending field in [`ModuleError::Config`].
+    pub config: &'a serde_json::Value,
+}
+
+/// A call addressed to one module: the unit that transactions, mints and evidence travel in.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct Call {
+    /// The target module's name.
+    pub module: String,
+    /// The module's own SCALE-encoded call.
+    pub data: Vec<u8>,
+}
+
+impl pc_codec::Identified for Call {
+    const DOMAIN: pc_codec::Domain = pc_codec::Domain::new("phantomcoin/v1/runtime/call");
+}
+
+/// A valid call's standing in the mempool.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validity {
+    /// Higher goes first (for transactions: fee per byte).
+    pub priority: u64,
+    /// Tags this call makes available (e.g. the outputs it creates).
+    pub provides: Vec<Hash32>,
+    /// Tags that must be available first (e.g. the outputs it spends); two pending calls that
+    /// require the same tag conflict.
+    pub requires: Vec<Hash32>,
+}
+
+/// A protocol module. Every method is deterministic: same inputs, same state, same result, on
+/// every node. Methods report bad input as [`ModuleError::Invalid`] and never panic.
+///
+/// Hook chain for a finalized anchor: `on_anchor_begin` of every module in order, then each
+/// call in the anchor's total order through `apply`, then `on_anchor_end` of every module in
+/// order; all of it commits atomically with the anchor.
+pub trait Module: Send + Sync + 'static {
+    /// Writes the module's initial state at genesis (anchor A0).
+    fn genesis(&self, _ctx: &GenesisCtx<'_>, _state: &mut ModuleState<'_>, _events: &mut EventSink<'_>) -> Result<(), ModuleError> {
+        Ok(())
+    }
+
+    /// Checks a call against the current state without changing it (mempool admission).
+    fn validate(&self, _call: &[u8], _state: &ModuleView<'_>) -> Result<Validity, ModuleError> {
+        Err(ModuleError::NoCalls)
+    }
+
+    /// Applies a call in finalized order. An error rolls back this call's writes and events
+    /// only; the host records the drop as an event and goes on with the next call.
+    fn apply(&self, _ctx: &AnchorCtx, _call: &[u8], _state: &mut ModuleState<'_>, _events: &mut EventSink<'_>) -> Result<(), ModuleError> {
+        Err(ModuleError::NoCalls)
+    }
+
+    /// Runs before the anchor's calls.
+    fn on_anchor_begin(&self, _ctx: &AnchorCtx, _state: &mut ModuleState<'_>, _events: &mut EventSink<'_>) -> Result<(), ModuleError> {
+        Ok(())
+    }
+
+    /// Runs after the anchor's calls (payouts, maturity, rotation, ...).
+    fn on_anchor_end(&self, _ctx: &AnchorCtx, _state: &mut ModuleState<'_>, _events: &mut EventSink<'_>) -> Result<(), ModuleError> {
+        Ok(())
+    }
+
+    /// The module's JSON-RPC methods; the node serves them under their full names.
+    fn rpc_methods(&self) -> Vec<RpcMethod> {
+        Vec::new()
+    }
+}

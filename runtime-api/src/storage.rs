@@ -1,0 +1,255 @@
+//! Namespaced, typed module storage.
+//!
+//! Every key a module touches is `<module name>/<item>/<SCALE key>`; the wrappers add the
+//! prefix, so a module cannot reach outside its namespace except to read (or, through the
+//! dependency's own functions, write) a module it declared in `depends_on`.
+
+use crate::ModuleError;
+use pc_codec::{Decode, Encode, decode_canonical};
+use std::marker::PhantomData;
+
+/// Largest value a typed item will decode (guards against corrupt state).
+const MAX_VALUE: usize = 16 << 20;
+
+/// A storage failure reported by the host's backend.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("storage: {0}")]
+pub struct StorageError(pub String);
+
+/// Read access to the whole state, implemented by the host.
+pub trait StateRead {
+    /// Reads a key.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Up to `limit` entries under `prefix`, from `from` on, in key order.
+    fn scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError>;
+}
+
+/// Write access to the whole state, implemented by the host over the anchor's overlay.
+pub trait StateWrite: StateRead {
+    /// Sets a key.
+    fn put(&mut self, key: Vec<u8>, value: Vec<u8>);
+    /// Deletes a key.
+    fn delete(&mut self, key: Vec<u8>);
+}
+
+fn prefixed(ns: &str, rel: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(ns.len() + 1 + rel.len());
+    k.extend_from_slice(ns.as_bytes());
+    k.push(b'/');
+    k.extend_from_slice(rel);
+    k
+}
+
+fn unprefixed(ns: &str, mut entries: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let n = ns.len() + 1;
+    for (k, _) in entries.iter_mut() {
+        k.drain(..n.min(k.len()));
+    }
+    entries
+}
+
+/// Reads relative to one module's namespace.
+pub trait StorageRead {
+    /// The namespace (module name).
+    fn namespace(&self) -> &str;
+    /// Reads a key relative to the namespace.
+    fn raw_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ModuleError>;
+    /// Scans relative keys under `prefix`; returned keys are relative too.
+    fn raw_scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ModuleError>;
+}
+
+fn check_dep(own: &'static str, deps: &[&'static str], wanted: &str) -> Result<&'static str, ModuleError> {
+    deps.iter()
+        .find(|d| **d == wanted)
+        .copied()
+        .ok_or_else(|| ModuleError::UndeclaredDependency { module: own, wanted: wanted.to_string() })
+}
+
+/// A read-only view of one module's namespace (validation, RPC, reading a dependency).
+pub struct ModuleView<'a> {
+    ns: &'static str,
+    deps: &'static [&'static str],
+    backend: &'a dyn StateRead,
+}
+
+impl std::fmt::Debug for ModuleView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModuleView").field("namespace", &self.ns).finish()
+    }
+}
+
+impl<'a> ModuleView<'a> {
+    /// Built by the host for module `ns` with its declared dependencies.
+    pub fn new(ns: &'static str, deps: &'static [&'static str], backend: &'a dyn StateRead) -> Self {
+        Self { ns, deps, backend }
+    }
+
+    /// A view of a declared dependency's namespace.
+    pub fn dependency(&self, name: &str) -> Result<ModuleView<'a>, ModuleError> {
+        Ok(ModuleView { ns: check_dep(self.ns, self.deps, name)?, deps: &[], backend: self.backend })
+    }
+}
+
+impl StorageRead for ModuleView<'_> {
+    fn namespace(&self) -> &str {
+        self.ns
+    }
+    fn raw_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ModuleError> {
+        Ok(self.backend.get(&prefixed(self.ns, key))?)
+    }
+    fn raw_scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ModuleError> {
+        Ok(unprefixed(self.ns, self.backend.scan(&prefixed(self.ns, prefix), &prefixed(self.ns, from), limit)?))
+    }
+}
+
+/// Read-write access to one module's namespace during genesis and anchor application.
+pub struct ModuleState<'a> {
+    ns: &'static str,
+    deps: &'static [&'static str],
+    backend: &'a mut dyn StateWrite,
+}
+
+impl std::fmt::Debug for ModuleState<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModuleState").field("namespace", &self.ns).finish()
+    }
+}
+
+impl<'a> ModuleState<'a> {
+    /// Built by the host for module `ns` with its declared dependencies.
+    pub fn new(ns: &'static str, deps: &'static [&'static str], backend: &'a mut dyn StateWrite) -> Self {
+        Self { ns, deps, backend }
+    }
+
+    /// Writes a key relative to the namespace.
+    pub fn raw_put(&mut self, key: &[u8], value: Vec<u8>) {
+        self.backend.put(prefixed(self.ns, key), value);
+    }
+
+    /// Deletes a key relative to the namespace.
+    pub fn raw_delete(&mut self, key: &[u8]) {
+        self.backend.delete(prefixed(self.ns, key));
+    }
+
+    /// A read-only view of this namespace.
+    pub fn view(&self) -> ModuleView<'_> {
+        ModuleView { ns: self.ns, deps: self.deps, backend: &*self.backend }
+    }
+
+    /// Read-write access to a declared dependency's namespace, for calling that module's own
+    /// public functions (as FRAME pallets call each other); never for writing its keys by hand.
+    pub fn dependency_mut(&mut self, name: &str) -> Result<ModuleState<'_>, ModuleError> {
+        Ok(ModuleState { ns: check_dep(self.ns, self.deps, name)?, deps: &[], backend: &mut *self.backend })
+    }
+}
+
+impl StorageRead for ModuleState<'_> {
+    fn namespace(&self) -> &str {
+        self.ns
+    }
+    fn raw_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ModuleError> {
+        Ok(self.backend.get(&prefixed(self.ns, key))?)
+    }
+    fn raw_scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ModuleError> {
+        Ok(unprefixed(self.ns, self.backend.scan(&prefixed(self.ns, prefix), &prefixed(self.ns, from), limit)?))
+    }
+}
+
+fn decode_value<V: Decode + Encode>(bytes: Option<Vec<u8>>) -> Result<Option<V>, ModuleError> {
+    bytes.map(|b| decode_canonical::<V>(&b, MAX_VALUE)).transpose().map_err(|e| ModuleError::Fatal(format!("corrupt state value: {e}")))
+}
+
+/// One typed value in a module's namespace, stored under `<item>/`.
+#[derive(Debug)]
+pub struct StorageValue<V> {
+    item: &'static str,
+    _v: PhantomData<fn() -> V>,
+}
+
+impl<V: Encode + Decode> StorageValue<V> {
+    /// Declares the value; `item` is unique within the module.
+    pub const fn new(item: &'static str) -> Self {
+        Self { item, _v: PhantomData }
+    }
+
+    fn key(&self) -> Vec<u8> {
+        let mut k = self.item.as_bytes().to_vec();
+        k.push(b'/');
+        k
+    }
+
+    /// Reads the value.
+    pub fn get(&self, s: &impl StorageRead) -> Result<Option<V>, ModuleError> {
+        decode_value(s.raw_get(&self.key())?)
+    }
+
+    /// Writes the value.
+    pub fn put(&self, s: &mut ModuleState<'_>, v: &V) {
+        s.raw_put(&self.key(), v.encode());
+    }
+
+    /// Removes the value.
+    pub fn kill(&self, s: &mut ModuleState<'_>) {
+        s.raw_delete(&self.key());
+    }
+}
+
+/// A typed map in a module's namespace: `<item>/<SCALE(key)>` → `SCALE(value)`.
+#[derive(Debug)]
+pub struct StorageMap<K, V> {
+    item: &'static str,
+    _kv: PhantomData<fn() -> (K, V)>,
+}
+
+impl<K: Encode + Decode, V: Encode + Decode> StorageMap<K, V> {
+    /// Declares the map; `item` is unique within the module.
+    pub const fn new(item: &'static str) -> Self {
+        Self { item, _kv: PhantomData }
+    }
+
+    fn prefix(&self) -> Vec<u8> {
+        let mut k = self.item.as_bytes().to_vec();
+        k.push(b'/');
+        k
+    }
+
+    fn key(&self, k: &K) -> Vec<u8> {
+        let mut out = self.prefix();
+        k.encode_to(&mut out);
+        out
+    }
+
+    /// Reads an entry.
+    pub fn get(&self, s: &impl StorageRead, k: &K) -> Result<Option<V>, ModuleError> {
+        decode_value(s.raw_get(&self.key(k))?)
+    }
+
+    /// True if the entry exists.
+    pub fn contains(&self, s: &impl StorageRead, k: &K) -> Result<bool, ModuleError> {
+        Ok(s.raw_get(&self.key(k))?.is_some())
+    }
+
+    /// Writes an entry.
+    pub fn insert(&self, s: &mut ModuleState<'_>, k: &K, v: &V) {
+        s.raw_put(&self.key(k), v.encode());
+    }
+
+    /// Removes an entry.
+    pub fn remove(&self, s: &mut ModuleState<'_>, k: &K) {
+        s.raw_delete(&self.key(k));
+    }
+
+    /// Up to `limit` entries in encoded-key order, starting at `from` (inclusive) if given.
+    pub fn iter(&self, s: &impl StorageRead, from: Option<&K>, limit: usize) -> Result<Vec<(K, V)>, ModuleError> {
+        let prefix = self.prefix();
+        let start = from.map_or_else(|| prefix.clone(), |k| self.key(k));
+        let mut out = Vec::new();
+        for (rk, rv) in s.raw_scan(&prefix, &start, limit)? {
+            let kb = rk.get(prefix.len()..).unwrap_or_default();
+            let k = decode_canonical::<K>(kb, MAX_VALUE).map_err(|e| ModuleError::Fatal(format!("corrupt state key: {e}")))?;
+            let v = decode_value::<V>(Some(rv))?.ok_or_else(|| ModuleError::Fatal("missing value".into()))?;
+            out.push((k, v));
+        }
+        Ok(out)
+    }
+}
