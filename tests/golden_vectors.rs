@@ -46,7 +46,8 @@ fn vectors() -> Vec<(String, String)> {
     enc("head", Head { anchor: 5, anchor_id: h(5), state_root: h(6), tree_version: Some(3) }.encode());
     enc(
         "genesis_info",
-        GenesisInfo { note_commitment: h(7), network_id: "phantom-dev".into(), seed: h(8), genesis_hash: h(9) }.encode(),
+        GenesisInfo { note_commitment: h(7), network_id: "phantom-dev".into(), seed: h(8), genesis_hash: h(9) }
+            .encode(),
     );
     let leaves: Vec<Hash32> = (0u8..5).map(|i| merkle::leaf_hash(&[i])).collect();
     enc("merkle.root5", merkle::root(&leaves).0.to_vec());

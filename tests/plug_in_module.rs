@@ -7,8 +7,8 @@ use pc_chainspec::{ChainSpec, DEV_JSON};
 use pc_codec::{ConsensusTime, Decode, Encode, Hash32};
 use pc_runtime::{AnchorInput, Runtime, RuntimeError};
 use pc_runtime_api::{
-    AnchorCtx, Call, EventSink, GenesisCtx, Module, ModuleDescriptor, ModuleError, ModuleEvent, ModuleInit, ModuleState,
-    StorageValue, register_module,
+    AnchorCtx, Call, EventSink, GenesisCtx, Module, ModuleDescriptor, ModuleError, ModuleEvent, ModuleInit,
+    ModuleState, StorageValue, register_module,
 };
 use pc_state::StateDb;
 use std::sync::{Arc, Mutex};
@@ -35,16 +35,32 @@ struct Probe {
 }
 
 impl Module for Probe {
-    fn genesis(&self, _g: &GenesisCtx<'_>, state: &mut ModuleState<'_>, _e: &mut EventSink<'_>) -> Result<(), ModuleError> {
+    fn genesis(
+        &self,
+        _g: &GenesisCtx<'_>,
+        state: &mut ModuleState<'_>,
+        _e: &mut EventSink<'_>,
+    ) -> Result<(), ModuleError> {
         log(format!("{}:genesis", self.name));
         GREETING.put(state, &self.greeting);
         Ok(())
     }
-    fn on_anchor_begin(&self, ctx: &AnchorCtx, _s: &mut ModuleState<'_>, _e: &mut EventSink<'_>) -> Result<(), ModuleError> {
+    fn on_anchor_begin(
+        &self,
+        ctx: &AnchorCtx,
+        _s: &mut ModuleState<'_>,
+        _e: &mut EventSink<'_>,
+    ) -> Result<(), ModuleError> {
         log(format!("{}:begin:{}", self.name, ctx.index));
         Ok(())
     }
-    fn apply(&self, ctx: &AnchorCtx, call: &[u8], state: &mut ModuleState<'_>, events: &mut EventSink<'_>) -> Result<(), ModuleError> {
+    fn apply(
+        &self,
+        ctx: &AnchorCtx,
+        call: &[u8],
+        state: &mut ModuleState<'_>,
+        events: &mut EventSink<'_>,
+    ) -> Result<(), ModuleError> {
         log(format!("{}:apply:{}:{}", self.name, ctx.index, call.len()));
         if self.name == "probe-b" {
             // probe-b declared probe-a as a dependency, so it may read probe-a's state ...
@@ -56,25 +72,43 @@ impl Module for Probe {
         }
         Ok(())
     }
-    fn on_anchor_end(&self, ctx: &AnchorCtx, _s: &mut ModuleState<'_>, _e: &mut EventSink<'_>) -> Result<(), ModuleError> {
+    fn on_anchor_end(
+        &self,
+        ctx: &AnchorCtx,
+        _s: &mut ModuleState<'_>,
+        _e: &mut EventSink<'_>,
+    ) -> Result<(), ModuleError> {
         log(format!("{}:end:{}", self.name, ctx.index));
         Ok(())
     }
 }
 
 fn build_a(init: &ModuleInit<'_>) -> Result<Box<dyn Module>, ModuleError> {
-    let greeting = init.config.get("greeting").and_then(|g| g.as_str()).ok_or_else(|| ModuleError::Config {
-        field: "greeting".into(),
-        reason: "missing string field".into(),
-    })?;
+    let greeting = init
+        .config
+        .get("greeting")
+        .and_then(|g| g.as_str())
+        .ok_or_else(|| ModuleError::Config { field: "greeting".into(), reason: "missing string field".into() })?;
     Ok(Box::new(Probe { name: "probe-a", greeting: greeting.into() }))
 }
 
 // Same order: the name breaks the tie, so probe-a runs before probe-b whatever the link order.
-register_module!(ModuleDescriptor { name: "probe-b", feature: "test", order: 50, depends_on: &["probe-a"], build: |_| Ok(Box::new(Probe { name: "probe-b", greeting: "b".into() })) });
+register_module!(ModuleDescriptor {
+    name: "probe-b",
+    feature: "test",
+    order: 50,
+    depends_on: &["probe-a"],
+    build: |_| Ok(Box::new(Probe { name: "probe-b", greeting: "b".into() }))
+});
 register_module!(ModuleDescriptor { name: "probe-a", feature: "test", order: 50, depends_on: &[], build: build_a });
 // Registered but never enabled: it must never be built.
-register_module!(ModuleDescriptor { name: "probe-unused", feature: "test", order: 1, depends_on: &[], build: |_| Err(ModuleError::Fatal("must not be built".into())) });
+register_module!(ModuleDescriptor {
+    name: "probe-unused",
+    feature: "test",
+    order: 1,
+    depends_on: &[],
+    build: |_| Err(ModuleError::Fatal("must not be built".into()))
+});
 
 fn spec(modules: serde_json::Value) -> ChainSpec {
     let mut v: serde_json::Value = serde_json::from_str(DEV_JSON).unwrap();
@@ -85,7 +119,15 @@ fn spec(modules: serde_json::Value) -> ChainSpec {
 }
 
 fn anchor(i: u64, calls: Vec<Call>) -> AnchorInput {
-    AnchorInput { ctx: AnchorCtx { shard: 0, index: i, anchor_id: Hash32([i as u8; 32]), consensus_time: ConsensusTime { anchor: i, lamport: i } }, calls }
+    AnchorInput {
+        ctx: AnchorCtx {
+            shard: 0,
+            index: i,
+            anchor_id: Hash32([i as u8; 32]),
+            consensus_time: ConsensusTime { anchor: i, lamport: i },
+        },
+        calls,
+    }
 }
 
 #[test]
@@ -94,21 +136,26 @@ fn test_module_plugs_in_and_hooks_run_in_declared_order() {
     assert_eq!(rt.module_names(), ["genesis", "probe-a", "probe-b"]);
     let db = StateDb::new(Arc::new(pc_store::MemStore::new()));
     rt.init_genesis(&db).unwrap();
-    let calls = vec![
-        Call { module: "probe-b".into(), data: vec![1, 2] },
-        Call { module: "probe-a".into(), data: vec![7] },
-    ];
+    let calls =
+        vec![Call { module: "probe-b".into(), data: vec![1, 2] }, Call { module: "probe-a".into(), data: vec![7] }];
     let out = rt.apply_anchor(&db, &anchor(1, calls)).unwrap();
     rt.apply_anchor(&db, &anchor(2, vec![])).unwrap();
     let log = LOG.lock().unwrap().clone();
     assert_eq!(
         log,
         [
-            "probe-a:genesis", "probe-b:genesis",
-            "probe-a:begin:1", "probe-b:begin:1",
-            "probe-b:apply:1:2", "probe-a:apply:1:1",
-            "probe-a:end:1", "probe-b:end:1",
-            "probe-a:begin:2", "probe-b:begin:2", "probe-a:end:2", "probe-b:end:2",
+            "probe-a:genesis",
+            "probe-b:genesis",
+            "probe-a:begin:1",
+            "probe-b:begin:1",
+            "probe-b:apply:1:2",
+            "probe-a:apply:1:1",
+            "probe-a:end:1",
+            "probe-b:end:1",
+            "probe-a:begin:2",
+            "probe-b:begin:2",
+            "probe-a:end:2",
+            "probe-b:end:2",
         ]
     );
     // probe-b read probe-a's genesis state and emitted a typed event, indexed by (anchor, index).

@@ -101,7 +101,8 @@ fn run_once(base: &std::path::Path) -> String {
 
 #[test]
 fn run_commits_genesis_logs_its_hash_and_restarts_cleanly() {
-    let raw: serde_json::Value = serde_json::from_slice(&node(&["build-spec", "--chain", "dev", "--raw"]).stdout).unwrap();
+    let raw: serde_json::Value =
+        serde_json::from_slice(&node(&["build-spec", "--chain", "dev", "--raw"]).stdout).unwrap();
     let genesis = raw["genesis_hash"].as_str().unwrap().to_string();
     let dir = tempfile::tempdir().unwrap();
     let first = run_once(dir.path());

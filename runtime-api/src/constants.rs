@@ -122,16 +122,23 @@ impl ChainConstants {
         rule((1..=64).contains(&self.committee_size), "committee_size", || {
             format!("must be 1..=64 (one bit per seat in a u64 vote mask), got {}", self.committee_size)
         })?;
-        rule((1..=4).contains(&self.max_parents), "max_parents", || format!("must be 1..=4, got {}", self.max_parents))?;
+        rule((1..=4).contains(&self.max_parents), "max_parents", || {
+            format!("must be 1..=4, got {}", self.max_parents)
+        })?;
         rule(self.committee_size == 1 || self.max_parents >= 2, "max_parents", || {
             "must be at least 2 when committee_size > 1 (a self-parent plus one cross-link)".into()
         })?;
         rule(self.max_event_txs >= 1, "max_event_txs", || "must be at least 1".into())?;
         let f = &self.fees;
-        let sum = u32::from(f.base_bps) + u32::from(f.proposer_bps) + u32::from(f.performance_bps) + u32::from(f.attestor_bps);
+        let sum = u32::from(f.base_bps)
+            + u32::from(f.proposer_bps)
+            + u32::from(f.performance_bps)
+            + u32::from(f.attestor_bps);
         rule(sum == 10_000, "fees", || format!("base+proposer+performance+attestor must be 10000 bps, got {sum}"))?;
         rule(f.ack_alpha_den > 0, "fees.ack_alpha_den", || "must not be 0".into())?;
-        rule(f.ack_alpha_num > 0 && f.ack_alpha_num <= f.ack_alpha_den, "fees.ack_alpha_num", || "α must be in (0, 1]".into())?;
+        rule(f.ack_alpha_num > 0 && f.ack_alpha_num <= f.ack_alpha_den, "fees.ack_alpha_num", || {
+            "α must be in (0, 1]".into()
+        })?;
         rule(f.ack_max_distance >= 1, "fees.ack_max_distance", || "must be at least 1".into())?;
         let w = &self.windows;
         rule(
@@ -139,24 +146,42 @@ impl ChainConstants {
             "windows.maturity_tiers",
             || "must be a non-empty, strictly ascending list".into(),
         )?;
-        for (field, v) in [("windows.unbonding", w.unbonding), ("windows.slash_window", w.slash_window), ("windows.difficulty_retarget", w.difficulty_retarget), ("windows.heartbeat", w.heartbeat), ("windows.claim_expiry", w.claim_expiry)] {
+        for (field, v) in [
+            ("windows.unbonding", w.unbonding),
+            ("windows.slash_window", w.slash_window),
+            ("windows.difficulty_retarget", w.difficulty_retarget),
+            ("windows.heartbeat", w.heartbeat),
+            ("windows.claim_expiry", w.claim_expiry),
+        ] {
             rule(v >= 1, field, || "must be at least 1 anchor".into())?;
         }
         rule(w.unbonding >= w.slash_window, "windows.unbonding", || {
             "must be at least windows.slash_window, or a bond could leave before its evidence lands".into()
         })?;
         let e = &self.emission;
-        rule(e.supply_cap <= 5_000_000_000_000_000, "emission.supply_cap", || "must not exceed 5·10^15 units (50,000,000 PC)".into())?;
-        rule(e.initial_mint_reward >= 1 && e.initial_mint_reward <= e.supply_cap, "emission.initial_mint_reward", || "must be 1..=supply_cap".into())?;
+        rule(e.supply_cap <= 5_000_000_000_000_000, "emission.supply_cap", || {
+            "must not exceed 5·10^15 units (50,000,000 PC)".into()
+        })?;
+        rule(
+            e.initial_mint_reward >= 1 && e.initial_mint_reward <= e.supply_cap,
+            "emission.initial_mint_reward",
+            || "must be 1..=supply_cap".into(),
+        )?;
         rule(e.halving_mints >= 1, "emission.halving_mints", || "must be at least 1".into())?;
         let series_bound = u128::from(e.initial_mint_reward) * u128::from(e.halving_mints) * 2;
         rule(series_bound <= u128::from(e.supply_cap), "emission", || {
-            format!("initial_mint_reward × halving_mints × 2 = {series_bound} exceeds supply_cap; the halving series would hit the cap")
+            format!(
+                "initial_mint_reward × halving_mints × 2 = {series_bound} exceeds supply_cap; the halving series would hit the cap"
+            )
         })?;
         let s = &self.slashing;
         rule(s.equivocation_bps <= 10_000, "slashing.equivocation_bps", || "must be at most 10000".into())?;
-        rule(ascending_bps(&s.vote_invalid_bps), "slashing.vote_invalid_bps", || "must be a non-empty ascending list of bps ≤ 10000".into())?;
-        rule(ascending_bps(&s.da_conflict_bps), "slashing.da_conflict_bps", || "must be a non-empty ascending list of bps ≤ 10000".into())?;
+        rule(ascending_bps(&s.vote_invalid_bps), "slashing.vote_invalid_bps", || {
+            "must be a non-empty ascending list of bps ≤ 10000".into()
+        })?;
+        rule(ascending_bps(&s.da_conflict_bps), "slashing.da_conflict_bps", || {
+            "must be a non-empty ascending list of bps ≤ 10000".into()
+        })?;
         rule(self.attestor_sample >= 1, "attestor_sample", || "must be at least 1".into())?;
         Ok(())
     }

@@ -33,7 +33,9 @@ pub use error::ModuleError;
 pub use events::{EventSink, ModuleEvent, RawEvent};
 pub use module::{Call, Module, ModuleDescriptor, ModuleInit, Validity, registered_modules};
 pub use rpc::{RpcError, RpcHandler, RpcMethod, RpcReply};
-pub use storage::{ModuleState, ModuleView, StateRead, StateWrite, StorageError, StorageMap, StorageRead, StorageValue};
+pub use storage::{
+    KvPairs, ModuleState, ModuleView, StateRead, StateWrite, StorageError, StorageMap, StorageRead, StorageValue,
+};
 
 pub use inventory;
 pub use pc_codec as codec;
@@ -42,14 +44,27 @@ pub use serde_json;
 
 /// Registers a module with the host. Use once per module crate, at top level:
 ///
-/// ```ignore
-/// pc_runtime_api::register_module!(ModuleDescriptor {
-///     name: "my-module",
-///     feature: "module-my-module",
+/// ```
+/// use pc_runtime_api::{Module, ModuleDescriptor, ModuleError, ModuleInit, register_module};
+///
+/// struct Hello;
+/// impl Module for Hello {} // every method has a default: no calls, no hooks
+///
+/// fn build(_init: &ModuleInit<'_>) -> Result<Box<dyn Module>, ModuleError> {
+///     Ok(Box::new(Hello))
+/// }
+///
+/// register_module!(ModuleDescriptor {
+///     name: "hello",
+///     feature: "module-hello",
 ///     order: 500,
 ///     depends_on: &[],
-///     build: |init| Ok(Box::new(MyModule::from_config(init)?)),
+///     build,
 /// });
+///
+/// fn main() {
+///     assert!(pc_runtime_api::registered_modules().any(|d| d.name == "hello"));
+/// }
 /// ```
 ///
 /// The host only sees crates that are linked: the node (and every test) names each enabled

@@ -70,7 +70,12 @@ pub struct Validity {
 /// order; all of it commits atomically with the anchor.
 pub trait Module: Send + Sync + 'static {
     /// Writes the module's initial state at genesis (anchor A0).
-    fn genesis(&self, _ctx: &GenesisCtx<'_>, _state: &mut ModuleState<'_>, _events: &mut EventSink<'_>) -> Result<(), ModuleError> {
+    fn genesis(
+        &self,
+        _ctx: &GenesisCtx<'_>,
+        _state: &mut ModuleState<'_>,
+        _events: &mut EventSink<'_>,
+    ) -> Result<(), ModuleError> {
         Ok(())
     }
 
@@ -81,17 +86,33 @@ pub trait Module: Send + Sync + 'static {
 
     /// Applies a call in finalized order. An error rolls back this call's writes and events
     /// only; the host records the drop as an event and goes on with the next call.
-    fn apply(&self, _ctx: &AnchorCtx, _call: &[u8], _state: &mut ModuleState<'_>, _events: &mut EventSink<'_>) -> Result<(), ModuleError> {
+    fn apply(
+        &self,
+        _ctx: &AnchorCtx,
+        _call: &[u8],
+        _state: &mut ModuleState<'_>,
+        _events: &mut EventSink<'_>,
+    ) -> Result<(), ModuleError> {
         Err(ModuleError::NoCalls)
     }
 
     /// Runs before the anchor's calls.
-    fn on_anchor_begin(&self, _ctx: &AnchorCtx, _state: &mut ModuleState<'_>, _events: &mut EventSink<'_>) -> Result<(), ModuleError> {
+    fn on_anchor_begin(
+        &self,
+        _ctx: &AnchorCtx,
+        _state: &mut ModuleState<'_>,
+        _events: &mut EventSink<'_>,
+    ) -> Result<(), ModuleError> {
         Ok(())
     }
 
     /// Runs after the anchor's calls (payouts, maturity, rotation, ...).
-    fn on_anchor_end(&self, _ctx: &AnchorCtx, _state: &mut ModuleState<'_>, _events: &mut EventSink<'_>) -> Result<(), ModuleError> {
+    fn on_anchor_end(
+        &self,
+        _ctx: &AnchorCtx,
+        _state: &mut ModuleState<'_>,
+        _events: &mut EventSink<'_>,
+    ) -> Result<(), ModuleError> {
         Ok(())
     }
 

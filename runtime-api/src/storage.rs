@@ -11,6 +11,9 @@ use std::marker::PhantomData;
 /// Largest value a typed item will decode (guards against corrupt state).
 const MAX_VALUE: usize = 16 << 20;
 
+/// Key-value pairs returned by scans, in key order.
+pub type KvPairs = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// A storage failure reported by the host's backend.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("storage: {0}")]
@@ -21,7 +24,7 @@ pub trait StateRead {
     /// Reads a key.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
     /// Up to `limit` entries under `prefix`, from `from` on, in key order.
-    fn scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError>;
+    fn scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<KvPairs, StorageError>;
 }
 
 /// Write access to the whole state, implemented by the host over the anchor's overlay.
@@ -40,7 +43,7 @@ fn prefixed(ns: &str, rel: &[u8]) -> Vec<u8> {
     k
 }
 
-fn unprefixed(ns: &str, mut entries: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
+fn unprefixed(ns: &str, mut entries: KvPairs) -> KvPairs {
     let n = ns.len() + 1;
     for (k, _) in entries.iter_mut() {
         k.drain(..n.min(k.len()));
@@ -55,7 +58,7 @@ pub trait StorageRead {
     /// Reads a key relative to the namespace.
     fn raw_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ModuleError>;
     /// Scans relative keys under `prefix`; returned keys are relative too.
-    fn raw_scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ModuleError>;
+    fn raw_scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<KvPairs, ModuleError>;
 }
 
 fn check_dep(own: &'static str, deps: &[&'static str], wanted: &str) -> Result<&'static str, ModuleError> {
@@ -97,7 +100,7 @@ impl StorageRead for ModuleView<'_> {
     fn raw_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ModuleError> {
         Ok(self.backend.get(&prefixed(self.ns, key))?)
     }
-    fn raw_scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ModuleError> {
+    fn raw_scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<KvPairs, ModuleError> {
         Ok(unprefixed(self.ns, self.backend.scan(&prefixed(self.ns, prefix), &prefixed(self.ns, from), limit)?))
     }
 }
@@ -150,13 +153,16 @@ impl StorageRead for ModuleState<'_> {
     fn raw_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ModuleError> {
         Ok(self.backend.get(&prefixed(self.ns, key))?)
     }
-    fn raw_scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ModuleError> {
+    fn raw_scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<KvPairs, ModuleError> {
         Ok(unprefixed(self.ns, self.backend.scan(&prefixed(self.ns, prefix), &prefixed(self.ns, from), limit)?))
     }
 }
 
 fn decode_value<V: Decode + Encode>(bytes: Option<Vec<u8>>) -> Result<Option<V>, ModuleError> {
-    bytes.map(|b| decode_canonical::<V>(&b, MAX_VALUE)).transpose().map_err(|e| ModuleError::Fatal(format!("corrupt state value: {e}")))
+    bytes
+        .map(|b| decode_canonical::<V>(&b, MAX_VALUE))
+        .transpose()
+        .map_err(|e| ModuleError::Fatal(format!("corrupt state value: {e}")))
 }
 
 /// One typed value in a module's namespace, stored under `<item>/`.
@@ -246,7 +252,8 @@ impl<K: Encode + Decode, V: Encode + Decode> StorageMap<K, V> {
         let mut out = Vec::new();
         for (rk, rv) in s.raw_scan(&prefix, &start, limit)? {
             let kb = rk.get(prefix.len()..).unwrap_or_default();
-            let k = decode_canonical::<K>(kb, MAX_VALUE).map_err(|e| ModuleError::Fatal(format!("corrupt state key: {e}")))?;
+            let k = decode_canonical::<K>(kb, MAX_VALUE)
+                .map_err(|e| ModuleError::Fatal(format!("corrupt state key: {e}")))?;
             let v = decode_value::<V>(Some(rv))?.ok_or_else(|| ModuleError::Fatal("missing value".into()))?;
             out.push((k, v));
         }

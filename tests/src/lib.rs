@@ -10,8 +10,8 @@ use pc_chainspec::{ChainSpec, DEV_JSON};
 use pc_codec::{ConsensusTime, Decode, Domain, Encode, Hash32, decode_canonical};
 use pc_runtime::{AnchorInput, Runtime};
 use pc_runtime_api::{
-    AnchorCtx, Call, EventSink, Module, ModuleDescriptor, ModuleError, ModuleEvent, ModuleInit, ModuleState, StorageMap,
-    StorageValue, register_module,
+    AnchorCtx, Call, EventSink, Module, ModuleDescriptor, ModuleError, ModuleEvent, ModuleInit, ModuleState,
+    StorageMap, StorageValue, register_module,
 };
 use pc_state::StateDb;
 use std::sync::Arc;
@@ -45,7 +45,13 @@ const LAST_ANCHOR: StorageValue<u64> = StorageValue::new("last-anchor");
 pub struct Churn;
 
 impl Module for Churn {
-    fn apply(&self, _ctx: &AnchorCtx, call: &[u8], state: &mut ModuleState<'_>, events: &mut EventSink<'_>) -> Result<(), ModuleError> {
+    fn apply(
+        &self,
+        _ctx: &AnchorCtx,
+        call: &[u8],
+        state: &mut ModuleState<'_>,
+        events: &mut EventSink<'_>,
+    ) -> Result<(), ModuleError> {
         let c: ChurnCall = decode_canonical(call, 4096)?;
         if c.key == 0xff {
             return Err(ModuleError::invalid("churn.refused", "key 0xff is refused"));
@@ -58,12 +64,22 @@ impl Module for Churn {
         Ok(())
     }
 
-    fn on_anchor_begin(&self, ctx: &AnchorCtx, state: &mut ModuleState<'_>, _e: &mut EventSink<'_>) -> Result<(), ModuleError> {
+    fn on_anchor_begin(
+        &self,
+        ctx: &AnchorCtx,
+        state: &mut ModuleState<'_>,
+        _e: &mut EventSink<'_>,
+    ) -> Result<(), ModuleError> {
         LAST_ANCHOR.put(state, &ctx.index);
         Ok(())
     }
 
-    fn on_anchor_end(&self, ctx: &AnchorCtx, state: &mut ModuleState<'_>, _e: &mut EventSink<'_>) -> Result<(), ModuleError> {
+    fn on_anchor_end(
+        &self,
+        ctx: &AnchorCtx,
+        state: &mut ModuleState<'_>,
+        _e: &mut EventSink<'_>,
+    ) -> Result<(), ModuleError> {
         let h = SEED.hash(&ctx.index.to_le_bytes());
         for i in 0..24u32 {
             let key = 1000 + u32::from(h.0[i as usize % 32]) * 16 + i % 16;
@@ -95,17 +111,18 @@ pub fn synthetic_anchor(i: u64) -> AnchorInput {
     let mut calls: Vec<Call> = (0..6u32)
         .map(|j| {
             let key = u32::from(h.0[j as usize]) % 64;
-            let value = if h.0[j as usize + 8] % 4 == 0 { None } else { Some(h.0[..8].to_vec()) };
+            let value = if h.0[j as usize + 8].is_multiple_of(4) { None } else { Some(h.0[..8].to_vec()) };
             Call { module: "churn".into(), data: ChurnCall { key, value }.encode() }
         })
         .collect();
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         calls.push(Call { module: "churn".into(), data: ChurnCall { key: 0xff, value: None }.encode() });
     }
-    if i % 7 == 0 {
+    if i.is_multiple_of(7) {
         calls.push(Call { module: "absent".into(), data: vec![1, 2, 3] });
     }
-    let ctx = AnchorCtx { shard: 0, index: i, anchor_id: h, consensus_time: ConsensusTime { anchor: i, lamport: i * 3 } };
+    let ctx =
+        AnchorCtx { shard: 0, index: i, anchor_id: h, consensus_time: ConsensusTime { anchor: i, lamport: i * 3 } };
     AnchorInput { ctx, calls }
 }
 

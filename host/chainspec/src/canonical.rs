@@ -43,11 +43,14 @@ fn write(v: &Value, out: &mut String) {
 /// Floats have no canonical text form and must never reach a state root: refuse them.
 pub(crate) fn reject_floats(v: &Value, path: &str) -> Result<(), ChainSpecError> {
     match v {
-        Value::Number(n) if !(n.is_u64() || n.is_i64()) => {
-            Err(ChainSpecError::Field { field: path.trim_start_matches('.').to_string(), reason: "floating-point numbers are not allowed; use integers".into() })
-        }
+        Value::Number(n) if !(n.is_u64() || n.is_i64()) => Err(ChainSpecError::Field {
+            field: path.trim_start_matches('.').to_string(),
+            reason: "floating-point numbers are not allowed; use integers".into(),
+        }),
         Value::Object(map) => map.iter().try_for_each(|(k, x)| reject_floats(x, &format!("{path}.{k}"))),
-        Value::Array(items) => items.iter().enumerate().try_for_each(|(i, x)| reject_floats(x, &format!("{path}[{i}]"))),
+        Value::Array(items) => {
+            items.iter().enumerate().try_for_each(|(i, x)| reject_floats(x, &format!("{path}[{i}]")))
+        }
         _ => Ok(()),
     }
 }

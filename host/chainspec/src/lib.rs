@@ -146,7 +146,8 @@ impl ChainSpec {
         if let Some((_, text)) = BUILT_IN.iter().find(|(name, _)| *name == chain) {
             return Self::from_json(text);
         }
-        let text = std::fs::read_to_string(Path::new(chain)).map_err(|source| ChainSpecError::Io { path: chain.to_string(), source })?;
+        let text = std::fs::read_to_string(Path::new(chain))
+            .map_err(|source| ChainSpecError::Io { path: chain.to_string(), source })?;
         Self::from_json(&text)
     }
 

@@ -91,3 +91,59 @@ fn garbage_is_refused() {
     assert!(ChainSpec::from_json("[]").is_err());
     assert!(ChainSpec::from_json("").is_err());
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn leaves(v: &serde_json::Value, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    path.push(k.clone());
+                    leaves(x, path, out);
+                    path.pop();
+                }
+            }
+            _ => out.push(path.clone()),
+        }
+    }
+
+    fn scalar() -> impl Strategy<Value = serde_json::Value> {
+        prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<u64>().prop_map(serde_json::Value::from),
+            "[a-z0-9/ -]{0,12}".prop_map(serde_json::Value::from),
+            Just(serde_json::json!([1, 2])),
+            Just(serde_json::json!({})),
+        ]
+    }
+
+    proptest! {
+        /// A hostile edit of any field never panics; what is accepted still validates.
+        #[test]
+        fn any_field_edit_is_refused_or_valid(pick in any::<prop::sample::Index>(), value in scalar()) {
+            let mut v = dev_value();
+            let mut all = Vec::new();
+            leaves(&v, &mut Vec::new(), &mut all);
+            let path = pick.get(&all).clone();
+            let mut slot = &mut v;
+            for k in &path {
+                slot = &mut slot[k.as_str()];
+            }
+            *slot = value;
+            if let Ok(spec) = ChainSpec::from_json(&v.to_string()) {
+                prop_assert!(spec.validate().is_ok());
+                prop_assert!(spec.to_raw_json().is_ok());
+            }
+        }
+
+        /// Arbitrary text never panics the parser.
+        #[test]
+        fn arbitrary_text_never_panics(text in ".{0,200}") {
+            let _ = ChainSpec::from_json(&text);
+        }
+    }
+}

@@ -112,3 +112,31 @@ mod tests {
         assert!(decode_canonical::<Vec<u64>>(&bytes, 1024).is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use parity_scale_codec::Compact;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    type Sample = (u8, Compact<u64>, Option<Vec<u8>>, BTreeMap<u16, bool>, Vec<(u32, [u8; 4])>);
+
+    proptest! {
+        /// Any value round-trips.
+        #[test]
+        fn round_trip(a: u8, b: u64, c: Option<Vec<u8>>, d: BTreeMap<u16, bool>, e: Vec<(u32, [u8; 4])>) {
+            let v: Sample = (a, Compact(b), c, d, e);
+            let bytes = encode(&v);
+            prop_assert_eq!(decode_canonical::<Sample>(&bytes, 1 << 20), Ok(v));
+        }
+
+        /// Arbitrary bytes never panic, and whatever is accepted is the value's only encoding.
+        #[test]
+        fn arbitrary_bytes_are_refused_or_canonical(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+            if let Ok(v) = decode_canonical::<Sample>(&bytes, 1 << 20) {
+                prop_assert_eq!(encode(&v), bytes);
+            }
+        }
+    }
+}

@@ -36,10 +36,7 @@ pub fn root(leaves: &[Hash32]) -> Hash32 {
 }
 
 fn next_level(level: &[Hash32]) -> Vec<Hash32> {
-    level
-        .chunks(2)
-        .map(|pair| if let [l, r] = pair { node_hash(l, r) } else { pair[0] })
-        .collect()
+    level.chunks(2).map(|pair| if let [l, r] = pair { node_hash(l, r) } else { pair[0] }).collect()
 }
 
 /// Proof that one leaf sits at `index` in a list of `len` leaves.

@@ -14,8 +14,21 @@ pub type SeatIndex = u8;
 /// Ordered first by the global index of the anchor that finalized an event, then by the event's
 /// Lamport number; ties beyond that are broken by a hash the creator cannot grind (see
 /// `docs/spec/consensus.md`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Encode, Decode)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Encode,
+    Decode,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct ConsensusTime {
     /// Global index of the finalizing anchor.
     pub anchor: AnchorIndex,

@@ -1,6 +1,6 @@
 //! Adapters from pc-state to the runtime-api storage traits.
 
-use pc_runtime_api::{StateRead, StateWrite, StorageError};
+use pc_runtime_api::{KvPairs, StateRead, StateWrite, StorageError};
 use pc_state::{StateDb, StateTxn};
 
 fn err(e: impl std::fmt::Display) -> StorageError {
@@ -14,7 +14,7 @@ impl StateRead for TxnBackend<'_, '_> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         self.0.get(key).map_err(err)
     }
-    fn scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    fn scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<KvPairs, StorageError> {
         self.0.scan(prefix, from, limit).map_err(err)
     }
 }
@@ -41,7 +41,7 @@ impl StateRead for CommittedBackend<'_> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         self.0.get(key).map_err(err)
     }
-    fn scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    fn scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<KvPairs, StorageError> {
         self.0.scan(prefix, from, limit).map_err(err)
     }
 }

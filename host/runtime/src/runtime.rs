@@ -1,9 +1,9 @@
 //! Building the enabled modules and running genesis and anchors through the hook chain.
 
+use crate::RuntimeError;
 use crate::backend::{CommittedBackend, TxnBackend};
 use crate::records::{AnchorInput, AnchorOutcome, AnchorRecord, CallDropped, EventRecord, SYSTEM_EVENTS, events_root};
 use crate::registry::{ModuleInfo, catalogue, check_dependencies};
-use crate::RuntimeError;
 use pc_chainspec::ChainSpec;
 use pc_codec::{ConsensusTime, Domain, Encode, Hash32, Identified};
 use pc_runtime_api::{
@@ -29,7 +29,10 @@ pub struct Runtime {
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime").field("genesis_hash", &self.genesis_hash).field("modules", &self.module_names()).finish()
+        f.debug_struct("Runtime")
+            .field("genesis_hash", &self.genesis_hash)
+            .field("modules", &self.module_names())
+            .finish()
     }
 }
 
@@ -42,7 +45,10 @@ impl Runtime {
         let catalogue = catalogue()?;
         for name in spec.modules.keys() {
             if !catalogue.iter().any(|d| d.name == name) {
-                return Err(RuntimeError::ModuleNotCompiledIn { name: name.clone(), feature: format!("module-{name}") });
+                return Err(RuntimeError::ModuleNotCompiledIn {
+                    name: name.clone(),
+                    feature: format!("module-{name}"),
+                });
             }
         }
         let selected: Vec<_> = catalogue.into_iter().filter(|d| spec.modules.contains_key(d.name)).collect();
@@ -52,7 +58,9 @@ impl Runtime {
             let config = spec.modules.get(desc.name).unwrap_or(&serde_json::Value::Null);
             let init = ModuleInit { constants: &spec.constants, config };
             let module = (desc.build)(&init).map_err(|e| match e {
-                ModuleError::Config { field, reason } => RuntimeError::ModuleConfig { module: desc.name, field, reason },
+                ModuleError::Config { field, reason } => {
+                    RuntimeError::ModuleConfig { module: desc.name, field, reason }
+                }
                 other => RuntimeError::ModuleBuild { module: desc.name, source: other },
             })?;
             modules.push(Loaded { desc, module });
@@ -96,8 +104,17 @@ impl Runtime {
             }
             return Ok(head);
         }
-        let gctx = GenesisCtx { genesis_hash: self.genesis_hash, network_id: &self.spec.network_id, constants: &self.spec.constants };
-        let ctx = AnchorCtx { shard: 0, index: 0, anchor_id: self.genesis_anchor_id(), consensus_time: ConsensusTime::default() };
+        let gctx = GenesisCtx {
+            genesis_hash: self.genesis_hash,
+            network_id: &self.spec.network_id,
+            constants: &self.spec.constants,
+        };
+        let ctx = AnchorCtx {
+            shard: 0,
+            index: 0,
+            anchor_id: self.genesis_anchor_id(),
+            consensus_time: ConsensusTime::default(),
+        };
         let mut txn = db.txn();
         let mut raw = Vec::new();
         for m in &self.modules {
@@ -148,7 +165,14 @@ impl Runtime {
         self.modules.iter().find(|m| m.desc.name == name)
     }
 
-    fn run_phase(&self, txn: &mut StateTxn<'_>, ctx: &AnchorCtx, raw: &mut Vec<RawEvent>, phase: &'static str, f: Phase) -> Result<(), RuntimeError> {
+    fn run_phase(
+        &self,
+        txn: &mut StateTxn<'_>,
+        ctx: &AnchorCtx,
+        raw: &mut Vec<RawEvent>,
+        phase: &'static str,
+        f: Phase,
+    ) -> Result<(), RuntimeError> {
         for m in &self.modules {
             let mut backend = TxnBackend(&mut *txn);
             let mut state = ModuleState::new(m.desc.name, m.desc.depends_on, &mut backend);
@@ -158,8 +182,16 @@ impl Runtime {
         Ok(())
     }
 
-    fn apply_call(&self, txn: &mut StateTxn<'_>, ctx: &AnchorCtx, call: &Call, raw: &mut Vec<RawEvent>) -> Result<(), ModuleError> {
-        let m = self.find(&call.module).ok_or_else(|| ModuleError::invalid("system.unknown-module", format!("no enabled module `{}`", call.module)))?;
+    fn apply_call(
+        &self,
+        txn: &mut StateTxn<'_>,
+        ctx: &AnchorCtx,
+        call: &Call,
+        raw: &mut Vec<RawEvent>,
+    ) -> Result<(), ModuleError> {
+        let m = self.find(&call.module).ok_or_else(|| {
+            ModuleError::invalid("system.unknown-module", format!("no enabled module `{}`", call.module))
+        })?;
         let mark = raw.len();
         txn.checkpoint();
         let mut backend = TxnBackend(&mut *txn);
@@ -175,11 +207,26 @@ impl Runtime {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn commit(&self, db: &StateDb, txn: StateTxn<'_>, ctx: &AnchorCtx, raw: Vec<RawEvent>, calls: u32, dropped: u32, genesis: bool) -> Result<AnchorOutcome, RuntimeError> {
+    fn commit(
+        &self,
+        db: &StateDb,
+        txn: StateTxn<'_>,
+        ctx: &AnchorCtx,
+        raw: Vec<RawEvent>,
+        calls: u32,
+        dropped: u32,
+        genesis: bool,
+    ) -> Result<AnchorOutcome, RuntimeError> {
         let events: Vec<EventRecord> = raw
             .into_iter()
             .enumerate()
-            .map(|(i, e)| EventRecord { anchor: ctx.index, index: u32::try_from(i).unwrap_or(u32::MAX), module: e.module, name: e.name, data: e.data })
+            .map(|(i, e)| EventRecord {
+                anchor: ctx.index,
+                index: u32::try_from(i).unwrap_or(u32::MAX),
+                module: e.module,
+                name: e.name,
+                data: e.data,
+            })
             .collect();
         let mut prepared = db.prepare(txn.into_writes(), ctx.index)?;
         let record = AnchorRecord {
@@ -219,7 +266,12 @@ impl Runtime {
     }
 
     /// Runs a module's RPC handler against the committed state.
-    pub fn with_view<T>(&self, db: &StateDb, module: &str, f: impl FnOnce(&ModuleView<'_>) -> T) -> Result<T, RuntimeError> {
+    pub fn with_view<T>(
+        &self,
+        db: &StateDb,
+        module: &str,
+        f: impl FnOnce(&ModuleView<'_>) -> T,
+    ) -> Result<T, RuntimeError> {
         let m = self.find(module).ok_or_else(|| RuntimeError::UnknownModule(module.to_string()))?;
         let backend = CommittedBackend::new(db);
         Ok(f(&ModuleView::new(m.desc.name, m.desc.depends_on, &backend)))
@@ -227,7 +279,9 @@ impl Runtime {
 
     /// The stored record of anchor `index`.
     pub fn anchor_record(db: &StateDb, index: u64) -> Result<Option<AnchorRecord>, RuntimeError> {
-        let Some(bytes) = db.kv().get(Column::Anchors, &AnchorRecord::key(index)).map_err(pc_state::StateError::from)? else {
+        let Some(bytes) =
+            db.kv().get(Column::Anchors, &AnchorRecord::key(index)).map_err(pc_state::StateError::from)?
+        else {
             return Ok(None);
         };
         pc_codec::decode_canonical(&bytes, 1024)
@@ -240,14 +294,16 @@ impl Runtime {
         let mut out = Vec::new();
         let mut bad = None;
         db.kv()
-            .scan(Column::Events, &index.to_be_bytes(), &index.to_be_bytes(), &mut |_, v| match pc_codec::decode_canonical(v, 16 << 20) {
-                Ok(e) => {
-                    out.push(e);
-                    pc_store::Scan::Continue
-                }
-                Err(e) => {
-                    bad = Some(e);
-                    pc_store::Scan::Stop
+            .scan(Column::Events, &index.to_be_bytes(), &index.to_be_bytes(), &mut |_, v| {
+                match pc_codec::decode_canonical(v, 16 << 20) {
+                    Ok(e) => {
+                        out.push(e);
+                        pc_store::Scan::Continue
+                    }
+                    Err(e) => {
+                        bad = Some(e);
+                        pc_store::Scan::Stop
+                    }
                 }
             })
             .map_err(pc_state::StateError::from)?;

@@ -53,7 +53,9 @@ impl StateDb {
     pub fn head(&self) -> Result<Option<Head>, StateError> {
         match self.kv.get(Column::Meta, HEAD_KEY)? {
             None => Ok(None),
-            Some(b) => decode_canonical(&b, 128).map(Some).map_err(|source| StateError::Corrupt { what: "head", source }),
+            Some(b) => {
+                decode_canonical(&b, 128).map(Some).map_err(|source| StateError::Corrupt { what: "head", source })
+            }
         }
     }
 
@@ -61,7 +63,9 @@ impl StateDb {
     pub fn genesis_hash(&self) -> Result<Option<Hash32>, StateError> {
         match self.kv.get(Column::Meta, GENESIS_KEY)? {
             None => Ok(None),
-            Some(b) => decode_canonical(&b, 32).map(Some).map_err(|source| StateError::Corrupt { what: "genesis hash", source }),
+            Some(b) => decode_canonical(&b, 32)
+                .map(Some)
+                .map_err(|source| StateError::Corrupt { what: "genesis hash", source }),
         }
     }
 
@@ -197,7 +201,8 @@ impl Prepared<'_> {
 
     /// Writes state, tree, extra records and the new head in one durable atomic batch.
     pub fn commit(mut self, anchor_id: Hash32) -> Result<Head, StateError> {
-        let head = Head { anchor: self.anchor, anchor_id, state_root: self.state_root, tree_version: self.tree_version };
+        let head =
+            Head { anchor: self.anchor, anchor_id, state_root: self.state_root, tree_version: self.tree_version };
         StateDb::write_head(&mut self.batch, &head);
         self.db.kv.write(self.batch, Durability::Sync)?;
         Ok(head)

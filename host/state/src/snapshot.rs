@@ -65,16 +65,21 @@ pub fn export(db: &StateDb, out: impl Write) -> Result<Header, StateError> {
     w.record(&header.encode())?;
     let mut entries = 0u64;
     let mut failure = None;
-    db.kv().scan(Column::State, &[], &[], &mut |k, v| match w.record(&Body::Entry(k.to_vec(), v.to_vec()).encode()) {
-        Ok(()) => {
-            entries += 1;
-            Scan::Continue
-        }
-        Err(e) => {
-            failure = Some(e);
-            Scan::Stop
-        }
-    })?;
+    db.kv().scan(
+        Column::State,
+        &[],
+        &[],
+        &mut |k, v| match w.record(&Body::Entry(k.to_vec(), v.to_vec()).encode()) {
+            Ok(()) => {
+                entries += 1;
+                Scan::Continue
+            }
+            Err(e) => {
+                failure = Some(e);
+                Scan::Stop
+            }
+        },
+    )?;
     if let Some(e) = failure {
         return Err(e);
     }
@@ -112,7 +117,8 @@ pub fn restore(db: &StateDb, genesis: Hash32, mut input: impl Read) -> Result<He
         return Err(StateError::NotEmpty(h.anchor));
     }
     let mut hasher = CHECKSUM.hasher();
-    let header: Header = decode_canonical(&read_record(&mut input, Some(&mut hasher))?, 256).map_err(corrupt("header"))?;
+    let header: Header =
+        decode_canonical(&read_record(&mut input, Some(&mut hasher))?, 256).map_err(corrupt("header"))?;
     if header.magic != MAGIC {
         return Err(StateError::Snapshot("not a PhantomCoin snapshot (bad magic)".into()));
     }

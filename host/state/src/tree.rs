@@ -71,7 +71,11 @@ impl jmt::storage::TreeReader for TreeStore<'_> {
     }
 
     /// Values live in the `State` column (latest version only), found through the key-hash index.
-    fn get_value_option(&self, _max_version: jmt::Version, key_hash: jmt::KeyHash) -> anyhow::Result<Option<jmt::OwnedValue>> {
+    fn get_value_option(
+        &self,
+        _max_version: jmt::Version,
+        key_hash: jmt::KeyHash,
+    ) -> anyhow::Result<Option<jmt::OwnedValue>> {
         let Some(key) = self.kv.get(Column::StateKeyIndex, &key_hash.0)? else { return Ok(None) };
         Ok(self.kv.get(Column::State, &key)?)
     }

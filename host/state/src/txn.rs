@@ -1,11 +1,14 @@
 //! The write overlay of one anchor, with nested checkpoints so a failed call leaves no trace.
 
 use crate::StateError;
-use pc_store::{Column, KvStore, Scan};
+use pc_store::{Column, KvPairs, KvStore, Scan};
 use std::collections::BTreeMap;
 
 /// Pending writes: `Some(value)` sets a key, `None` deletes it.
 pub type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// A key and the overlay entry it had before a write (`None`: the key was not in the overlay).
+type Undo = (Vec<u8>, Option<Option<Vec<u8>>>);
 
 /// Reads see the overlay first, then the committed state; writes stay in the overlay until the
 /// runtime commits them with the anchor.
@@ -13,7 +16,7 @@ pub struct StateTxn<'a> {
     base: &'a dyn KvStore,
     writes: Writes,
     /// Previous overlay entry of every key written since the oldest open checkpoint.
-    journal: Vec<(Vec<u8>, Option<Option<Vec<u8>>>)>,
+    journal: Vec<Undo>,
     marks: Vec<usize>,
 }
 
@@ -37,7 +40,7 @@ impl<'a> StateTxn<'a> {
     }
 
     /// Up to `limit` entries with keys starting with `prefix` and `>= from`, in key order.
-    pub fn scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+    pub fn scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<KvPairs, StateError> {
         let start = if from > prefix { from } else { prefix };
         let mut out = Vec::new();
         self.base.scan(Column::State, prefix, start, &mut |k, v| {

@@ -101,8 +101,9 @@ fn empty_anchor_keeps_root_and_head_advances() {
 
 fn populated_rocks(dir: &std::path::Path) -> StateDb {
     let db = StateDb::new(Arc::new(RocksStore::open(dir).unwrap()));
-    let anchors: Vec<Vec<(u8, Option<u8>)>> =
-        (0..30u8).map(|i| (0..8u8).map(|j| ((i * 7 + j) % 50, if j == 3 { None } else { Some(i ^ j) })).collect()).collect();
+    let anchors: Vec<Vec<(u8, Option<u8>)>> = (0..30u8)
+        .map(|i| (0..8u8).map(|j| ((i * 7 + j) % 50, if j == 3 { None } else { Some(i ^ j) })).collect())
+        .collect();
     apply(&db, &anchors);
     db
 }
@@ -148,10 +149,35 @@ fn corrupt_snapshots_are_refused_and_write_nothing() {
         assert!(snapshot::restore(&dst, Hash32([7; 32]), bad).is_err());
         assert_eq!(dst.head().unwrap(), None);
         let mut any = false;
-        dst.kv().scan(pc_store::Column::State, &[], &[], &mut |_, _| {
-            any = true;
-            pc_store::Scan::Stop
-        }).unwrap();
+        dst.kv()
+            .scan(pc_store::Column::State, &[], &[], &mut |_, _| {
+                any = true;
+                pc_store::Scan::Stop
+            })
+            .unwrap();
         assert!(!any, "a refused snapshot must write nothing");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// Hostile snapshot bytes: a mutated snapshot is refused and writes nothing.
+    #[test]
+    fn mutated_snapshots_are_refused_without_writes(pos in any::<prop::sample::Index>(), byte in any::<u8>(), cut in any::<bool>()) {
+        let src = mem();
+        apply(&src, &[vec![(1, Some(1)), (2, Some(2)), (3, Some(3))], vec![(2, None), (4, Some(9))]]);
+        let mut bytes = Vec::new();
+        snapshot::export(&src, &mut bytes).unwrap();
+        let i = pos.index(bytes.len());
+        let mut bad = bytes.clone();
+        if cut {
+            bad.truncate(i);
+        } else {
+            prop_assume!(bad[i] != byte);
+            bad[i] = byte;
+        }
+        let dst = mem();
+        prop_assert!(snapshot::restore(&dst, Hash32([7; 32]), bad.as_slice()).is_err());
+        prop_assert_eq!(dst.head().unwrap(), None);
     }
 }

@@ -8,7 +8,7 @@ fn backends() -> Vec<(Box<dyn KvStore>, Option<tempfile::TempDir>)> {
     vec![(Box::new(MemStore::new()), None), (Box::new(rocks), Some(dir))]
 }
 
-fn collect(s: &dyn KvStore, col: Column, prefix: &[u8], from: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+fn collect(s: &dyn KvStore, col: Column, prefix: &[u8], from: &[u8]) -> KvPairs {
     let mut out = Vec::new();
     s.scan(col, prefix, from, &mut |k, v| {
         out.push((k.to_vec(), v.to_vec()));
@@ -43,7 +43,7 @@ fn scan_respects_prefix_start_and_stop() {
             b.put(Column::State, k.as_bytes().to_vec(), k.as_bytes().to_vec());
         }
         s.write(b, Durability::Buffered).unwrap();
-        let keys = |v: Vec<(Vec<u8>, Vec<u8>)>| v.into_iter().map(|(k, _)| String::from_utf8(k).unwrap()).collect::<Vec<_>>();
+        let keys = |v: KvPairs| v.into_iter().map(|(k, _)| String::from_utf8(k).unwrap()).collect::<Vec<_>>();
         assert_eq!(keys(collect(s.as_ref(), Column::State, b"m/", b"m/")), ["m/1", "m/2", "m/3"]);
         assert_eq!(keys(collect(s.as_ref(), Column::State, b"m/", b"m/2")), ["m/2", "m/3"]);
         let mut first = Vec::new();

@@ -15,6 +15,9 @@ pub use batch::{Op, WriteBatch};
 pub use memory::MemStore;
 pub use rocks::RocksStore;
 
+/// Key-value pairs returned by scans, in key order.
+pub type KvPairs = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// The column families. Each holds one kind of record; see `docs/spec/storage.md`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Column {

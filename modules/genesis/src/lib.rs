@@ -58,10 +58,8 @@ pub struct Genesis {
 }
 
 fn build(init: &ModuleInit<'_>) -> Result<Box<dyn Module>, ModuleError> {
-    let config: Config = serde_path_to_error::deserialize(init.config.clone()).map_err(|e| ModuleError::Config {
-        field: e.path().to_string(),
-        reason: e.into_inner().to_string(),
-    })?;
+    let config: Config = serde_path_to_error::deserialize(init.config.clone())
+        .map_err(|e| ModuleError::Config { field: e.path().to_string(), reason: e.into_inner().to_string() })?;
     if config.genesis_note.trim().is_empty() {
         return Err(ModuleError::Config { field: "genesis_note".into(), reason: "must not be empty".into() });
     }
@@ -69,7 +67,12 @@ fn build(init: &ModuleInit<'_>) -> Result<Box<dyn Module>, ModuleError> {
 }
 
 impl Module for Genesis {
-    fn genesis(&self, ctx: &GenesisCtx<'_>, state: &mut ModuleState<'_>, events: &mut EventSink<'_>) -> Result<(), ModuleError> {
+    fn genesis(
+        &self,
+        ctx: &GenesisCtx<'_>,
+        state: &mut ModuleState<'_>,
+        events: &mut EventSink<'_>,
+    ) -> Result<(), ModuleError> {
         let info = GenesisInfo {
             note_commitment: NOTE_DOMAIN.hash(self.config.genesis_note.as_bytes()),
             network_id: ctx.network_id.to_string(),
@@ -82,10 +85,4 @@ impl Module for Genesis {
     }
 }
 
-register_module!(ModuleDescriptor {
-    name: "genesis",
-    feature: "module-genesis",
-    order: 0,
-    depends_on: &[],
-    build,
-});
+register_module!(ModuleDescriptor { name: "genesis", feature: "module-genesis", order: 0, depends_on: &[], build });
