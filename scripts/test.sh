@@ -12,6 +12,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/phantomcoin/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 export RUST_BACKTRACE=1
 
+echo "== format"
+cargo fmt --all --check
 echo "== build (tests and binaries)"
 cargo build --workspace --all-targets --locked
 echo "== clippy"
