@@ -43,6 +43,39 @@ pub enum Command {
     ExportSnapshot(SnapshotArgs),
     /// Restores a snapshot into an empty base path.
     ImportSnapshot(SnapshotArgs),
+    /// Runs the deterministic consensus simulator (docs/spec/consensus.md, docs/bench/consensus.md).
+    Sim(SimArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Committee seats k (1..=64).
+    #[arg(long, default_value_t = 4)]
+    pub seats: u8,
+    /// Byzantine seats (safety is promised up to ⌊(k−1)/3⌋).
+    #[arg(long, default_value_t = 0)]
+    pub byzantine: u8,
+    /// Number of seeds to run.
+    #[arg(long, default_value_t = 100)]
+    pub seeds: u64,
+    /// First seed (a failing seed replays exactly with `--first-seed S --seeds 1`).
+    #[arg(long, default_value_t = 1)]
+    pub first_seed: u64,
+    /// Events each seat creates per seed.
+    #[arg(long, default_value_t = 40)]
+    pub events: u64,
+    /// Parents per event (2..=4).
+    #[arg(long, default_value_t = 4)]
+    pub parents: u8,
+    /// Faults, comma-separated: `none`, `loss:PCT`, `delay:TICKS`, `partition`, `crash`.
+    #[arg(long, default_value = "loss:10,delay:20,partition,crash")]
+    pub faults: String,
+    /// Also print throughput (events inserted per second of wall time, all nodes together).
+    #[arg(long)]
+    pub bench: bool,
+    /// Print every violation found (the first ten are always printed).
+    #[arg(long)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]

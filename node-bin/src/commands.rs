@@ -17,10 +17,11 @@ pub fn dispatch(cmd: Command) -> Result<(), NodeError> {
         Command::Modules => list_modules(),
         Command::ExportSnapshot(a) => export_snapshot(a),
         Command::ImportSnapshot(a) => import_snapshot(a),
+        Command::Sim(a) => crate::sim::run(a),
     }
 }
 
-fn print(text: &str) -> Result<(), NodeError> {
+pub(crate) fn print(text: &str) -> Result<(), NodeError> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{text}").and_then(|()| out.flush()).map_err(|source| NodeError::Io { path: "stdout".into(), source })
 }

@@ -23,6 +23,12 @@ pub enum NodeError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A command-line value is invalid.
+    #[error("{0}")]
+    Usage(String),
+    /// The simulator found property violations.
+    #[error("simulation found {0} violation(s)")]
+    SimViolations(u64),
     /// The async runtime could not start.
     #[error("cannot start the async runtime: {0}")]
     Tokio(std::io::Error),

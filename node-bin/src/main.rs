@@ -8,6 +8,7 @@ use pc_module_genesis as _;
 mod cli;
 mod commands;
 mod error;
+mod sim;
 
 use clap::Parser;
 

@@ -1,0 +1,563 @@
+//! The consensus engine: insertion (§2–§4), voting (§5), finalization (§6).
+
+use crate::dag::{Dag, Idx, NONE, Node};
+use crate::election::Election;
+use crate::event::{Equivocation, Event, MAX_EVENT_BYTES, SignatureVerifier, SignedEvent};
+use parity_scale_codec::Encode;
+use pc_codec::{Domain, Hash32, Identified, ShardId};
+use std::collections::BTreeMap;
+
+const ORDER_DOMAIN: Domain = Domain::new("phantomcoin/v1/consensus/order");
+const COIN_DOMAIN: Domain = Domain::new("phantomcoin/v1/consensus/coin");
+
+/// Engine parameters, from the chainspec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Shard of this DAG.
+    pub shard: ShardId,
+    /// Seats, 1..=64.
+    pub seats: u8,
+    /// Parents per event, 1..=4 (2..=4 when seats ≥ 2).
+    pub max_parents: u8,
+    /// Every `coin_period`-th voting level flips a coin instead of deciding.
+    pub coin_period: u64,
+    /// Global index of the first anchor this engine emits (A0 is genesis, so usually 1).
+    pub first_anchor_index: u64,
+}
+
+/// A configuration the engine refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// k outside 1..=64.
+    #[error("seats must be 1..=64, got {0}")]
+    Seats(u8),
+    /// P outside its range.
+    #[error("max_parents must be 1..=4 (2..=4 with more than one seat), got {0}")]
+    Parents(u8),
+    /// C of 0 or 1 would leave no deciding level.
+    #[error("coin_period must be at least 3, got {0}")]
+    Coin(u64),
+}
+
+/// Why an event was not accepted. Nothing changes in the engine on any of these.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InsertError {
+    /// Already accepted.
+    #[error("event already known")]
+    Known,
+    /// Some parents are not accepted yet; insert them first.
+    #[error("{} parent(s) missing", .0.len())]
+    MissingParents(Vec<Hash32>),
+    /// Signature invalid.
+    #[error("bad signature")]
+    BadSignature,
+    /// A structural or stateful rule is broken.
+    #[error("invalid event: {0}")]
+    Invalid(&'static str),
+    /// The claimed frame differs from the recomputed one.
+    #[error("frame {claimed} claimed, {computed} computed")]
+    WrongFrame {
+        /// What the event says.
+        claimed: u64,
+        /// What its parents give.
+        computed: u64,
+    },
+    /// More than f seats are Byzantine: two forks were both recognised. The engine halts.
+    #[error("safety violated: more than f Byzantine seats ({0})")]
+    Halted(&'static str),
+}
+
+/// A finalized anchor and its batch in total order (§6).
+#[derive(Debug, Clone, PartialEq, Eq, Encode)]
+pub struct AnchorBatch {
+    /// Global anchor index.
+    pub index: u64,
+    /// Frame the anchor was elected for.
+    pub frame: u64,
+    /// The anchor event's id.
+    pub anchor: Hash32,
+    /// Its Lamport number (consensus time is `(index, lamport)`).
+    pub lamport: u64,
+    /// Ids of the batch's events in total order.
+    pub events: Vec<Hash32>,
+}
+
+/// What an insertion produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// An anchor became final.
+    Finalized(AnchorBatch),
+    /// Proof that a seat signed two events with the same seq.
+    Equivocation(Box<Equivocation>),
+}
+
+/// Counters for benchmarks and the simulator.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Events accepted.
+    pub events: u64,
+    /// Roots among them.
+    pub roots: u64,
+    /// Anchors finalized.
+    pub anchors: u64,
+    /// Highest frame seen.
+    pub max_frame: u64,
+}
+
+/// The engine of one node for one shard.
+#[derive(Debug)]
+pub struct Engine {
+    cfg: Config,
+    q: u32,
+    dag: Dag,
+    roots: BTreeMap<u64, Vec<Idx>>,
+    votes: BTreeMap<(Idx, u64), u64>,
+    elections: BTreeMap<u64, Election>,
+    next_frame: u64,
+    next_index: u64,
+    stats: Stats,
+    halted: Option<&'static str>,
+}
+
+/// Derived facts of a would-be event.
+struct Derived {
+    hb: Vec<Idx>,
+    cheaters: u64,
+    lamport: u64,
+    frame: u64,
+}
+
+impl Engine {
+    /// A fresh engine.
+    pub fn new(cfg: Config) -> Result<Self, ConfigError> {
+        if !(1..=64).contains(&cfg.seats) {
+            return Err(ConfigError::Seats(cfg.seats));
+        }
+        let min_p = if cfg.seats > 1 { 2 } else { 1 };
+        if !(min_p..=4).contains(&cfg.max_parents) {
+            return Err(ConfigError::Parents(cfg.max_parents));
+        }
+        if cfg.coin_period < 3 {
+            return Err(ConfigError::Coin(cfg.coin_period));
+        }
+        let k = u32::from(cfg.seats);
+        let q = k - (k - 1) / 3;
+        Ok(Engine {
+            dag: Dag::new(cfg.seats as usize),
+            next_index: cfg.first_anchor_index,
+            cfg,
+            q,
+            roots: BTreeMap::new(),
+            votes: BTreeMap::new(),
+            elections: BTreeMap::new(),
+            next_frame: 1,
+            stats: Stats::default(),
+            halted: None,
+        })
+    }
+
+    /// The quorum q = k − f.
+    pub fn quorum(&self) -> u32 {
+        self.q
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Seats this node has seen equivocate.
+    pub fn known_cheaters(&self) -> u64 {
+        self.dag.forked
+    }
+
+    /// Seats that the ancestry of an accepted event shows forking (§4).
+    pub fn cheaters_of(&self, id: &Hash32) -> Option<u64> {
+        self.dag.by_id.get(id).map(|i| self.dag.node(*i).cheaters)
+    }
+
+    /// Frame of an accepted event.
+    pub fn frame_of(&self, id: &Hash32) -> Option<u64> {
+        self.get(id).map(|e| e.event.frame)
+    }
+
+    /// True if the event is accepted.
+    pub fn contains(&self, id: &Hash32) -> bool {
+        self.dag.by_id.contains_key(id)
+    }
+
+    /// An accepted event by id.
+    pub fn get(&self, id: &Hash32) -> Option<&SignedEvent> {
+        self.dag.by_id.get(id).map(|i| &self.dag.node(*i).signed)
+    }
+
+    /// Accepts one event whose payload the caller holds. On error nothing changes.
+    pub fn insert(&mut self, se: SignedEvent, verifier: &dyn SignatureVerifier) -> Result<Vec<Output>, InsertError> {
+        if let Some(why) = self.halted {
+            return Err(InsertError::Halted(why));
+        }
+        let ev = &se.event;
+        let id = ev.id();
+        if self.dag.by_id.contains_key(&id) {
+            return Err(InsertError::Known);
+        }
+        self.check_structure(&se)?;
+        let missing: Vec<Hash32> = ev.parents.iter().filter(|p| !self.dag.by_id.contains_key(*p)).copied().collect();
+        if !missing.is_empty() {
+            return Err(InsertError::MissingParents(missing));
+        }
+        if !verifier.verify(ev.creator, &id, &se.sig) {
+            return Err(InsertError::BadSignature);
+        }
+        let parents: Vec<Idx> = ev.parents.iter().filter_map(|p| self.dag.by_id.get(p).copied()).collect();
+        self.check_parents(ev, &parents)?;
+        let d = self.derive(ev.creator, &parents);
+        if d.lamport != ev.lamport {
+            return Err(InsertError::Invalid("lamport number does not follow from the parents"));
+        }
+        if d.frame != ev.frame {
+            return Err(InsertError::WrongFrame { claimed: ev.frame, computed: d.frame });
+        }
+        Ok(self.accept(se, id, d))
+    }
+
+    fn check_structure(&self, se: &SignedEvent) -> Result<(), InsertError> {
+        let ev = &se.event;
+        if se.encoded_size() > MAX_EVENT_BYTES {
+            return Err(InsertError::Invalid("event too large"));
+        }
+        if ev.shard != self.cfg.shard {
+            return Err(InsertError::Invalid("event of another shard"));
+        }
+        if ev.creator >= self.cfg.seats {
+            return Err(InsertError::Invalid("creator is not a seat"));
+        }
+        if ev.seq == 0 {
+            return Err(InsertError::Invalid("seq starts at 1"));
+        }
+        if ev.parents.len() > self.cfg.max_parents as usize {
+            return Err(InsertError::Invalid("too many parents"));
+        }
+        let mut sorted = ev.parents.clone();
+        sorted.sort();
+        sorted.dedup();
+        if sorted.len() != ev.parents.len() {
+            return Err(InsertError::Invalid("duplicate parent"));
+        }
+        if ev.seq > 1 && ev.parents.is_empty() {
+            return Err(InsertError::Invalid("missing self-parent"));
+        }
+        Ok(())
+    }
+
+    fn check_parents(&self, ev: &Event, parents: &[Idx]) -> Result<(), InsertError> {
+        let mut creators = 0u64;
+        for (i, &p) in parents.iter().enumerate() {
+            let pn = self.dag.node(p);
+            let bit = 1u64 << pn.creator();
+            if creators & bit != 0 {
+                return Err(InsertError::Invalid("two parents by one creator"));
+            }
+            creators |= bit;
+            let own = pn.creator() == ev.creator;
+            match (i, ev.seq > 1) {
+                (0, true) if !own || pn.seq() + 1 != ev.seq => {
+                    return Err(InsertError::Invalid("first parent must be the self-parent at seq - 1"));
+                }
+                (0, true) => {}
+                _ if own => return Err(InsertError::Invalid("self-parent out of place")),
+                _ => {}
+            }
+        }
+        if self.cfg.seats > 1 && ev.seq > 1 && parents.len() < 2 {
+            return Err(InsertError::Invalid("no cross-link to another seat"));
+        }
+        Ok(())
+    }
+
+    /// hb, cheaters, Lamport number and frame of an event by `creator` on `parents`.
+    fn derive(&self, creator: u8, parents: &[Idx]) -> Derived {
+        let k = self.cfg.seats as usize;
+        let mut hb = vec![NONE; k];
+        let mut cheaters = 0u64;
+        let mut lamport = 0;
+        let mut frame = 1;
+        for &p in parents {
+            let pn = self.dag.node(p);
+            cheaters |= pn.cheaters;
+            lamport = lamport.max(pn.lamport());
+            frame = frame.max(pn.frame());
+            for (s, &cand) in pn.hb.iter().enumerate() {
+                if cand == NONE || hb[s] == cand {
+                    continue;
+                }
+                if hb[s] == NONE {
+                    hb[s] = cand;
+                    continue;
+                }
+                let (lo, hi) =
+                    if self.dag.node(hb[s]).seq() <= self.dag.node(cand).seq() { (hb[s], cand) } else { (cand, hb[s]) };
+                if self.dag.chain_at(hi, self.dag.node(lo).seq()) != Some(lo) {
+                    cheaters |= 1 << s;
+                }
+                hb[s] = hi;
+            }
+        }
+        // The new event is the newest of its creator: any other event of the creator in the
+        // ancestry must lie on its self-chain, i.e. be the self-parent's chain.
+        let own = hb[creator as usize];
+        if own != NONE {
+            let self_parent = parents.first().copied().filter(|p| self.dag.node(*p).creator() == creator);
+            let on_chain = self_parent.is_some_and(|sp| self.dag.chain_at(sp, self.dag.node(own).seq()) == Some(own));
+            if !on_chain {
+                cheaters |= 1 << creator;
+            }
+        }
+        let frame = self.next_frame_of(&hb, cheaters, frame);
+        Derived { hb, cheaters, lamport: lamport + 1, frame }
+    }
+
+    /// `F0 + 1` if the would-be event forkless-causes a quorum of frame-`F0` roots, else `F0`.
+    fn next_frame_of(&self, hb: &[Idx], cheaters: u64, f0: u64) -> u64 {
+        let Some(roots) = self.roots.get(&f0) else { return f0 };
+        let mut seen = 0u64;
+        for &r in roots {
+            if self.fc_vec(hb, cheaters, r) {
+                seen |= 1 << self.dag.node(r).creator();
+            }
+        }
+        if seen.count_ones() >= self.q { f0 + 1 } else { f0 }
+    }
+
+    /// Forkless cause from an ancestry vector (the event itself may not exist yet).
+    fn fc_vec(&self, hb: &[Idx], cheaters: u64, b: Idx) -> bool {
+        if cheaters & (1 << self.dag.node(b).creator()) != 0 {
+            return false;
+        }
+        let mut n = 0;
+        for (s, &y) in hb.iter().enumerate() {
+            if y != NONE && cheaters & (1 << s) == 0 && self.dag.is_ancestor(b, y) {
+                n += 1;
+            }
+        }
+        n >= self.q
+    }
+
+    fn accept(&mut self, se: SignedEvent, id: Hash32, d: Derived) -> Vec<Output> {
+        let mut out = Vec::new();
+        let (creator, seq, frame) = (se.event.creator, se.event.seq, se.event.frame);
+        let idx = Idx::try_from(self.dag.nodes.len()).unwrap_or(NONE);
+        let self_frame = se.event.parents.first().and_then(|p| self.dag.by_id.get(p)).map(|p| self.dag.node(*p));
+        let is_root = seq == 1 || self_frame.is_none_or(|p| p.creator() != creator || p.frame() < frame);
+        let known = self.dag.chains[creator as usize].get(&seq).map_or(&[][..], Vec::as_slice);
+        if let Some(&first) = known.first() {
+            if known.len() == 1 {
+                let first = self.dag.node(first).signed.clone();
+                out.push(Output::Equivocation(Box::new(Equivocation { first, second: se.clone() })));
+            }
+            self.dag.forked |= 1 << creator;
+        }
+        self.dag.chains[creator as usize].entry(seq).or_default().push(idx);
+        let mut hb = d.hb;
+        hb[creator as usize] = idx;
+        self.dag.by_id.insert(id, idx);
+        self.dag.nodes.push(Node { signed: se, id, hb, cheaters: d.cheaters, finalized: false });
+        self.stats.events += 1;
+        self.stats.max_frame = self.stats.max_frame.max(frame);
+        if is_root {
+            self.stats.roots += 1;
+            self.roots.entry(frame).or_default().push(idx);
+            if let Err(why) = self.vote(idx) {
+                self.halted = Some(why);
+                return out;
+            }
+            match self.finalize() {
+                Ok(batches) => out.extend(batches.into_iter().map(Output::Finalized)),
+                Err(why) => self.halted = Some(why),
+            }
+        }
+        out
+    }
+
+    /// Casts root `r`'s votes in every open election below its frame (§5).
+    fn vote(&mut self, r: Idx) -> Result<(), &'static str> {
+        let g = self.dag.node(r).frame();
+        let k = self.cfg.seats as usize;
+        for f in self.next_frame..g {
+            let j = g - f;
+            let mut mask = 0u64;
+            if j == 1 {
+                let cands = self.roots.get(&f).cloned().unwrap_or_default();
+                let el = self.elections.entry(f).or_insert_with(|| Election::new(k));
+                for c in cands {
+                    if self.dag.forkless_cause(r, c, self.q) {
+                        let s = self.dag.node(c).creator() as usize;
+                        match el.slot_root[s] {
+                            Some(prev) if prev != c => return Err("two roots of one seat gathered votes"),
+                            _ => el.slot_root[s] = Some(c),
+                        }
+                        mask |= 1 << s;
+                    }
+                }
+            } else {
+                let mut voters = 0u64;
+                let mut yes = vec![0u32; k];
+                let mut n = 0u32;
+                for &v in self.roots.get(&(g - 1)).map(Vec::as_slice).unwrap_or_default() {
+                    let Some(&vm) = self.votes.get(&(v, f)) else { continue };
+                    if !self.dag.forkless_cause(r, v, self.q) {
+                        continue;
+                    }
+                    let bit = 1u64 << self.dag.node(v).creator();
+                    if voters & bit != 0 {
+                        return Err("one observer forkless-causes two roots of one seat");
+                    }
+                    voters |= bit;
+                    n += 1;
+                    for (s, y) in yes.iter_mut().enumerate() {
+                        *y += ((vm >> s) & 1) as u32;
+                    }
+                }
+                let coin_level = j.is_multiple_of(self.cfg.coin_period);
+                let coin = u64::from_le_bytes(self.coin_bytes(r));
+                let el = self.elections.entry(f).or_insert_with(|| Election::new(k));
+                for (s, &y) in yes.iter().enumerate() {
+                    let no = n - y;
+                    let vote = if y >= self.q {
+                        true
+                    } else if no >= self.q {
+                        false
+                    } else if coin_level {
+                        (coin >> s) & 1 == 1
+                    } else {
+                        y >= no
+                    };
+                    if !coin_level && (y >= self.q || no >= self.q) {
+                        el.decide(s, y >= self.q);
+                    }
+                    if vote {
+                        mask |= 1 << s;
+                    }
+                }
+            }
+            self.votes.insert((r, f), mask);
+        }
+        Ok(())
+    }
+
+    fn coin_bytes(&self, r: Idx) -> [u8; 8] {
+        let h = COIN_DOMAIN.hash(&self.dag.node(r).signed.sig);
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&h.0[..8]);
+        b
+    }
+
+    /// Emits every anchor whose election completed, in frame order (§5, §6).
+    fn finalize(&mut self) -> Result<Vec<AnchorBatch>, &'static str> {
+        let k = self.cfg.seats as usize;
+        let mut out = Vec::new();
+        loop {
+            let f = self.next_frame;
+            let Some(el) = self.elections.get(&f) else { break };
+            let Some(outcome) = el.outcome(k, (f % k as u64) as usize) else { break };
+            let anchor = match outcome {
+                Some(slot) => Some(el.slot_root[slot].ok_or("a slot decided yes without a named root")?),
+                None => None,
+            };
+            if let Some(anchor) = anchor {
+                out.push(self.batch(anchor, f));
+            }
+            self.elections.remove(&f);
+            self.votes.retain(|(_, vf), _| *vf != f);
+            self.next_frame += 1;
+        }
+        Ok(out)
+    }
+
+    /// Every not-yet-final ancestor of `anchor`, in total order.
+    fn batch(&mut self, anchor: Idx, frame: u64) -> AnchorBatch {
+        let mut stack = vec![anchor];
+        let mut picked = Vec::new();
+        while let Some(x) = stack.pop() {
+            let node = &mut self.dag.nodes[x as usize];
+            if node.finalized {
+                continue;
+            }
+            node.finalized = true;
+            picked.push(x);
+            for p in &node.signed.event.parents {
+                if let Some(&pi) = self.dag.by_id.get(p) {
+                    stack.push(pi);
+                }
+            }
+        }
+        let anchor_id = self.dag.node(anchor).id;
+        let mut keyed: Vec<(u64, Hash32, Hash32)> = picked
+            .iter()
+            .map(|&x| {
+                let n = self.dag.node(x);
+                let mut h = ORDER_DOMAIN.hasher();
+                h.update(&anchor_id.0);
+                h.update(&n.id.0);
+                (n.lamport(), Hash32(*h.finalize().as_bytes()), n.id)
+            })
+            .collect();
+        keyed.sort();
+        let index = self.next_index;
+        self.next_index += 1;
+        self.stats.anchors += 1;
+        AnchorBatch {
+            index,
+            frame,
+            anchor: anchor_id,
+            lamport: self.dag.node(anchor).lamport(),
+            events: keyed.into_iter().map(|(_, _, id)| id).collect(),
+        }
+    }
+
+    /// The next event an honest `creator` would sign: self-parent first, then up to P−1 heads
+    /// of other seats it has not seen yet (rotating the start seat to spread links), skipping
+    /// seats it knows to equivocate. `None` while the cross-link rule cannot be met yet.
+    pub fn next_event(&self, creator: u8, payload_root: Hash32, payload_len: u32) -> Option<Event> {
+        let k = self.cfg.seats as usize;
+        let head =
+            |s: usize| self.dag.chains.get(s).and_then(|c| c.last_key_value()).and_then(|(_, v)| v.first().copied());
+        let self_parent = head(creator as usize);
+        let seq = self_parent.map_or(1, |p| self.dag.node(p).seq() + 1);
+        let mut parents: Vec<Idx> = self_parent.into_iter().collect();
+        let seen = |s: usize, h: Idx| self_parent.is_some_and(|sp| self.dag.node(sp).hb[s] == h);
+        let start = (creator as usize + seq as usize) % k;
+        let mut fallback = None;
+        for i in 0..k {
+            let s = (start + i) % k;
+            if s == creator as usize || self.dag.forked & (1 << s) != 0 {
+                continue;
+            }
+            let Some(h) = head(s) else { continue };
+            if seen(s, h) {
+                fallback = fallback.or(Some(h));
+                continue;
+            }
+            if parents.len() < self.cfg.max_parents as usize {
+                parents.push(h);
+            }
+        }
+        if parents.len() < 2 && self.cfg.seats > 1 && seq > 1 {
+            parents.extend(fallback);
+            if parents.len() < 2 {
+                return None;
+            }
+        }
+        let d = self.derive(creator, &parents);
+        Some(Event {
+            shard: self.cfg.shard,
+            creator,
+            seq,
+            parents: parents.iter().map(|&p| self.dag.node(p).id).collect(),
+            lamport: d.lamport,
+            frame: d.frame,
+            payload_root,
+            payload_len,
+        })
+    }
+}

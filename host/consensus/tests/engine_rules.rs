@@ -1,0 +1,128 @@
+//! The engine's rules one by one: configuration limits, refusals that change nothing,
+//! the k = 1 bootstrap, equivocation evidence.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use pc_codec::{Hash32, Identified};
+use pc_consensus::{Config, ConfigError, Engine, Event, InsertError, Output, SignatureVerifier, SignedEvent};
+
+struct Keys;
+
+fn sign(seat: u8, id: &Hash32) -> [u8; 64] {
+    let a = blake3::keyed_hash(&[seat; 32], &id.0);
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(a.as_bytes());
+    sig
+}
+
+impl SignatureVerifier for Keys {
+    fn verify(&self, creator: u8, id: &Hash32, sig: &[u8; 64]) -> bool {
+        sign(creator, id) == *sig
+    }
+}
+
+fn cfg(seats: u8) -> Config {
+    Config { shard: 0, seats, max_parents: 4, coin_period: 8, first_anchor_index: 1 }
+}
+
+fn signed(e: Event) -> SignedEvent {
+    SignedEvent { sig: sign(e.creator, &e.id()), event: e }
+}
+
+fn next(engine: &Engine, seat: u8) -> SignedEvent {
+    signed(engine.next_event(seat, Hash32([seat; 32]), 0).unwrap())
+}
+
+#[test]
+fn committee_limits_are_enforced() {
+    assert_eq!(Engine::new(cfg(65)).unwrap_err(), ConfigError::Seats(65));
+    assert_eq!(Engine::new(cfg(0)).unwrap_err(), ConfigError::Seats(0));
+    assert!(Engine::new(Config { max_parents: 5, ..cfg(4) }).is_err());
+    assert!(Engine::new(Config { max_parents: 1, ..cfg(4) }).is_err(), "k ≥ 2 needs a cross-link");
+    assert!(Engine::new(Config { max_parents: 1, ..cfg(1) }).is_ok());
+    assert!(Engine::new(cfg(64)).is_ok());
+}
+
+#[test]
+fn single_seat_finalizes_every_frame_two_events_later() {
+    let mut e = Engine::new(cfg(1)).unwrap();
+    let mut anchors = Vec::new();
+    for i in 1..=10u64 {
+        let ev = next(&e, 0);
+        assert_eq!(ev.event.frame, i, "with k = 1 every event is a root of a new frame");
+        for o in e.insert(ev, &Keys).unwrap() {
+            if let Output::Finalized(b) = o {
+                anchors.push(b);
+            }
+        }
+    }
+    assert_eq!(anchors.len(), 8, "frames 1..=8 are decided by the roots of frames 3..=10");
+    for (i, a) in anchors.iter().enumerate() {
+        assert_eq!(a.index, i as u64 + 1);
+        assert_eq!(a.frame, i as u64 + 1);
+        assert_eq!(a.events.len(), 1);
+    }
+}
+
+#[test]
+fn bad_events_are_refused_and_change_nothing() {
+    let mut e = Engine::new(cfg(4)).unwrap();
+    for s in 0..4 {
+        let ev = next(&e, s);
+        e.insert(ev, &Keys).unwrap();
+    }
+    let good = next(&e, 0);
+    let before = e.stats();
+    let mut cases: Vec<(SignedEvent, &str)> = Vec::new();
+    let mut bad_sig = good.clone();
+    bad_sig.sig[0] ^= 1;
+    cases.push((bad_sig, "signature"));
+    let mut wrong_frame = good.event.clone();
+    wrong_frame.frame += 3;
+    cases.push((signed(wrong_frame), "frame"));
+    let mut wrong_lamport = good.event.clone();
+    wrong_lamport.lamport += 1;
+    cases.push((signed(wrong_lamport), "lamport"));
+    let mut missing = good.event.clone();
+    missing.parents[1] = Hash32([9; 32]);
+    cases.push((signed(missing), "missing"));
+    let mut dup = good.event.clone();
+    dup.parents[1] = dup.parents[0];
+    cases.push((signed(dup), "duplicate"));
+    let mut no_link = good.event.clone();
+    no_link.parents.truncate(1);
+    cases.push((signed(no_link), "cross-link"));
+    let mut stranger = good.event.clone();
+    stranger.creator = 7;
+    cases.push((signed(stranger), "seat"));
+    for (ev, what) in cases {
+        assert!(e.insert(ev, &Keys).is_err(), "{what} accepted");
+        assert_eq!(e.stats(), before, "{what} changed the engine");
+    }
+    e.insert(good.clone(), &Keys).unwrap();
+    assert_eq!(e.insert(good, &Keys), Err(InsertError::Known));
+}
+
+#[test]
+fn equivocation_produces_evidence_once() {
+    let mut e = Engine::new(cfg(4)).unwrap();
+    for s in 0..4 {
+        let ev = next(&e, s);
+        e.insert(ev, &Keys).unwrap();
+    }
+    let a = next(&e, 1);
+    let mut b = a.event.clone();
+    b.payload_root = Hash32([0xee; 32]);
+    let b = signed(b);
+    let mut c = a.event.clone();
+    c.payload_root = Hash32([0xdd; 32]);
+    let c = signed(c);
+    assert!(e.insert(a.clone(), &Keys).unwrap().is_empty());
+    let out = e.insert(b.clone(), &Keys).unwrap();
+    assert!(matches!(&out[..], [Output::Equivocation(ev)] if ev.first == a && ev.second == b));
+    assert!(e.insert(c, &Keys).unwrap().iter().all(|o| !matches!(o, Output::Equivocation(_))));
+    assert_eq!(e.known_cheaters(), 1 << 1);
+    // Honest seats stop citing the cheater.
+    let honest = next(&e, 2);
+    let cheater_ids = [a.event.id(), b.event.id()];
+    assert!(honest.event.parents.iter().all(|p| !cheater_ids.contains(p)));
+}

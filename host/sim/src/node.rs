@@ -1,0 +1,381 @@
+//! A simulated node: the real engine plus honest or Byzantine behaviour.
+
+use crate::network::{Msg, Network};
+use pc_codec::{Domain, Hash32, Identified};
+use pc_consensus::{
+    AnchorBatch, Config, ConfigError, Engine, Event, InsertError, Output, SignatureVerifier, SignedEvent,
+};
+use rand_chacha::ChaCha8Rng;
+use rand_core::Rng;
+use std::collections::{BTreeMap, BTreeSet};
+
+const KEY: Domain = Domain::new("phantomcoin/v1/sim/seat-key");
+const PAYLOAD: Domain = Domain::new("phantomcoin/v1/sim/payload");
+/// Events a node keeps waiting for parents; the oldest-arrived beyond this are dropped.
+const PENDING_CAP: usize = 4096;
+/// Events sent at most in one anti-entropy answer.
+const SYNC_CAP: usize = 256;
+
+/// Simulator signatures: a keyed BLAKE3 MAC per seat. Only seat s knows seat s's key here,
+/// which is all the engine needs from a signature: nobody else can produce it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SimKeys;
+
+fn seat_key(seat: u8) -> [u8; 32] {
+    KEY.hash(&[seat]).0
+}
+
+pub(crate) fn sign(seat: u8, id: &Hash32) -> [u8; 64] {
+    let a = blake3::keyed_hash(&seat_key(seat), &id.0);
+    let b = blake3::hash(a.as_bytes());
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(a.as_bytes());
+    sig[32..].copy_from_slice(b.as_bytes());
+    sig
+}
+
+impl SignatureVerifier for SimKeys {
+    fn verify(&self, creator: u8, id: &Hash32, sig: &[u8; 64]) -> bool {
+        sign(creator, id) == *sig
+    }
+}
+
+/// What a seat does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Behaviour {
+    Honest,
+    /// Signs two events per seq and shows each half of the network a different one.
+    Equivocate,
+    /// Never serves its payloads.
+    Withhold,
+    /// Cites a parent that does not exist.
+    MissingParents,
+    /// Claims a frame far ahead.
+    FutureFrames,
+    /// Signs several variants of every event and sends all of them to everyone.
+    ForkBomb,
+}
+
+impl Behaviour {
+    pub fn byzantine(pick: u64) -> Self {
+        match pick % 5 {
+            0 => Behaviour::Equivocate,
+            1 => Behaviour::Withhold,
+            2 => Behaviour::MissingParents,
+            3 => Behaviour::FutureFrames,
+            _ => Behaviour::ForkBomb,
+        }
+    }
+}
+
+pub(crate) struct SimNode {
+    pub seat: u8,
+    pub behaviour: Behaviour,
+    cfg: Config,
+    engine: Engine,
+    pending: BTreeMap<Hash32, SignedEvent>,
+    /// Missing parent → pending events waiting for it.
+    waiting: BTreeMap<Hash32, Vec<Hash32>>,
+    /// Events accepted, in order: what the node persists and replays after a crash.
+    persisted: Vec<SignedEvent>,
+    /// Finalized anchors, persisted.
+    pub log: Vec<AnchorBatch>,
+    /// Finalization tick of each logged anchor.
+    pub log_times: Vec<u64>,
+    /// Frames from creation to finality of finalized honest events.
+    pub latencies: Vec<u64>,
+    /// (creator, seq) pairs for which the engine produced evidence.
+    pub evidence: BTreeSet<(u8, u64)>,
+    /// Problems seen while running (an honest event refused, a halt, a replay mismatch).
+    pub problems: Vec<String>,
+    crashed: bool,
+    created: u64,
+    /// Events accepted without their payload (only Byzantine nodes do that).
+    no_payload: BTreeSet<Hash32>,
+    /// The simulator's knowledge of which seats are Byzantine (to tell bugs from attacks).
+    byzantine: u64,
+}
+
+impl SimNode {
+    pub fn new(seat: u8, behaviour: Behaviour, cfg: Config, byzantine: u64) -> Result<Self, ConfigError> {
+        Ok(SimNode {
+            seat,
+            behaviour,
+            engine: Engine::new(cfg.clone())?,
+            cfg,
+            pending: BTreeMap::new(),
+            waiting: BTreeMap::new(),
+            persisted: Vec::new(),
+            log: Vec::new(),
+            log_times: Vec::new(),
+            latencies: Vec::new(),
+            evidence: BTreeSet::new(),
+            problems: Vec::new(),
+            crashed: false,
+            created: 0,
+            no_payload: BTreeSet::new(),
+            byzantine,
+        })
+    }
+
+    pub fn honest(&self) -> bool {
+        self.behaviour == Behaviour::Honest
+    }
+
+    pub fn created(&self) -> u64 {
+        self.created
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Every event this node accepted (its persisted DAG).
+    pub fn accepted(&self) -> &[SignedEvent] {
+        &self.persisted
+    }
+
+    pub fn crash(&mut self) {
+        self.crashed = true;
+        self.pending.clear();
+        self.waiting.clear();
+    }
+
+    /// Rebuilds the engine from the persisted events (the replay must reproduce the log), then
+    /// asks two peers for what it missed.
+    pub fn restart(&mut self, now: u64, net: &mut Network, rng: &mut ChaCha8Rng) {
+        self.rebuild();
+        for _ in 0..2 {
+            self.sync_with_random_peer(now, net, rng);
+        }
+    }
+
+    fn sync_with_random_peer(&mut self, now: u64, net: &mut Network, rng: &mut ChaCha8Rng) {
+        let k = u64::from(self.cfg.seats);
+        let peer = (rng.next_u64() % k) as usize;
+        net.send(now, self.seat as usize, peer, Msg::Sync(self.known_heads()), rng);
+    }
+
+    fn known_heads(&self) -> Vec<u64> {
+        let mut heads = vec![0u64; self.cfg.seats as usize];
+        for ev in &self.persisted {
+            let h = &mut heads[ev.event.creator as usize];
+            *h = (*h).max(ev.event.seq);
+        }
+        heads
+    }
+
+    fn rebuild(&mut self) {
+        self.crashed = false;
+        let Ok(mut engine) = Engine::new(self.cfg.clone()) else { return };
+        let mut replayed = Vec::new();
+        for ev in &self.persisted {
+            match engine.insert(ev.clone(), &SimKeys) {
+                Ok(outs) => replayed.extend(outs.into_iter().filter_map(|o| match o {
+                    Output::Finalized(b) => Some(b),
+                    Output::Equivocation(_) => None,
+                })),
+                Err(e) => self.problems.push(format!("seat {}: replay refused a persisted event: {e}", self.seat)),
+            }
+        }
+        if replayed != self.log {
+            self.problems.push(format!("seat {}: replay after restart diverged from the persisted log", self.seat));
+        }
+        self.engine = engine;
+    }
+
+    fn payload_root(&self, seq: u64, variant: u8) -> Hash32 {
+        PAYLOAD.hash(&[&[self.seat, variant][..], &seq.to_le_bytes()].concat())
+    }
+
+    /// The seat's turn: create, sign, insert and gossip an event (or misbehave).
+    pub fn tick(&mut self, now: u64, net: &mut Network, rng: &mut ChaCha8Rng) {
+        if self.crashed {
+            return;
+        }
+        if self.cfg.seats > 1 && self.created.is_multiple_of(2) {
+            self.sync_with_random_peer(now, net, rng);
+        }
+        let seq_hint = self.created + 1;
+        let Some(ev) = self.engine.next_event(self.seat, self.payload_root(seq_hint, 0), 100) else { return };
+        self.created += 1;
+        let me = self.seat as usize;
+        let signed = |e: Event| SignedEvent { sig: sign(e.creator, &e.id()), event: e };
+        match self.behaviour {
+            Behaviour::Honest | Behaviour::Withhold => {
+                let se = signed(ev);
+                self.accept_own(now, se.clone());
+                let payload = self.behaviour == Behaviour::Honest;
+                net.broadcast(now, me, &Msg::Event { ev: se, payload }, rng);
+            }
+            Behaviour::Equivocate => {
+                let mut twin = ev.clone();
+                twin.payload_root = self.payload_root(ev.seq, 1);
+                let (a, b) = (signed(ev), signed(twin));
+                self.accept_own(now, a.clone());
+                let k = self.cfg.seats as usize;
+                for to in 0..k {
+                    let ev = if to % 2 == 0 { a.clone() } else { b.clone() };
+                    net.send(now, me, to, Msg::Event { ev, payload: true }, rng);
+                }
+            }
+            Behaviour::MissingParents => {
+                let mut bogus = ev.clone();
+                if let Some(last) = bogus.parents.last_mut() {
+                    *last = PAYLOAD.hash(&rng.next_u64().to_le_bytes());
+                }
+                self.accept_own(now, signed(ev.clone()));
+                net.broadcast(now, me, &Msg::Event { ev: signed(bogus), payload: true }, rng);
+                net.broadcast(now, me, &Msg::Event { ev: signed(ev), payload: true }, rng);
+            }
+            Behaviour::FutureFrames => {
+                let mut ahead = ev.clone();
+                ahead.frame += 5;
+                self.accept_own(now, signed(ev.clone()));
+                net.broadcast(now, me, &Msg::Event { ev: signed(ahead), payload: true }, rng);
+                net.broadcast(now, me, &Msg::Event { ev: signed(ev), payload: true }, rng);
+            }
+            Behaviour::ForkBomb => {
+                let first = signed(ev.clone());
+                self.accept_own(now, first.clone());
+                net.broadcast(now, me, &Msg::Event { ev: first, payload: true }, rng);
+                for v in 1..4u8 {
+                    let mut fork = ev.clone();
+                    fork.payload_root = self.payload_root(ev.seq, v);
+                    net.broadcast(now, me, &Msg::Event { ev: signed(fork), payload: true }, rng);
+                }
+            }
+        }
+    }
+
+    fn accept_own(&mut self, now: u64, se: SignedEvent) {
+        if let Err(e) = self.insert(now, se) {
+            self.problems.push(format!("seat {}: own event refused: {e}", self.seat));
+        }
+    }
+
+    fn insert(&mut self, now: u64, se: SignedEvent) -> Result<(), InsertError> {
+        let outs = self.engine.insert(se.clone(), &SimKeys)?;
+        self.persisted.push(se);
+        for o in outs {
+            match o {
+                Output::Finalized(b) => self.record(now, b),
+                Output::Equivocation(e) => {
+                    self.evidence.insert((e.first.event.creator, e.first.event.seq));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn record(&mut self, now: u64, b: AnchorBatch) {
+        let frame = self.engine.stats().max_frame;
+        for id in &b.events {
+            if let Some(se) = self.engine.get(id) {
+                self.latencies.push(frame.saturating_sub(se.event.frame));
+            }
+        }
+        self.log.push(b);
+        self.log_times.push(now);
+    }
+
+    pub fn receive(&mut self, now: u64, from: usize, msg: Msg, net: &mut Network, rng: &mut ChaCha8Rng) {
+        if self.crashed {
+            return;
+        }
+        match msg {
+            Msg::Request(ids) => {
+                if self.behaviour == Behaviour::Withhold {
+                    return; // it never serves anything
+                }
+                for id in ids {
+                    if let Some(ev) = self.engine.get(&id).cloned() {
+                        let payload = !self.no_payload.contains(&id);
+                        net.send(now, self.seat as usize, from, Msg::Event { ev, payload }, rng);
+                    }
+                }
+            }
+            Msg::Sync(heads) => {
+                if self.behaviour == Behaviour::Withhold {
+                    return;
+                }
+                let missing: Vec<(SignedEvent, bool)> = self
+                    .persisted
+                    .iter()
+                    .filter(|e| heads.get(e.event.creator as usize).is_some_and(|h| e.event.seq > *h))
+                    .take(SYNC_CAP)
+                    .map(|e| (e.clone(), self.no_payload.is_empty() || !self.no_payload.contains(&e.event.id())))
+                    .collect();
+                if !missing.is_empty() {
+                    net.send(now, self.seat as usize, from, Msg::Batch(missing), rng);
+                }
+            }
+            Msg::Batch(events) => {
+                for (ev, payload) in events {
+                    self.offer_with_payload(now, from, ev, payload, net, rng);
+                }
+            }
+            Msg::Event { ev, payload } => self.offer_with_payload(now, from, ev, payload, net, rng),
+        }
+    }
+
+    fn offer_with_payload(
+        &mut self,
+        now: u64,
+        from: usize,
+        ev: SignedEvent,
+        payload: bool,
+        net: &mut Network,
+        rng: &mut ChaCha8Rng,
+    ) {
+        if !payload {
+            if self.honest() {
+                return; // pull-then-vote: without the payload the event is never accepted
+            }
+            self.no_payload.insert(ev.event.id());
+        }
+        self.offer(now, from, ev, net, rng);
+    }
+
+    fn offer(&mut self, now: u64, from: usize, ev: SignedEvent, net: &mut Network, rng: &mut ChaCha8Rng) {
+        let creator = ev.event.creator;
+        let id = ev.event.id();
+        match self.insert(now, ev.clone()) {
+            Ok(()) => self.release_waiting(now, id),
+            Err(InsertError::MissingParents(ids)) => {
+                if self.pending.len() < PENDING_CAP && !self.pending.contains_key(&id) {
+                    for p in &ids {
+                        self.waiting.entry(*p).or_default().push(id);
+                    }
+                    self.pending.insert(id, ev);
+                }
+                net.send(now, self.seat as usize, from, Msg::Request(ids), rng);
+            }
+            Err(InsertError::Known) => {}
+            Err(InsertError::Halted(why)) => self.problems.push(format!("seat {}: engine halted: {why}", self.seat)),
+            Err(e) if self.byzantine & (1 << creator) == 0 => {
+                self.problems.push(format!("seat {}: refused an honest event of seat {creator}: {e}", self.seat));
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Inserts pending events whose last missing parent just arrived, transitively.
+    fn release_waiting(&mut self, now: u64, arrived: Hash32) {
+        let mut queue = vec![arrived];
+        while let Some(parent) = queue.pop() {
+            for child in self.waiting.remove(&parent).unwrap_or_default() {
+                let ready =
+                    self.pending.get(&child).is_some_and(|ev| ev.event.parents.iter().all(|p| self.engine.contains(p)));
+                if !ready {
+                    continue;
+                }
+                if let Some(ev) = self.pending.remove(&child)
+                    && self.insert(now, ev).is_ok()
+                {
+                    queue.push(child);
+                }
+            }
+        }
+    }
+}
