@@ -21,24 +21,31 @@ fn assert_clean(c: &SimConfig, n: u64) {
 
 #[test]
 fn single_seat_bootstrap_finalizes() {
-    assert_clean(&cfg(1, 0, Faults::default()), seeds(20));
+    assert_clean(&cfg(1, 0, Faults::default()), seeds(200));
 }
 
 #[test]
 fn honest_four_seats_agree_under_delay_and_loss() {
     let faults = Faults { loss_pct: 20, max_delay: 30, ..Faults::default() };
-    assert_clean(&cfg(4, 0, faults), seeds(40));
+    assert_clean(&cfg(4, 0, faults), seeds(200));
 }
 
 #[test]
 fn one_byzantine_of_four_cannot_break_safety_or_liveness() {
-    assert_clean(&cfg(4, 1, Faults { loss_pct: 10, ..Faults::default() }), seeds(60));
+    assert_clean(&cfg(4, 1, Faults { loss_pct: 10, ..Faults::default() }), seeds(300));
 }
 
 #[test]
 fn two_byzantine_of_seven_with_partition_and_crash() {
     let faults = Faults { loss_pct: 10, max_delay: 25, partition: true, crash: true };
-    assert_clean(&cfg(7, 2, faults), seeds(30));
+    assert_clean(&cfg(7, 2, faults), seeds(300));
+}
+
+#[test]
+fn honest_large_committees_finalize() {
+    let none = Faults { max_delay: 20, ..Faults::default() };
+    assert_clean(&cfg(21, 0, none.clone()), seeds(3));
+    assert_clean(&SimConfig { events_per_seat: 30, ..cfg(64, 0, none) }, seeds(1));
 }
 
 #[test]
