@@ -78,6 +78,8 @@ pub(crate) struct SimNode {
     waiting: BTreeMap<Hash32, Vec<Hash32>>,
     /// Events accepted, in order: what the node persists and replays after a crash.
     persisted: Vec<SignedEvent>,
+    /// Ids of `persisted`, index for index (so serving a sync hashes nothing).
+    persisted_ids: Vec<Hash32>,
     /// Finalized anchors, persisted.
     pub log: Vec<AnchorBatch>,
     /// Finalization tick of each logged anchor.
@@ -106,6 +108,7 @@ impl SimNode {
             pending: BTreeMap::new(),
             waiting: BTreeMap::new(),
             persisted: Vec::new(),
+            persisted_ids: Vec::new(),
             log: Vec::new(),
             log_times: Vec::new(),
             latencies: Vec::new(),
@@ -193,7 +196,7 @@ impl SimNode {
         if self.crashed {
             return;
         }
-        if self.cfg.seats > 1 && self.created.is_multiple_of(2) {
+        if self.cfg.seats > 1 && self.created.is_multiple_of(5) {
             self.sync_with_random_peer(now, net, rng);
         }
         let seq_hint = self.created + 1;
@@ -255,8 +258,10 @@ impl SimNode {
     }
 
     fn insert(&mut self, now: u64, se: SignedEvent) -> Result<(), InsertError> {
+        let id = se.event.id();
         let outs = self.engine.insert(se.clone(), &SimKeys)?;
         self.persisted.push(se);
+        self.persisted_ids.push(id);
         for o in outs {
             match o {
                 Output::Finalized(b) => self.record(now, b),
@@ -299,12 +304,17 @@ impl SimNode {
                 if self.behaviour == Behaviour::Withhold {
                     return;
                 }
+                // Events without a payload are useless to the requester: never offered.
                 let missing: Vec<(SignedEvent, bool)> = self
                     .persisted
                     .iter()
-                    .filter(|e| heads.get(e.event.creator as usize).is_some_and(|h| e.event.seq > *h))
+                    .zip(&self.persisted_ids)
+                    .filter(|(e, id)| {
+                        heads.get(e.event.creator as usize).is_some_and(|h| e.event.seq > *h)
+                            && !self.no_payload.contains(*id)
+                    })
                     .take(SYNC_CAP)
-                    .map(|e| (e.clone(), self.no_payload.is_empty() || !self.no_payload.contains(&e.event.id())))
+                    .map(|(e, _)| (e.clone(), true))
                     .collect();
                 if !missing.is_empty() {
                     net.send(now, self.seat as usize, from, Msg::Batch(missing), rng);
