@@ -146,15 +146,16 @@ impl<'a> ModuleState<'a> {
     }
 }
 
+/// Reads go through the same code as a [`ModuleView`] of this namespace.
 impl StorageRead for ModuleState<'_> {
     fn namespace(&self) -> &str {
         self.ns
     }
     fn raw_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ModuleError> {
-        Ok(self.backend.get(&prefixed(self.ns, key))?)
+        self.view().raw_get(key)
     }
     fn raw_scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<KvPairs, ModuleError> {
-        Ok(unprefixed(self.ns, self.backend.scan(&prefixed(self.ns, prefix), &prefixed(self.ns, from), limit)?))
+        self.view().raw_scan(prefix, from, limit)
     }
 }
 
