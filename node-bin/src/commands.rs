@@ -68,7 +68,21 @@ fn run(a: RunArgs) -> Result<(), NodeError> {
     let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(NodeError::Tokio)?;
     // Consensus, networking and RPC attach here (see docs/ROADMAP.md); until then the node
     // holds its database open and waits for SIGINT or SIGTERM.
-    tokio.block_on(shutdown_signal()).map_err(NodeError::Tokio)?;
+    tokio
+        .block_on(async {
+            use tokio::signal::unix::{SignalKind, signal};
+            // Handlers are installed before "ready" is logged, so a signal sent after that line
+            // always means a clean shutdown.
+            let mut int = signal(SignalKind::interrupt())?;
+            let mut term = signal(SignalKind::terminate())?;
+            tracing::info!(target: "pc::node", "node ready; stop with SIGINT or SIGTERM");
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            Ok::<(), std::io::Error>(())
+        })
+        .map_err(NodeError::Tokio)?;
     tracing::info!(target: "pc::node", "shutting down");
     Ok(())
 }
@@ -90,12 +104,4 @@ fn import_snapshot(a: SnapshotArgs) -> Result<(), NodeError> {
     let file = std::fs::File::open(&a.file).map_err(|source| NodeError::Io { path: path.clone(), source })?;
     let header = snapshot::restore(&db, rt.genesis_hash(), std::io::BufReader::new(file))?;
     print(&format!("imported anchor {} state_root {}", header.head.anchor, header.head.state_root))
-}
-
-async fn shutdown_signal() -> std::io::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r,
-        _ = term.recv() => Ok(()),
-    }
 }

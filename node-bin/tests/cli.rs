@@ -86,7 +86,7 @@ fn run_once(base: &std::path::Path) -> String {
         let line = line.unwrap();
         log.push_str(&line);
         log.push('\n');
-        if line.contains("resuming at last committed anchor") {
+        if line.contains("node ready") {
             break;
         }
     }
