@@ -31,7 +31,7 @@ pub use constants::{ChainConstants, ConstantsError, Emission, Fees, Slashing, Wi
 pub use context::{AnchorCtx, GenesisCtx};
 pub use error::ModuleError;
 pub use events::{EventSink, ModuleEvent, RawEvent};
-pub use module::{Call, Module, ModuleDescriptor, ModuleInit, Validity, registered_modules};
+pub use module::{Call, Module, ModuleDescriptor, ModuleInit, Validity, is_valid_name, registered_modules};
 pub use rpc::{RpcError, RpcHandler, RpcMethod, RpcReply};
 pub use storage::{
     KvPairs, ModuleState, ModuleView, StateRead, StateWrite, StorageError, StorageMap, StorageRead, StorageValue,

@@ -22,6 +22,12 @@ pub struct ModuleDescriptor {
 
 inventory::collect!(ModuleDescriptor);
 
+/// The naming rule for modules (and chain ids): 1–64 characters of `a-z`, `0-9` and `-`, so a
+/// name is a safe storage prefix, chainspec key and cargo feature suffix.
+pub fn is_valid_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 /// Every module descriptor linked into this binary, in link order (the host sorts them).
 pub fn registered_modules() -> impl Iterator<Item = &'static ModuleDescriptor> {
     inventory::iter::<ModuleDescriptor>.into_iter()

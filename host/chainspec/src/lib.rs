@@ -14,7 +14,7 @@
 mod canonical;
 
 use pc_codec::{Domain, Hash32};
-use pc_runtime_api::{ChainConstants, ConstantsError};
+use pc_runtime_api::{ChainConstants, ConstantsError, is_valid_name};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -110,10 +110,6 @@ fn parse_at<T: serde::de::DeserializeOwned>(value: serde_json::Value, prefix: &s
     })
 }
 
-fn valid_name(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
 impl ChainSpec {
     /// Parses either form (plain or raw) from JSON text and validates it.
     pub fn from_json(text: &str) -> Result<Self, ChainSpecError> {
@@ -156,10 +152,10 @@ impl ChainSpec {
         if self.name.trim().is_empty() {
             return Err(field("name", "must not be empty"));
         }
-        if !valid_name(&self.id) {
+        if !is_valid_name(&self.id) {
             return Err(field("id", "must be 1-64 characters of a-z, 0-9 and -"));
         }
-        if !valid_name(&self.network_id) {
+        if !is_valid_name(&self.network_id) {
             return Err(field("network_id", "must be 1-64 characters of a-z, 0-9 and -"));
         }
         for (i, addr) in self.boot_nodes.iter().enumerate() {
@@ -169,7 +165,7 @@ impl ChainSpec {
         }
         self.constants.validate().map_err(|e: ConstantsError| field(format!("constants.{}", e.field), e.reason))?;
         for name in self.modules.keys() {
-            if !valid_name(name) {
+            if !is_valid_name(name) {
                 return Err(field(format!("modules.{name}"), "module names are 1-64 characters of a-z, 0-9 and -"));
             }
         }

@@ -95,16 +95,20 @@ impl Dag {
     /// that descends from `b` and is an ancestor of `a`.
     pub fn forkless_cause(&self, a: Idx, b: Idx, q: u32) -> bool {
         let an = self.node(a);
-        let creator_bit = 1u64 << self.node(b).creator();
-        if an.cheaters & creator_bit != 0 {
+        self.forkless_cause_from(&an.hb, an.cheaters, b, q)
+    }
+
+    /// Forkless cause from an ancestry vector and fork mask (the observer may not exist yet).
+    pub fn forkless_cause_from(&self, hb: &[Idx], cheaters: u64, b: Idx, q: u32) -> bool {
+        if cheaters & (1 << self.node(b).creator()) != 0 {
             return false;
         }
-        let mut mask = 0u64;
-        for (s, &y) in an.hb.iter().enumerate() {
-            if y != NONE && an.cheaters & (1 << s) == 0 && self.is_ancestor(b, y) {
-                mask |= 1 << s;
+        let mut n = 0;
+        for (s, &y) in hb.iter().enumerate() {
+            if y != NONE && cheaters & (1 << s) == 0 && self.is_ancestor(b, y) {
+                n += 1;
             }
         }
-        mask.count_ones() >= q
+        n >= q
     }
 }

@@ -322,25 +322,11 @@ impl Engine {
         let Some(roots) = self.roots.get(&f0) else { return f0 };
         let mut seen = 0u64;
         for &r in roots {
-            if self.fc_vec(hb, cheaters, r) {
+            if self.dag.forkless_cause_from(hb, cheaters, r, self.q) {
                 seen |= 1 << self.dag.node(r).creator();
             }
         }
         if seen.count_ones() >= self.q { f0 + 1 } else { f0 }
-    }
-
-    /// Forkless cause from an ancestry vector (the event itself may not exist yet).
-    fn fc_vec(&self, hb: &[Idx], cheaters: u64, b: Idx) -> bool {
-        if cheaters & (1 << self.dag.node(b).creator()) != 0 {
-            return false;
-        }
-        let mut n = 0;
-        for (s, &y) in hb.iter().enumerate() {
-            if y != NONE && cheaters & (1 << s) == 0 && self.dag.is_ancestor(b, y) {
-                n += 1;
-            }
-        }
-        n >= self.q
     }
 
     fn accept(&mut self, se: SignedEvent, id: Hash32, d: Derived) -> Vec<Output> {

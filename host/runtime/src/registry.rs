@@ -1,7 +1,7 @@
 //! The module catalogue: every linked descriptor, validated and deterministically ordered.
 
 use crate::RuntimeError;
-use pc_runtime_api::{ModuleDescriptor, registered_modules};
+use pc_runtime_api::{ModuleDescriptor, is_valid_name, registered_modules};
 use std::collections::BTreeSet;
 
 /// A registered module as listed to operators.
@@ -17,17 +17,13 @@ pub struct ModuleInfo {
     pub feature: &'static str,
 }
 
-fn valid_name(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
 /// Every module linked into this binary, sorted by (order, name). Link order never matters.
 pub fn catalogue() -> Result<Vec<&'static ModuleDescriptor>, RuntimeError> {
     let mut all: Vec<&'static ModuleDescriptor> = registered_modules().collect();
     all.sort_by(|a, b| (a.order, a.name).cmp(&(b.order, b.name)));
     let mut seen = BTreeSet::new();
     for d in &all {
-        if !valid_name(d.name) {
+        if !is_valid_name(d.name) {
             return Err(RuntimeError::BadModuleName(d.name));
         }
         if !seen.insert(d.name) {

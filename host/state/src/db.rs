@@ -1,6 +1,6 @@
 //! The committed state and the atomic anchor commit.
 
-use crate::tree::{EMPTY_STATE_ROOT, StateProof, Tree, TreeStore, key_hash, node_key_bytes};
+use crate::tree::{EMPTY_STATE_ROOT, StateProof, Tree, TreeStore, key_hash, node_key_bytes, stage_nodes};
 use crate::{StateError, StateTxn, Writes};
 use pc_codec::{Decode, Encode, Hash32, decode_canonical};
 use pc_store::{Column, Durability, KvStore, Scan, WriteBatch};
@@ -119,10 +119,7 @@ impl StateDb {
             let store = TreeStore { kv: self.kv.as_ref() };
             let (root, update) =
                 Tree::new(&store).put_value_set(value_set, version).map_err(|e| StateError::Tree(e.to_string()))?;
-            for (nk, node) in update.node_batch.nodes() {
-                let bytes = borsh::to_vec(node).map_err(|e| StateError::Tree(e.to_string()))?;
-                batch.put(Column::TreeNodes, node_key_bytes(nk)?, bytes);
-            }
+            stage_nodes(&update, &mut batch)?;
             for stale in &update.stale_node_index_batch {
                 let mut k = stale.stale_since_version.to_be_bytes().to_vec();
                 k.extend(node_key_bytes(&stale.node_key)?);

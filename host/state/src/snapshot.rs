@@ -12,7 +12,7 @@
 //! unless the rebuilt root equals the header's state root, so a snapshot is self-verifying and
 //! a node never starts from state it cannot prove.
 
-use crate::tree::{Tree, TreeStore, key_hash, node_key_bytes};
+use crate::tree::{Tree, TreeStore, key_hash, stage_nodes};
 use crate::{Head, StateDb, StateError};
 use pc_codec::{Decode, Domain, Encode, Hash32, decode_canonical};
 use pc_store::{Column, Durability, Scan, WriteBatch};
@@ -166,10 +166,7 @@ pub fn restore(db: &StateDb, genesis: Hash32, mut input: impl Read) -> Result<He
                 header.head.state_root
             )));
         }
-        for (nk, node) in update.node_batch.nodes() {
-            let bytes = borsh::to_vec(node).map_err(|e| StateError::Tree(e.to_string()))?;
-            batch.put(Column::TreeNodes, node_key_bytes(nk)?, bytes);
-        }
+        stage_nodes(&update, &mut batch)?;
         Some(0)
     };
     if tree_version.is_none() && header.head.state_root != crate::EMPTY_STATE_ROOT {

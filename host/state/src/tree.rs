@@ -57,6 +57,18 @@ pub(crate) struct TreeStore<'a> {
     pub kv: &'a dyn KvStore,
 }
 
+/// Queues the tree nodes of an update for writing.
+pub(crate) fn stage_nodes(
+    update: &jmt::storage::TreeUpdateBatch,
+    batch: &mut pc_store::WriteBatch,
+) -> Result<(), StateError> {
+    for (nk, node) in update.node_batch.nodes() {
+        let bytes = borsh::to_vec(node).map_err(|e| StateError::Tree(e.to_string()))?;
+        batch.put(Column::TreeNodes, node_key_bytes(nk)?, bytes);
+    }
+    Ok(())
+}
+
 pub(crate) fn node_key_bytes(key: &jmt::storage::NodeKey) -> Result<Vec<u8>, StateError> {
     borsh::to_vec(key).map_err(|e| StateError::Tree(e.to_string()))
 }
