@@ -2,7 +2,7 @@
 
 use crate::event::SignedEvent;
 use pc_codec::Hash32;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Local index of an accepted event.
 pub(crate) type Idx = u32;
@@ -17,6 +17,8 @@ pub(crate) struct Node {
     pub hb: Vec<Idx>,
     /// Seats this event's ancestry shows forking.
     pub cheaters: u64,
+    /// The self-parent's index (NONE at seq 1): walking a forked chain needs no id lookups.
+    pub self_parent: Idx,
     pub finalized: bool,
 }
 
@@ -39,7 +41,9 @@ impl Node {
 #[derive(Debug, Default)]
 pub(crate) struct Dag {
     pub nodes: Vec<Node>,
-    pub by_id: BTreeMap<Hash32, Idx>,
+    /// Id → index. Only ever looked up, never iterated, so its order cannot leak into
+    /// consensus; hashing beats 32-byte comparisons on the hottest path of insertion.
+    pub by_id: HashMap<Hash32, Idx>,
     /// Per seat: seq → accepted events at that seq (more than one only for forks).
     pub chains: Vec<BTreeMap<u64, Vec<Idx>>>,
     /// Seats with two accepted events at one seq. Only an optimisation: for other seats every
@@ -49,7 +53,7 @@ pub(crate) struct Dag {
 
 impl Dag {
     pub fn new(k: usize) -> Self {
-        Dag { nodes: Vec::new(), by_id: BTreeMap::new(), chains: vec![BTreeMap::new(); k], forked: 0 }
+        Dag { nodes: Vec::new(), by_id: HashMap::new(), chains: vec![BTreeMap::new(); k], forked: 0 }
     }
 
     pub fn node(&self, i: Idx) -> &Node {
@@ -72,8 +76,10 @@ impl Dag {
         }
         let mut cur = x;
         while self.node(cur).seq() > seq {
-            let p = *self.node(cur).signed.event.parents.first()?;
-            cur = *self.by_id.get(&p)?;
+            cur = self.node(cur).self_parent;
+            if cur == NONE {
+                return None;
+            }
         }
         Some(cur)
     }
@@ -103,12 +109,19 @@ impl Dag {
         if cheaters & (1 << self.node(b).creator()) != 0 {
             return false;
         }
-        let mut n = 0;
+        let (mut yes, mut left) = (0, hb.len() as u32);
         for (s, &y) in hb.iter().enumerate() {
+            left -= 1;
             if y != NONE && cheaters & (1 << s) == 0 && self.is_ancestor(b, y) {
-                n += 1;
+                yes += 1;
+                if yes >= q {
+                    return true;
+                }
+            }
+            if yes + left < q {
+                return false;
             }
         }
-        n >= q
+        false
     }
 }

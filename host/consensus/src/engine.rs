@@ -333,7 +333,12 @@ impl Engine {
         let mut out = Vec::new();
         let (creator, seq, frame) = (se.event.creator, se.event.seq, se.event.frame);
         let idx = Idx::try_from(self.dag.nodes.len()).unwrap_or(NONE);
-        let self_frame = se.event.parents.first().and_then(|p| self.dag.by_id.get(p)).map(|p| self.dag.node(*p));
+        let self_parent = if seq == 1 {
+            NONE
+        } else {
+            se.event.parents.first().and_then(|p| self.dag.by_id.get(p)).copied().unwrap_or(NONE)
+        };
+        let self_frame = (self_parent != NONE).then(|| self.dag.node(self_parent));
         let is_root = seq == 1 || self_frame.is_none_or(|p| p.creator() != creator || p.frame() < frame);
         let known = self.dag.chains[creator as usize].get(&seq).map_or(&[][..], Vec::as_slice);
         if let Some(&first) = known.first() {
@@ -347,7 +352,7 @@ impl Engine {
         let mut hb = d.hb;
         hb[creator as usize] = idx;
         self.dag.by_id.insert(id, idx);
-        self.dag.nodes.push(Node { signed: se, id, hb, cheaters: d.cheaters, finalized: false });
+        self.dag.nodes.push(Node { signed: se, id, hb, cheaters: d.cheaters, self_parent, finalized: false });
         self.stats.events += 1;
         self.stats.max_frame = self.stats.max_frame.max(frame);
         if is_root {

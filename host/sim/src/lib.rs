@@ -126,37 +126,11 @@ fn simulate(cfg: &SimConfig, seed: u64) -> Result<(Vec<SimNode>, u64), String> {
                 }
             }
             Action::Deliver { to, from, msg } => nodes[to].receive(now, from, msg, &mut net, &mut rng),
+            Action::Retry(s) => nodes[s].retry_pulls(now, &mut net, &mut rng),
         }
     }
     if std::env::var_os("PC_SIM_DEBUG").is_some() {
-        for n in &nodes {
-            let st = n.engine().stats();
-            eprintln!(
-                "seat {} {:?} created={} events={} roots={} max_frame={} anchors={} last_anchor_at={:?} cheaters={:b}",
-                n.seat,
-                n.behaviour,
-                n.created(),
-                st.events,
-                st.roots,
-                st.max_frame,
-                n.log.len(),
-                n.log_times.last(),
-                n.engine().known_cheaters()
-            );
-        }
-        eprintln!("heal={} crash={crash:?}", net.heal_time());
-        for n in &nodes {
-            let own: Vec<String> = n
-                .accepted()
-                .iter()
-                .filter(|e| e.event.creator == n.seat)
-                .map(|e| {
-                    let id = pc_codec::Identified::id(&e.event);
-                    format!("{}:f{}c{:b}", e.event.seq, e.event.frame, n.engine().cheaters_of(&id).unwrap_or(0))
-                })
-                .collect();
-            eprintln!("seat {} own: {}", n.seat, own.join(" "));
-        }
+        debug_dump(&nodes, net.heal_time(), crash);
     }
     let heal = net.heal_time();
     Ok((nodes, heal))
@@ -169,4 +143,58 @@ pub fn run_many(cfg: &SimConfig, first_seed: u64, seeds: u64) -> Summary {
         summary.add(run_seed(cfg, seed));
     }
     summary
+}
+
+/// `PC_SIM_DEBUG`: per-node engine state, own events with frame and seen-cheater mask, and
+/// what each node still waits for.
+fn debug_dump(nodes: &[SimNode], heal: u64, crash: Option<usize>) {
+    for n in nodes {
+        let st = n.engine().stats();
+        eprintln!(
+            "seat {} {:?} created={} events={} roots={} max_frame={} anchors={} last_anchor_at={:?} cheaters={:b}",
+            n.seat,
+            n.behaviour,
+            n.created(),
+            st.events,
+            st.roots,
+            st.max_frame,
+            n.log.len(),
+            n.log_times.last(),
+            n.engine().known_cheaters()
+        );
+    }
+    eprintln!("heal={} crash={crash:?}", heal);
+    for n in nodes {
+        eprintln!("seat {} {}", n.seat, n.waiting_summary());
+        if let Some(last) = n.accepted().iter().rev().find(|e| e.event.creator == n.seat) {
+            let ps: Vec<String> = last
+                .event
+                .parents
+                .iter()
+                .map(|p| match n.engine().get(p) {
+                    Some(e) => format!(
+                        "s{}#{}f{}c{:b}",
+                        e.event.creator,
+                        e.event.seq,
+                        e.event.frame,
+                        n.engine().cheaters_of(p).unwrap_or(0)
+                    ),
+                    None => "?".into(),
+                })
+                .collect();
+            eprintln!("  last own #{} parents {}", last.event.seq, ps.join(" "));
+        }
+    }
+    for n in nodes {
+        let own: Vec<String> = n
+            .accepted()
+            .iter()
+            .filter(|e| e.event.creator == n.seat)
+            .map(|e| {
+                let id = pc_codec::Identified::id(&e.event);
+                format!("{}:f{}c{:b}", e.event.seq, e.event.frame, n.engine().cheaters_of(&id).unwrap_or(0))
+            })
+            .collect();
+        eprintln!("seat {} own: {}", n.seat, own.join(" "));
+    }
 }

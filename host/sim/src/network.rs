@@ -30,8 +30,9 @@ impl Default for Faults {
 pub(crate) enum Msg {
     /// An event; `payload` is false when its creator withholds the payload.
     Event { ev: SignedEvent, payload: bool },
-    /// A pull request for events by id.
-    Request(Vec<Hash32>),
+    /// A pull request for events by id, with the requester's highest seq per seat so the
+    /// answer can include the ancestors it lacks (a missing event rarely comes alone).
+    Request { ids: Vec<Hash32>, heads: Vec<u64> },
     /// Anti-entropy: "I know these highest seqs per seat; send what I lack".
     Sync(Vec<u64>),
     /// Events in an order that keeps parents first, each with its payload availability.
@@ -45,6 +46,8 @@ pub(crate) enum Action {
     Tick(usize),
     /// A message arrives.
     Deliver { to: usize, from: usize, msg: Msg },
+    /// A node's pull-retry timer fires.
+    Retry(usize),
 }
 
 pub(crate) struct Network {
@@ -62,6 +65,16 @@ impl Network {
         let heal = horizon * 2 / 5;
         let partition = faults.partition.then_some((horizon / 5, heal));
         Network { k, faults, queue: BTreeMap::new(), counter: 0, partition, heal }
+    }
+
+    /// Seats in the network.
+    pub fn seats(&self) -> usize {
+        self.k
+    }
+
+    /// Largest delivery delay: a round trip takes at most twice this.
+    pub fn max_delay(&self) -> u64 {
+        self.faults.max_delay.max(1)
     }
 
     /// When loss and partitions end.

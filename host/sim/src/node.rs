@@ -1,6 +1,6 @@
 //! A simulated node: the real engine plus honest or Byzantine behaviour.
 
-use crate::network::{Msg, Network};
+use crate::network::{Action, Msg, Network};
 use pc_codec::{Domain, Hash32, Identified};
 use pc_consensus::{
     AnchorBatch, Config, ConfigError, Engine, Event, InsertError, Output, SignatureVerifier, SignedEvent,
@@ -15,6 +15,17 @@ const PAYLOAD: Domain = Domain::new("phantomcoin/v1/sim/payload");
 const PENDING_CAP: usize = 4096;
 /// Events sent at most in one anti-entropy answer.
 const SYNC_CAP: usize = 256;
+/// Pull attempts per missing id before the node gives up on it (anti-entropy still covers it).
+const PULL_ATTEMPTS: u32 = 6;
+
+/// An outstanding pull of a missing event.
+#[derive(Debug, Clone, Copy)]
+struct Pull {
+    /// Tick at which the pull is retried if the event has not arrived.
+    due: u64,
+    /// Attempts so far.
+    attempts: u32,
+}
 
 /// Simulator signatures: a keyed BLAKE3 MAC per seat. Only seat s knows seat s's key here,
 /// which is all the engine needs from a signature: nobody else can produce it.
@@ -68,6 +79,11 @@ impl Behaviour {
     }
 }
 
+/// Wait before pull retry `attempt`: a round trip, doubling per attempt (capped at 16×).
+fn backoff(net: &Network, attempt: u32) -> u64 {
+    (2 * net.max_delay()) << attempt.min(4)
+}
+
 pub(crate) struct SimNode {
     pub seat: u8,
     pub behaviour: Behaviour,
@@ -76,10 +92,17 @@ pub(crate) struct SimNode {
     pending: BTreeMap<Hash32, SignedEvent>,
     /// Missing parent → pending events waiting for it.
     waiting: BTreeMap<Hash32, Vec<Hash32>>,
+    /// Missing events asked for and not yet arrived. A duplicate delivery never re-asks: only
+    /// the retry timer does, with a backoff, so requests cannot snowball at large k.
+    pulls: BTreeMap<Hash32, Pull>,
+    /// When this node's retry timer is next scheduled to fire.
+    retry_at: Option<u64>,
     /// Events accepted, in order: what the node persists and replays after a crash.
     persisted: Vec<SignedEvent>,
     /// Ids of `persisted`, index for index (so serving a sync hashes nothing).
     persisted_ids: Vec<Hash32>,
+    /// Highest accepted seq per seat (what anti-entropy and pulls tell peers).
+    heads: Vec<u64>,
     /// Finalized anchors, persisted.
     pub log: Vec<AnchorBatch>,
     /// Finalization tick of each logged anchor.
@@ -100,6 +123,7 @@ pub(crate) struct SimNode {
 
 impl SimNode {
     pub fn new(seat: u8, behaviour: Behaviour, cfg: Config, byzantine: u64) -> Result<Self, ConfigError> {
+        let seats = cfg.seats;
         Ok(SimNode {
             seat,
             behaviour,
@@ -107,8 +131,11 @@ impl SimNode {
             cfg,
             pending: BTreeMap::new(),
             waiting: BTreeMap::new(),
+            pulls: BTreeMap::new(),
+            retry_at: None,
             persisted: Vec::new(),
             persisted_ids: Vec::new(),
+            heads: vec![0; usize::from(seats)],
             log: Vec::new(),
             log_times: Vec::new(),
             latencies: Vec::new(),
@@ -129,6 +156,19 @@ impl SimNode {
         self.created
     }
 
+    /// Debug line: what the node waits for.
+    pub fn waiting_summary(&self) -> String {
+        let pulls: Vec<String> =
+            self.pulls.iter().map(|(id, p)| format!("{}@{}x{}", &id.to_string()[..8], p.due, p.attempts)).collect();
+        format!(
+            "pending={} waiting_on={} pulls=[{}] retry_at={:?}",
+            self.pending.len(),
+            self.waiting.len(),
+            pulls.join(" "),
+            self.retry_at
+        )
+    }
+
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
@@ -142,6 +182,8 @@ impl SimNode {
         self.crashed = true;
         self.pending.clear();
         self.waiting.clear();
+        self.pulls.clear();
+        self.retry_at = None;
     }
 
     /// Rebuilds the engine from the persisted events (the replay must reproduce the log), then
@@ -156,16 +198,7 @@ impl SimNode {
     fn sync_with_random_peer(&mut self, now: u64, net: &mut Network, rng: &mut ChaCha8Rng) {
         let k = u64::from(self.cfg.seats);
         let peer = (rng.next_u64() % k) as usize;
-        net.send(now, self.seat as usize, peer, Msg::Sync(self.known_heads()), rng);
-    }
-
-    fn known_heads(&self) -> Vec<u64> {
-        let mut heads = vec![0u64; self.cfg.seats as usize];
-        for ev in &self.persisted {
-            let h = &mut heads[ev.event.creator as usize];
-            *h = (*h).max(ev.event.seq);
-        }
-        heads
+        net.send(now, self.seat as usize, peer, Msg::Sync(self.heads.clone()), rng);
     }
 
     fn rebuild(&mut self) {
@@ -260,6 +293,8 @@ impl SimNode {
     fn insert(&mut self, now: u64, se: SignedEvent) -> Result<(), InsertError> {
         let id = se.event.id();
         let outs = self.engine.insert(se.clone(), &SimKeys)?;
+        let h = &mut self.heads[se.event.creator as usize];
+        *h = (*h).max(se.event.seq);
         self.persisted.push(se);
         self.persisted_ids.push(id);
         for o in outs {
@@ -289,15 +324,13 @@ impl SimNode {
             return;
         }
         match msg {
-            Msg::Request(ids) => {
+            Msg::Request { ids, heads } => {
                 if self.behaviour == Behaviour::Withhold {
                     return; // it never serves anything
                 }
-                for id in ids {
-                    if let Some(ev) = self.engine.get(&id).cloned() {
-                        let payload = !self.no_payload.contains(&id);
-                        net.send(now, self.seat as usize, from, Msg::Event { ev, payload }, rng);
-                    }
+                let answer = self.with_ancestry(&ids, &heads);
+                if !answer.is_empty() {
+                    net.send(now, self.seat as usize, from, Msg::Batch(answer), rng);
                 }
             }
             Msg::Sync(heads) => {
@@ -329,6 +362,41 @@ impl SimNode {
         }
     }
 
+    /// The requested events and the ancestors the requester lacks, parents first, at most
+    /// `SYNC_CAP`. An ancestor counts as held when its seq is within the requester's head for
+    /// its seat, unless that seat forked (then seq says nothing about which branch it holds).
+    fn with_ancestry(&self, ids: &[Hash32], heads: &[u64]) -> Vec<(SignedEvent, bool)> {
+        let forked = self.engine.known_cheaters();
+        let held = |e: &SignedEvent| {
+            forked & (1 << e.event.creator) == 0
+                && heads.get(e.event.creator as usize).is_some_and(|h| e.event.seq <= *h)
+        };
+        let mut out = Vec::new();
+        let mut done = BTreeSet::new();
+        // Iterative post-order walk: (id, parents expanded?).
+        let mut stack: Vec<(Hash32, bool)> = ids.iter().rev().map(|id| (*id, false)).collect();
+        while let Some((id, expanded)) = stack.pop() {
+            if out.len() >= SYNC_CAP {
+                break;
+            }
+            let Some(ev) = self.engine.get(&id) else { continue };
+            if expanded {
+                out.push((ev.clone(), !self.no_payload.contains(&id)));
+                continue;
+            }
+            if !done.insert(id) {
+                continue;
+            }
+            stack.push((id, true));
+            for p in ev.event.parents.iter().rev() {
+                if !done.contains(p) && self.engine.get(p).is_some_and(|pe| !held(pe)) {
+                    stack.push((*p, false));
+                }
+            }
+        }
+        out
+    }
+
     fn offer_with_payload(
         &mut self,
         now: u64,
@@ -350,16 +418,29 @@ impl SimNode {
     fn offer(&mut self, now: u64, from: usize, ev: SignedEvent, net: &mut Network, rng: &mut ChaCha8Rng) {
         let creator = ev.event.creator;
         let id = ev.event.id();
+        if self.pending.contains_key(&id) {
+            return; // a duplicate of an event already waiting: its parents are being pulled
+        }
         match self.insert(now, ev.clone()) {
             Ok(()) => self.release_waiting(now, id),
             Err(InsertError::MissingParents(ids)) => {
-                if self.pending.len() < PENDING_CAP && !self.pending.contains_key(&id) {
+                self.pulls.remove(&id);
+                if self.pending.len() < PENDING_CAP {
                     for p in &ids {
                         self.waiting.entry(*p).or_default().push(id);
                     }
                     self.pending.insert(id, ev);
                 }
-                net.send(now, self.seat as usize, from, Msg::Request(ids), rng);
+                let new: Vec<Hash32> =
+                    ids.into_iter().filter(|p| !self.pending.contains_key(p) && !self.pulls.contains_key(p)).collect();
+                if !new.is_empty() {
+                    let due = now + backoff(net, 0);
+                    for p in &new {
+                        self.pulls.insert(*p, Pull { due, attempts: 1 });
+                    }
+                    self.arm_retry(due, net);
+                    net.send(now, self.seat as usize, from, Msg::Request { ids: new, heads: self.heads.clone() }, rng);
+                }
             }
             Err(InsertError::Known) => {}
             Err(InsertError::Halted(why)) => self.problems.push(format!("seat {}: engine halted: {why}", self.seat)),
@@ -367,6 +448,75 @@ impl SimNode {
                 self.problems.push(format!("seat {}: refused an honest event of seat {creator}: {e}", self.seat));
             }
             Err(_) => {}
+        }
+    }
+
+    fn arm_retry(&mut self, due: u64, net: &mut Network) {
+        if self.retry_at.is_none_or(|t| due < t) {
+            self.retry_at = Some(due);
+            net.schedule(due, Action::Retry(self.seat as usize));
+        }
+    }
+
+    /// Retry timer: asks a random peer again for every overdue pull still missing.
+    pub fn retry_pulls(&mut self, now: u64, net: &mut Network, rng: &mut ChaCha8Rng) {
+        if self.crashed || self.retry_at != Some(now) {
+            return; // a superseded timer
+        }
+        self.retry_at = None;
+        let mut overdue = Vec::new();
+        let mut abandoned = Vec::new();
+        let engine = &self.engine;
+        let pending = &self.pending;
+        self.pulls.retain(|id, pull| {
+            if engine.contains(id) || pending.contains_key(id) {
+                return false;
+            }
+            if pull.due > now {
+                return true;
+            }
+            if pull.attempts >= PULL_ATTEMPTS {
+                abandoned.push(*id);
+                return false;
+            }
+            overdue.push(*id);
+            true
+        });
+        for id in abandoned {
+            self.evict_waiting_on(id);
+        }
+        let mut next = None::<u64>;
+        for id in &overdue {
+            if let Some(pull) = self.pulls.get_mut(id) {
+                pull.due = now + backoff(net, pull.attempts);
+                pull.attempts += 1;
+            }
+        }
+        for pull in self.pulls.values() {
+            next = Some(next.map_or(pull.due, |n| n.min(pull.due)));
+        }
+        if !overdue.is_empty() && net.seats() > 1 {
+            let others = net.seats() as u64 - 1;
+            let peer = (self.seat as usize + 1 + (rng.next_u64() % others) as usize) % net.seats();
+            net.send(now, self.seat as usize, peer, Msg::Request { ids: overdue, heads: self.heads.clone() }, rng);
+        }
+        if let Some(due) = next {
+            self.arm_retry(due, net);
+        }
+    }
+
+    /// Drops the pending events that wait (transitively) on an event the node gave up pulling.
+    /// The next descendant to arrive misses them again and starts fresh pulls, so an event that
+    /// was only hard to get (every peer asked so far lacked it) is not lost for good, while one
+    /// that does not exist stops costing requests.
+    fn evict_waiting_on(&mut self, gone: Hash32) {
+        let mut queue = vec![gone];
+        while let Some(id) = queue.pop() {
+            for child in self.waiting.remove(&id).unwrap_or_default() {
+                if self.pending.remove(&child).is_some() {
+                    queue.push(child);
+                }
+            }
         }
     }
 

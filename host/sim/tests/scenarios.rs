@@ -49,6 +49,13 @@ fn honest_large_committees_finalize() {
 }
 
 #[test]
+fn a_third_byzantine_in_large_committees_with_all_faults() {
+    let all = Faults { loss_pct: 10, max_delay: 20, partition: true, crash: true };
+    assert_clean(&cfg(21, 6, all.clone()), seeds(5));
+    assert_clean(&cfg(64, 21, all), seeds(1));
+}
+
+#[test]
 fn same_seed_replays_exactly() {
     let c = cfg(7, 2, Faults { loss_pct: 15, partition: true, crash: true, ..Faults::default() });
     let a = run_seed(&c, 42);
