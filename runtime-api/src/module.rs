@@ -85,6 +85,13 @@ pub trait Module: Send + Sync + 'static {
         Ok(())
     }
 
+    /// The id users know a call by (a transaction's id, which leaves out its witnesses), used
+    /// for status lookups and drop events. `None` (the default, or undecodable bytes) means the
+    /// call's own [`Call`] id.
+    fn call_key(&self, _call: &[u8]) -> Option<Hash32> {
+        None
+    }
+
     /// Checks a call against the current state without changing it (mempool admission).
     fn validate(&self, _call: &[u8], _state: &ModuleView<'_>) -> Result<Validity, ModuleError> {
         Err(ModuleError::NoCalls)

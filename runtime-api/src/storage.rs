@@ -248,11 +248,35 @@ impl<K: Encode + Decode, V: Encode + Decode> StorageMap<K, V> {
 
     /// Up to `limit` entries in encoded-key order, starting at `from` (inclusive) if given.
     pub fn iter(&self, s: &impl StorageRead, from: Option<&K>, limit: usize) -> Result<Vec<(K, V)>, ModuleError> {
-        let prefix = self.prefix();
+        self.scan(s, self.prefix(), from, limit)
+    }
+
+    /// Like [`iter`](Self::iter), restricted to keys whose encoding starts with `SCALE(first)`:
+    /// with a tuple key `(A, B)` and a fixed-size `A`, the entries of one `A`.
+    pub fn iter_prefix<P: Encode>(
+        &self,
+        s: &impl StorageRead,
+        first: &P,
+        from: Option<&K>,
+        limit: usize,
+    ) -> Result<Vec<(K, V)>, ModuleError> {
+        let mut prefix = self.prefix();
+        first.encode_to(&mut prefix);
+        self.scan(s, prefix, from, limit)
+    }
+
+    fn scan(
+        &self,
+        s: &impl StorageRead,
+        prefix: Vec<u8>,
+        from: Option<&K>,
+        limit: usize,
+    ) -> Result<Vec<(K, V)>, ModuleError> {
+        let item_len = self.item.len() + 1;
         let start = from.map_or_else(|| prefix.clone(), |k| self.key(k));
         let mut out = Vec::new();
         for (rk, rv) in s.raw_scan(&prefix, &start, limit)? {
-            let kb = rk.get(prefix.len()..).unwrap_or_default();
+            let kb = rk.get(item_len..).unwrap_or_default();
             let k = decode_canonical::<K>(kb, MAX_VALUE)
                 .map_err(|e| ModuleError::Fatal(format!("corrupt state key: {e}")))?;
             let v = decode_value::<V>(Some(rv))?.ok_or_else(|| ModuleError::Fatal("missing value".into()))?;

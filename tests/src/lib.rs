@@ -16,8 +16,9 @@ use pc_runtime_api::{
 use pc_state::StateDb;
 use std::sync::Arc;
 
-// Keep the genesis module linked in every test binary that uses these fixtures.
+// Keep the genesis and utxo modules linked in every test binary that uses these fixtures.
 use pc_module_genesis as _;
+use pc_module_utxo as _;
 
 const SEED: Domain = Domain::new("phantomcoin/v1/test/churn");
 
@@ -135,4 +136,34 @@ pub fn reference_roots(n: u64) -> Vec<Hash32> {
         roots.push(rt.apply_anchor(&db, &synthetic_anchor(i)).unwrap().record.state_root);
     }
     roots
+}
+
+/// A test key: secret bytes derived from `i`.
+pub fn test_key(i: u32) -> pc_utxo_tx::Keypair {
+    let secret = Domain::new("phantomcoin/v1/test/key").hash(&i.to_le_bytes()).0;
+    pc_utxo_tx::keypair_from_seed(secret).unwrap()
+}
+
+/// The dev chainspec with only `genesis` and `utxo`, allocating `value` units to each key.
+pub fn utxo_spec(keys: &[pc_utxo_tx::Keypair], value: u64) -> ChainSpec {
+    let mut spec = ChainSpec::from_json(DEV_JSON).unwrap();
+    let allocations: Vec<serde_json::Value> = keys
+        .iter()
+        .map(|k| {
+            let addr = pc_utxo_tx::Address::Key(pc_utxo_tx::XOnly::of(k));
+            serde_json::json!({ "address": addr.to_string(), "value": value })
+        })
+        .collect();
+    spec.modules.insert("utxo".into(), serde_json::json!({ "allocations": allocations }));
+    spec
+}
+
+/// An anchor context for index `i` (tests drive anchors without consensus).
+pub fn anchor_ctx(i: u64) -> AnchorCtx {
+    AnchorCtx {
+        shard: 0,
+        index: i,
+        anchor_id: SEED.hash(&i.to_le_bytes()),
+        consensus_time: ConsensusTime { anchor: i, lamport: i },
+    }
 }

@@ -18,6 +18,8 @@ mod registry;
 mod runtime;
 
 pub use error::RuntimeError;
-pub use records::{AnchorInput, AnchorOutcome, AnchorRecord, CallDropped, EventRecord, SYSTEM_EVENTS};
+pub use records::{
+    AnchorInput, AnchorOutcome, AnchorRecord, CallDropped, CallOutcome, CallRecord, EventRecord, SYSTEM_EVENTS,
+};
 pub use registry::{ModuleInfo, catalogue};
 pub use runtime::Runtime;

@@ -85,7 +85,7 @@ pub(crate) fn events_root(events: &[EventRecord]) -> Hash32 {
 /// System event: a finalized call was invalid in its place in the total order and was dropped.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct CallDropped {
-    /// Id of the dropped call.
+    /// Key of the dropped call (its module's call key, e.g. a transaction id).
     pub call_id: Hash32,
     /// Its target module.
     pub module: String,
@@ -96,6 +96,34 @@ pub struct CallDropped {
 
 impl ModuleEvent for CallDropped {
     const NAME: &'static str = "CallDropped";
+}
+
+/// Where a finalized call landed, kept by call key in the node's call index (not part of the
+/// state root: it serves `tx_status` / `tx_get`).
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct CallRecord {
+    /// Global index of the anchor that finalized it.
+    pub anchor: u64,
+    /// Position among the anchor's calls.
+    pub position: u32,
+    /// Applied, or dropped with its code and reason.
+    pub outcome: CallOutcome,
+    /// The call itself.
+    pub call: Call,
+}
+
+/// How a finalized call ended.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum CallOutcome {
+    /// Its effects are in the state.
+    Applied,
+    /// It was invalid in its place in the total order.
+    Dropped {
+        /// Stable code.
+        code: String,
+        /// Human-readable reason.
+        reason: String,
+    },
 }
 
 /// The result of applying an anchor.

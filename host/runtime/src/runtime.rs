@@ -2,7 +2,10 @@
 
 use crate::RuntimeError;
 use crate::backend::{CommittedBackend, TxnBackend};
-use crate::records::{AnchorInput, AnchorOutcome, AnchorRecord, CallDropped, EventRecord, SYSTEM_EVENTS, events_root};
+use crate::records::{
+    AnchorInput, AnchorOutcome, AnchorRecord, CallDropped, CallOutcome, CallRecord, EventRecord, SYSTEM_EVENTS,
+    events_root,
+};
 use crate::registry::{ModuleInfo, catalogue, check_dependencies};
 use pc_chainspec::ChainSpec;
 use pc_codec::{ConsensusTime, Domain, Encode, Hash32, Identified};
@@ -124,7 +127,7 @@ impl Runtime {
                 .genesis(&gctx, &mut state, &mut EventSink::new(m.desc.name, &mut raw))
                 .map_err(|source| RuntimeError::Hook { module: m.desc.name, phase: "genesis", anchor: 0, source })?;
         }
-        let outcome = self.commit(db, txn, &ctx, raw, 0, 0, true)?;
+        let outcome = self.commit(db, txn, &ctx, raw, &[], 0, true)?;
         tracing::info!(target: "pc::runtime", genesis = %self.genesis_hash, state_root = %outcome.record.state_root, "genesis committed");
         db.head()?.ok_or_else(|| RuntimeError::State(pc_state::StateError::Tree("head missing after genesis".into())))
     }
@@ -140,25 +143,32 @@ impl Runtime {
         let mut raw = Vec::new();
         self.run_phase(&mut txn, ctx, &mut raw, "on_anchor_begin", |m, c, s, e| m.on_anchor_begin(c, s, e))?;
         let mut dropped = 0u32;
-        for call in &input.calls {
-            if let Err(e) = self.apply_call(&mut txn, ctx, call, &mut raw) {
-                if let ModuleError::Fatal(_) | ModuleError::Storage(_) = e {
-                    let module = self.find(&call.module).map_or(SYSTEM_EVENTS, |m| m.desc.name);
-                    return Err(RuntimeError::Hook { module, phase: "apply", anchor: ctx.index, source: e });
+        let mut index = Vec::with_capacity(input.calls.len());
+        for (position, call) in input.calls.iter().enumerate() {
+            let key = self.call_key(call);
+            let outcome = match self.apply_call(&mut txn, ctx, call, &mut raw) {
+                Ok(()) => CallOutcome::Applied,
+                Err(e) => {
+                    if let ModuleError::Fatal(_) | ModuleError::Storage(_) = e {
+                        let module = self.find(&call.module).map_or(SYSTEM_EVENTS, |m| m.desc.name);
+                        return Err(RuntimeError::Hook { module, phase: "apply", anchor: ctx.index, source: e });
+                    }
+                    dropped += 1;
+                    let code = match &e {
+                        ModuleError::Invalid { code, .. } => (*code).to_string(),
+                        _ => "system.invalid-call".to_string(),
+                    };
+                    tracing::debug!(target: "pc::runtime", anchor = ctx.index, module = %call.module, %e, "call dropped");
+                    let ev = CallDropped { call_id: key, module: call.module.clone(), code: code.clone() };
+                    EventSink::new(SYSTEM_EVENTS, &mut raw).emit(&ev);
+                    CallOutcome::Dropped { code, reason: e.to_string() }
                 }
-                dropped += 1;
-                let code = match &e {
-                    ModuleError::Invalid { code, .. } => (*code).to_string(),
-                    _ => "system.invalid-call".to_string(),
-                };
-                tracing::debug!(target: "pc::runtime", anchor = ctx.index, module = %call.module, %e, "call dropped");
-                let ev = CallDropped { call_id: call.id(), module: call.module.clone(), code };
-                EventSink::new(SYSTEM_EVENTS, &mut raw).emit(&ev);
-            }
+            };
+            let position = u32::try_from(position).unwrap_or(u32::MAX);
+            index.push((key, CallRecord { anchor: ctx.index, position, outcome, call: call.clone() }));
         }
         self.run_phase(&mut txn, ctx, &mut raw, "on_anchor_end", |m, c, s, e| m.on_anchor_end(c, s, e))?;
-        let calls = u32::try_from(input.calls.len()).unwrap_or(u32::MAX);
-        self.commit(db, txn, ctx, raw, calls, dropped, false)
+        self.commit(db, txn, ctx, raw, &index, dropped, false)
     }
 
     fn find(&self, name: &str) -> Option<&Loaded> {
@@ -213,10 +223,11 @@ impl Runtime {
         txn: StateTxn<'_>,
         ctx: &AnchorCtx,
         raw: Vec<RawEvent>,
-        calls: u32,
+        index: &[(Hash32, CallRecord)],
         dropped: u32,
         genesis: bool,
     ) -> Result<AnchorOutcome, RuntimeError> {
+        let calls = u32::try_from(index.len()).unwrap_or(u32::MAX);
         let events: Vec<EventRecord> = raw
             .into_iter()
             .enumerate()
@@ -244,12 +255,30 @@ impl Runtime {
         for e in &events {
             batch.put(Column::Events, EventRecord::key(e.anchor, e.index).to_vec(), e.encode());
         }
+        for (key, rec) in index {
+            batch.put(Column::Calls, key.0.to_vec(), rec.encode());
+        }
         if genesis {
             prepared.set_genesis_hash(&self.genesis_hash);
         }
         prepared.commit(ctx.anchor_id)?;
         tracing::debug!(target: "pc::runtime", anchor = ctx.index, root = %record.state_root, events = events.len(), dropped, "anchor committed");
         Ok(AnchorOutcome { record, events })
+    }
+
+    /// The key users know `call` by: its module's [`Module::call_key`], else the call's id.
+    pub fn call_key(&self, call: &Call) -> Hash32 {
+        self.find(&call.module).and_then(|m| m.module.call_key(&call.data)).unwrap_or_else(|| call.id())
+    }
+
+    /// Where the finalized call with `key` landed, if it did.
+    pub fn call_record(db: &StateDb, key: &Hash32) -> Result<Option<CallRecord>, RuntimeError> {
+        let Some(bytes) = db.kv().get(Column::Calls, &key.0).map_err(pc_state::StateError::from)? else {
+            return Ok(None);
+        };
+        pc_codec::decode_canonical(&bytes, 16 << 20)
+            .map(Some)
+            .map_err(|source| RuntimeError::State(pc_state::StateError::Corrupt { what: "call record", source }))
     }
 
     /// Validates a call against the committed state (mempool admission). Changes nothing.

@@ -35,11 +35,13 @@ pub enum Column {
     Anchors,
     /// Module events by (anchor, index), each tagged with its module.
     Events,
+    /// Finalized calls by call key (e.g. a transaction id): where each landed and how it ended.
+    Calls,
 }
 
 impl Column {
     /// Every column, in a fixed order.
-    pub const ALL: [Column; 7] = [
+    pub const ALL: [Column; 8] = [
         Column::Meta,
         Column::State,
         Column::StateKeyIndex,
@@ -47,6 +49,7 @@ impl Column {
         Column::TreeStale,
         Column::Anchors,
         Column::Events,
+        Column::Calls,
     ];
 
     /// The column family name on disk.
@@ -59,6 +62,7 @@ impl Column {
             Column::TreeStale => "tree_stale",
             Column::Anchors => "anchors",
             Column::Events => "events",
+            Column::Calls => "calls",
         }
     }
 }

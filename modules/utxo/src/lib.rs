@@ -1,0 +1,164 @@
+//! The UTXO module: spends outputs whose predicates are satisfied and creates new ones, in
+//! finalized order.
+//!
+//! - `validate` (mempool admission) and `apply` (finalized order) run the same checks
+//!   ([`check`]); `apply` then spends and creates. When two finalized transactions spend the
+//!   same output, the first in the total order wins and the second fails `apply`, which the host
+//!   records as a `system/CallDropped` event with code `utxo.unknown-input`.
+//! - Signatures are verified through a cache of verified (key, message, signature) triples:
+//!   admission, run in parallel, fills it, so `apply` on the consensus path rarely verifies.
+//!   A hit only ever stands for a check that succeeded, so the cache cannot change a result.
+//! - Other modules (mint-pow) create outputs through [`create_output`].
+//!
+//! Rules: `docs/spec/utxo.md`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod check;
+mod config;
+mod rpc;
+mod sigcache;
+mod store;
+
+pub use check::{Checked, check};
+pub use config::{Allocation, UtxoConfig};
+pub use sigcache::SigCache;
+pub use store::{
+    BY_ADDRESS, GENESIS_HASH, LAST_ANCHOR, OUTPUTS, TOTALS, Totals, Utxo, create_output, genesis_outpoint, issue_output,
+};
+
+use pc_runtime_api::codec::{Decode, Encode, Hash32, decode_canonical};
+use pc_runtime_api::{
+    AnchorCtx, EventSink, GenesisCtx, Module, ModuleDescriptor, ModuleError, ModuleEvent, ModuleInit, ModuleState,
+    ModuleView, RpcMethod, Validity, register_module,
+};
+use pc_utxo_tx::{MAX_TX_BYTES, OutPoint, Transaction};
+use std::sync::Arc;
+
+/// The module's name: storage namespace, chainspec key and call target.
+pub const NAME: &str = "utxo";
+
+/// Emitted for every applied transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct TxApplied {
+    /// The transaction id.
+    pub txid: Hash32,
+    /// Fee paid (units).
+    pub fee: u64,
+}
+
+impl ModuleEvent for TxApplied {
+    const NAME: &'static str = "TxApplied";
+}
+
+/// Emitted at genesis for each allocation.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct Allocated {
+    /// The output created.
+    pub outpoint: OutPoint,
+    /// Its value.
+    pub value: u64,
+}
+
+impl ModuleEvent for Allocated {
+    const NAME: &'static str = "Allocated";
+}
+
+/// Decodes a call: a canonically SCALE-encoded [`Transaction`].
+pub fn decode_tx(call: &[u8]) -> Result<Transaction, ModuleError> {
+    decode_canonical::<Transaction>(call, MAX_TX_BYTES).map_err(|e| ModuleError::invalid("utxo.decode", e.to_string()))
+}
+
+/// The UTXO module.
+#[derive(Debug)]
+pub struct UtxoModule {
+    config: UtxoConfig,
+    sigs: Arc<SigCache>,
+}
+
+impl UtxoModule {
+    /// A module with `config` (tests and benchmarks build it directly).
+    pub fn new(config: UtxoConfig) -> Self {
+        UtxoModule { config, sigs: Arc::new(SigCache::default()) }
+    }
+}
+
+fn build(init: &ModuleInit<'_>) -> Result<Box<dyn Module>, ModuleError> {
+    Ok(Box::new(UtxoModule::new(UtxoConfig::parse(init.config)?)))
+}
+
+impl Module for UtxoModule {
+    fn genesis(
+        &self,
+        ctx: &GenesisCtx<'_>,
+        state: &mut ModuleState<'_>,
+        events: &mut EventSink<'_>,
+    ) -> Result<(), ModuleError> {
+        GENESIS_HASH.put(state, &ctx.genesis_hash);
+        LAST_ANCHOR.put(state, &0);
+        for (i, a) in self.config.allocations.iter().enumerate() {
+            let outpoint = genesis_outpoint(u32::try_from(i).unwrap_or(u32::MAX));
+            let out = pc_utxo_tx::TxOut { value: a.value, predicate: a.address.predicate() };
+            issue_output(state, outpoint, out, 0, 0, ctx.constants.emission.supply_cap)
+                .map_err(|e| ModuleError::Config { field: format!("allocations[{i}]"), reason: e.to_string() })?;
+            events.emit(&Allocated { outpoint, value: a.value });
+        }
+        Ok(())
+    }
+
+    fn call_key(&self, call: &[u8]) -> Option<Hash32> {
+        decode_tx(call).ok().map(|tx| tx.txid())
+    }
+
+    fn validate(&self, call: &[u8], view: &ModuleView<'_>) -> Result<Validity, ModuleError> {
+        let tx = decode_tx(call)?;
+        let next = LAST_ANCHOR.get(view)?.unwrap_or(0).saturating_add(1);
+        let c = check(&tx, call.len(), view, next, &self.config, &self.sigs)?;
+        let provides = (0..tx.outputs.len())
+            .map(|i| store::outpoint_tag(&OutPoint { tx: c.txid, index: u32::try_from(i).unwrap_or(u32::MAX) }))
+            .collect();
+        let requires = tx.inputs.iter().map(|i| store::outpoint_tag(&i.prev)).collect();
+        // Fee per kilobyte keeps integer precision for small transactions.
+        let priority = c.fee.saturating_mul(1000) / (call.len().max(1) as u64);
+        Ok(Validity { priority, provides, requires })
+    }
+
+    fn on_anchor_begin(
+        &self,
+        ctx: &AnchorCtx,
+        state: &mut ModuleState<'_>,
+        _events: &mut EventSink<'_>,
+    ) -> Result<(), ModuleError> {
+        LAST_ANCHOR.put(state, &ctx.index);
+        Ok(())
+    }
+
+    fn apply(
+        &self,
+        ctx: &AnchorCtx,
+        call: &[u8],
+        state: &mut ModuleState<'_>,
+        events: &mut EventSink<'_>,
+    ) -> Result<(), ModuleError> {
+        let tx = decode_tx(call)?;
+        let c = check(&tx, call.len(), &state.view(), ctx.index, &self.config, &self.sigs)?;
+        for input in &tx.inputs {
+            store::spend(state, &input.prev)?;
+        }
+        for (i, out) in tx.outputs.iter().enumerate() {
+            let outpoint = OutPoint { tx: c.txid, index: u32::try_from(i).unwrap_or(u32::MAX) };
+            create_output(state, outpoint, out.clone(), ctx.index, ctx.index)?;
+        }
+        let mut totals = TOTALS.get(&state.view())?.unwrap_or_default();
+        totals.fees = totals.fees.checked_add(c.fee).ok_or_else(|| ModuleError::Fatal("fee total overflows".into()))?;
+        TOTALS.put(state, &totals);
+        events.emit(&TxApplied { txid: c.txid, fee: c.fee });
+        Ok(())
+    }
+
+    fn rpc_methods(&self) -> Vec<RpcMethod> {
+        rpc::methods()
+    }
+}
+
+register_module!(ModuleDescriptor { name: NAME, feature: "module-utxo", order: 100, depends_on: &[], build });

@@ -1,0 +1,105 @@
+//! `utxo_listUnspent`, `utxo_getBalance` and `tx_submit`.
+
+use crate::store::{BY_ADDRESS, LAST_ANCHOR, OUTPUTS};
+use pc_runtime_api::{ModuleView, RpcError, RpcMethod, RpcReply};
+use pc_utxo_tx::{Address, MAX_TX_BYTES};
+use serde_json::{Value, json};
+
+/// Largest page `utxo_listUnspent` returns.
+const MAX_LIST: usize = 1_000;
+/// Error code of an unparsable address (see docs/rpc.md).
+pub const BAD_ADDRESS: i32 = -32001;
+
+pub(crate) fn methods() -> Vec<RpcMethod> {
+    vec![
+        RpcMethod { name: "utxo_listUnspent", handler: Box::new(list_unspent) },
+        RpcMethod { name: "utxo_getBalance", handler: Box::new(get_balance) },
+        RpcMethod { name: "tx_submit", handler: Box::new(submit) },
+    ]
+}
+
+/// Positional parameter `i` (or the named one) as a string.
+fn str_param<'a>(params: &'a Value, i: usize, name: &str) -> Result<&'a str, RpcError> {
+    let v = match params {
+        Value::Array(a) => a.get(i),
+        Value::Object(o) => o.get(name),
+        _ => None,
+    };
+    v.and_then(Value::as_str).ok_or_else(|| RpcError::invalid_params(format!("expected string parameter `{name}`")))
+}
+
+fn address(params: &Value) -> Result<Address, RpcError> {
+    str_param(params, 0, "address")?
+        .parse::<Address>()
+        .map_err(|e| RpcError { code: BAD_ADDRESS, message: format!("invalid address: {e}") })
+}
+
+fn storage(e: pc_runtime_api::ModuleError) -> RpcError {
+    RpcError { code: -32603, message: format!("state unavailable: {e}") }
+}
+
+fn list_unspent(view: &ModuleView<'_>, params: Value) -> Result<RpcReply, RpcError> {
+    let addr = address(&params)?;
+    let entries = BY_ADDRESS.iter_prefix(view, &addr.to_bytes(), None, MAX_LIST).map_err(storage)?;
+    let next = LAST_ANCHOR.get(view).map_err(storage)?.unwrap_or(0) + 1;
+    let mut out = Vec::with_capacity(entries.len());
+    for ((_, op), ()) in entries {
+        if let Some(u) = OUTPUTS.get(view, &op).map_err(storage)? {
+            out.push(json!({
+                "txid": op.tx.to_hex(),
+                "index": op.index,
+                "value": u.out.value,
+                "created_at_anchor": u.created,
+                "spendable_from_anchor": u.spendable_from,
+                "mature": u.spendable_from <= next,
+            }));
+        }
+    }
+    Ok(RpcReply::Value(Value::Array(out)))
+}
+
+fn get_balance(view: &ModuleView<'_>, params: Value) -> Result<RpcReply, RpcError> {
+    let addr = address(&params)?;
+    let key = addr.to_bytes();
+    let next = LAST_ANCHOR.get(view).map_err(storage)?.unwrap_or(0) + 1;
+    let (mut total, mut spendable, mut outputs) = (0u64, 0u64, 0u64);
+    let mut from = None;
+    loop {
+        let page = BY_ADDRESS.iter_prefix(view, &key, from.as_ref(), MAX_LIST).map_err(storage)?;
+        let full = page.len() == MAX_LIST;
+        for ((_, op), ()) in &page {
+            if let Some(u) = OUTPUTS.get(view, op).map_err(storage)? {
+                total = total.saturating_add(u.out.value);
+                outputs += 1;
+                if u.spendable_from <= next {
+                    spendable = spendable.saturating_add(u.out.value);
+                }
+            }
+        }
+        // Continue after the last key of a full page (the page start is inclusive).
+        match page.last() {
+            Some(((a, op), ())) if full => {
+                from = Some((*a, pc_utxo_tx::OutPoint { tx: op.tx, index: op.index.saturating_add(1) }))
+            }
+            _ => break,
+        }
+    }
+    Ok(RpcReply::Value(json!({
+        "address": addr.to_string(),
+        "total": total,
+        "spendable": spendable,
+        "immature": total - spendable,
+        "outputs": outputs,
+    })))
+}
+
+fn submit(_view: &ModuleView<'_>, params: Value) -> Result<RpcReply, RpcError> {
+    let hex_tx = str_param(&params, 0, "tx")?;
+    if hex_tx.len() > 2 * MAX_TX_BYTES + 2 {
+        return Err(RpcError::invalid_params(format!("transaction larger than {MAX_TX_BYTES} bytes")));
+    }
+    let bytes = hex::decode(hex_tx.strip_prefix("0x").unwrap_or(hex_tx))
+        .map_err(|e| RpcError::invalid_params(format!("transaction is not hex: {e}")))?;
+    crate::decode_tx(&bytes).map_err(|e| RpcError::invalid_params(format!("not a transaction: {e}")))?;
+    Ok(RpcReply::Submit(bytes))
+}

@@ -1,0 +1,104 @@
+//! The module's state: outputs, the address index, totals.
+
+use pc_runtime_api::codec::{Decode, Domain, Encode, Hash32, hash_encoded};
+use pc_runtime_api::{ModuleError, ModuleState, StorageMap, StorageValue};
+use pc_utxo_tx::{Address, OutPoint, TxOut};
+
+/// An unspent output as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct Utxo {
+    /// Value and predicate.
+    pub out: TxOut,
+    /// Global index of the anchor that created it (0 = genesis).
+    pub created: u64,
+    /// First anchor in which it may be spent (maturity of mints; `created` for transfers).
+    pub spendable_from: u64,
+}
+
+/// Issued and collected units: Σ unspent values + `fees` = `issued` at every anchor.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode)]
+pub struct Totals {
+    /// Units created by genesis allocations and mints.
+    pub issued: u64,
+    /// Fees collected and not yet paid out.
+    pub fees: u64,
+}
+
+/// Unspent outputs by outpoint.
+pub const OUTPUTS: StorageMap<OutPoint, Utxo> = StorageMap::new("out");
+/// Address index: (address bytes, outpoint) → (), for `utxo_listUnspent`.
+pub const BY_ADDRESS: StorageMap<([u8; 33], OutPoint), ()> = StorageMap::new("addr");
+/// The chain's genesis hash (bound into every sighash).
+pub const GENESIS_HASH: StorageValue<Hash32> = StorageValue::new("genesis-hash");
+/// Global index of the anchor being or last applied.
+pub const LAST_ANCHOR: StorageValue<u64> = StorageValue::new("last-anchor");
+/// Issued and collected totals.
+pub const TOTALS: StorageValue<Totals> = StorageValue::new("totals");
+
+const GENESIS_ALLOCATION: Domain = Domain::new("phantomcoin/v1/utxo/genesis-allocation");
+const OUTPOINT_TAG: Domain = Domain::new("phantomcoin/v1/utxo/outpoint-tag");
+
+/// The outpoint of genesis allocation `i`.
+pub fn genesis_outpoint(i: u32) -> OutPoint {
+    OutPoint { tx: GENESIS_ALLOCATION.hash(b"allocations"), index: i }
+}
+
+/// The mempool tag of an outpoint (what a transaction provides or requires).
+pub(crate) fn outpoint_tag(op: &OutPoint) -> Hash32 {
+    hash_encoded(OUTPOINT_TAG, op)
+}
+
+/// Creates an output. Mints and genesis pass `issue = true`, which raises the issued total
+/// (within the supply cap); transfers move value that already exists.
+pub fn create_output(
+    state: &mut ModuleState<'_>,
+    outpoint: OutPoint,
+    out: TxOut,
+    created: u64,
+    spendable_from: u64,
+) -> Result<(), ModuleError> {
+    if OUTPUTS.contains(state, &outpoint)? {
+        return Err(ModuleError::invalid("utxo.duplicate-output", format!("output {outpoint:?} already exists")));
+    }
+    let addr = Address::for_predicate(&out.predicate).to_bytes();
+    BY_ADDRESS.insert(state, &(addr, outpoint), &());
+    OUTPUTS.insert(state, &outpoint, &Utxo { out, created, spendable_from });
+    Ok(())
+}
+
+/// Creates a newly issued output (genesis allocation or mint) and raises the issued total;
+/// refuses to pass `supply_cap`.
+pub fn issue_output(
+    state: &mut ModuleState<'_>,
+    outpoint: OutPoint,
+    out: TxOut,
+    created: u64,
+    spendable_from: u64,
+    supply_cap: u64,
+) -> Result<(), ModuleError> {
+    let mut totals = TOTALS.get(state)?.unwrap_or_default();
+    totals.issued = totals
+        .issued
+        .checked_add(out.value)
+        .filter(|t| *t <= supply_cap)
+        .ok_or_else(|| ModuleError::invalid("utxo.supply-cap", "issuing this output would pass the supply cap"))?;
+    create_output(state, outpoint, out, created, spendable_from)?;
+    TOTALS.put(state, &totals);
+    Ok(())
+}
+
+/// Removes a spent output and its index entry.
+pub(crate) fn spend(state: &mut ModuleState<'_>, outpoint: &OutPoint) -> Result<(), ModuleError> {
+    let utxo = OUTPUTS.get(state, outpoint)?.ok_or_else(|| unknown_input(outpoint))?;
+    let addr = Address::for_predicate(&utxo.out.predicate).to_bytes();
+    BY_ADDRESS.remove(state, &(addr, *outpoint));
+    OUTPUTS.remove(state, outpoint);
+    Ok(())
+}
+
+pub(crate) fn unknown_input(op: &OutPoint) -> ModuleError {
+    ModuleError::invalid(
+        "utxo.unknown-input",
+        format!("output {}:{} does not exist or is already spent", op.tx, op.index),
+    )
+}
