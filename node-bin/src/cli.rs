@@ -45,6 +45,15 @@ pub enum Command {
     ImportSnapshot(SnapshotArgs),
     /// Runs the deterministic consensus simulator (docs/spec/consensus.md, docs/bench/consensus.md).
     Sim(SimArgs),
+    /// Prints the well-known development accounts (secret key, address): public, for dev chains only.
+    DevAccounts(DevAccountsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DevAccountsArgs {
+    /// How many accounts to print.
+    #[arg(long, default_value_t = 2)]
+    pub count: u32,
 }
 
 #[derive(Debug, Args)]
@@ -92,6 +101,15 @@ pub struct ChainArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub chain: ChainArgs,
+    /// JSON-RPC port (HTTP and WebSocket) on 127.0.0.1; 0 picks a free port (logged).
+    #[arg(long, default_value_t = 9944)]
+    pub rpc_port: u16,
+    /// Address the JSON-RPC server binds to. Keep it local unless a proxy guards it.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub rpc_addr: std::net::IpAddr,
+    /// Milliseconds between two events of this node's seat (development chains).
+    #[arg(long, default_value_t = 250)]
+    pub event_interval_ms: u64,
 }
 
 #[derive(Debug, Args)]

@@ -1,14 +1,21 @@
 //! The subcommands.
 
-use crate::cli::{BuildSpecArgs, ChainArgs, Command, RunArgs, SnapshotArgs};
+use crate::cli::{BuildSpecArgs, ChainArgs, Command, DevAccountsArgs, RunArgs, SnapshotArgs};
 use crate::error::NodeError;
 use pc_chainspec::ChainSpec;
+use pc_mempool::{Mempool, MempoolConfig};
 use pc_runtime::Runtime;
+use pc_service::NodeCtx;
+use pc_service::keys::{dev_account_key, dev_seat_key};
+use pc_service::producer::{Producer, ProducerConfig};
 use pc_state::{StateDb, snapshot};
 use pc_store::RocksStore;
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 pub fn dispatch(cmd: Command) -> Result<(), NodeError> {
     match cmd {
@@ -18,6 +25,7 @@ pub fn dispatch(cmd: Command) -> Result<(), NodeError> {
         Command::ExportSnapshot(a) => export_snapshot(a),
         Command::ImportSnapshot(a) => import_snapshot(a),
         Command::Sim(a) => crate::sim::run(a),
+        Command::DevAccounts(a) => dev_accounts(a),
     }
 }
 
@@ -65,24 +73,56 @@ fn run(a: RunArgs) -> Result<(), NodeError> {
         "node started"
     );
     tracing::info!(target: "pc::node", anchor = head.anchor, state_root = %head.state_root, "resuming at last committed anchor");
+    let ctx = NodeCtx::new(rt, db, Mempool::new(MempoolConfig::default()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let producer = match dev_seat_key(ctx.rt.spec(), 0) {
+        Ok(key) if ctx.rt.spec().constants.committee_size == 1 => {
+            let cfg =
+                ProducerConfig { interval: Duration::from_millis(a.event_interval_ms.max(1)), ..Default::default() };
+            let p = Producer::start(ctx.clone(), key, cfg)?;
+            tracing::info!(target: "pc::node", interval_ms = a.event_interval_ms, "validating as seat 0 with the development seat key");
+            Some(p.spawn(stop.clone()))
+        }
+        _ => {
+            tracing::warn!(target: "pc::node", seats = ctx.rt.spec().constants.committee_size, "no seat on this chain from this node: following only (multi-seat committees need the network layer)");
+            None
+        }
+    };
     let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(NodeError::Tokio)?;
-    // Consensus, networking and RPC attach here (see docs/ROADMAP.md); until then the node
-    // holds its database open and waits for SIGINT or SIGTERM.
-    tokio
-        .block_on(async {
-            use tokio::signal::unix::{SignalKind, signal};
-            // Handlers are installed before "ready" is logged, so a signal sent after that line
-            // always means a clean shutdown.
-            let mut int = signal(SignalKind::interrupt())?;
-            let mut term = signal(SignalKind::terminate())?;
-            tracing::info!(target: "pc::node", "node ready; stop with SIGINT or SIGTERM");
+    let rpc_at = SocketAddr::new(a.rpc_addr, a.rpc_port);
+    let result = tokio.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (addr, server) = pc_service::rpc::serve(ctx.clone(), rpc_at).await?;
+        tracing::info!(target: "pc::node", %addr, "JSON-RPC listening (HTTP and WebSocket)");
+        // Handlers are installed before "ready" is logged, so a signal sent after that line
+        // always means a clean shutdown.
+        let mut int = signal(SignalKind::interrupt()).map_err(NodeError::Tokio)?;
+        let mut term = signal(SignalKind::terminate()).map_err(NodeError::Tokio)?;
+        tracing::info!(target: "pc::node", "node ready; stop with SIGINT or SIGTERM");
+        let mut watchdog = tokio::time::interval(Duration::from_millis(200));
+        loop {
             tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
+                _ = int.recv() => break,
+                _ = term.recv() => break,
+                _ = watchdog.tick() => {
+                    if producer.as_ref().is_some_and(|p| p.is_finished()) {
+                        break; // the producer stopped on an error: reported below
+                    }
+                }
             }
-            Ok::<(), std::io::Error>(())
-        })
-        .map_err(NodeError::Tokio)?;
+        }
+        let _ = server.stop();
+        server.stopped().await;
+        Ok::<(), NodeError>(())
+    });
+    stop.store(true, Ordering::Relaxed);
+    if let Some(p) = producer {
+        match p.join() {
+            Ok(r) => r?,
+            Err(_) => return Err(NodeError::Usage("the producer thread panicked".into())),
+        }
+    }
+    result?;
     tracing::info!(target: "pc::node", "shutting down");
     Ok(())
 }
@@ -104,4 +144,13 @@ fn import_snapshot(a: SnapshotArgs) -> Result<(), NodeError> {
     let file = std::fs::File::open(&a.file).map_err(|source| NodeError::Io { path: path.clone(), source })?;
     let header = snapshot::restore(&db, rt.genesis_hash(), std::io::BufReader::new(file))?;
     print(&format!("imported anchor {} state_root {}", header.head.anchor, header.head.state_root))
+}
+
+fn dev_accounts(a: DevAccountsArgs) -> Result<(), NodeError> {
+    for i in 0..a.count {
+        let kp = dev_account_key(i)?;
+        let addr = pc_utxo_tx::Address::Key(pc_utxo_tx::XOnly::of(&kp));
+        print(&format!("{i} {addr} {}", hex::encode(kp.to_secret_bytes())))?;
+    }
+    Ok(())
 }

@@ -29,6 +29,9 @@ pub enum NodeError {
     /// The simulator found property violations.
     #[error("simulation found {0} violation(s)")]
     SimViolations(u64),
+    /// The node service failed.
+    #[error(transparent)]
+    Service(#[from] pc_service::ServiceError),
     /// The async runtime could not start.
     #[error("cannot start the async runtime: {0}")]
     Tokio(std::io::Error),

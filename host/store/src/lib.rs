@@ -37,11 +37,14 @@ pub enum Column {
     Events,
     /// Finalized calls by call key (e.g. a transaction id): where each landed and how it ended.
     Calls,
+    /// Accepted DAG events with their payloads, in acceptance order: replayed into the
+    /// consensus engine at start.
+    Dag,
 }
 
 impl Column {
     /// Every column, in a fixed order.
-    pub const ALL: [Column; 8] = [
+    pub const ALL: [Column; 9] = [
         Column::Meta,
         Column::State,
         Column::StateKeyIndex,
@@ -50,6 +53,7 @@ impl Column {
         Column::Anchors,
         Column::Events,
         Column::Calls,
+        Column::Dag,
     ];
 
     /// The column family name on disk.
@@ -63,6 +67,7 @@ impl Column {
             Column::Anchors => "anchors",
             Column::Events => "events",
             Column::Calls => "calls",
+            Column::Dag => "dag",
         }
     }
 }

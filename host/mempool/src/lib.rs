@@ -1,0 +1,19 @@
+//! The mempool: calls waiting to be put into events.
+//!
+//! - **Admission** validates against the committed state through the runtime (signatures
+//!   included) *before* taking the pool's lock, so concurrent submitters and
+//!   [`Mempool::submit_batch`] (rayon) verify on all cores, off the consensus path.
+//! - **Priority**: the module's `Validity::priority` (fee per kilobyte for transactions), then
+//!   arrival order.
+//! - **Conflicts**: two pending calls that require the same tag (spend the same output) cannot
+//!   both be pending; the second is refused with the first one's key.
+//! - **Size cap**: beyond `max_calls` or `max_bytes` the lowest-priority calls are evicted if
+//!   the newcomer pays more, otherwise the newcomer is refused.
+//! - **Finality**: [`Mempool::finalized`] removes what an anchor finalized and re-validates the
+//!   rest against the new state, dropping what became invalid with its reason.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod pool;
+
+pub use pool::{Mempool, MempoolConfig, PoolStatus, SubmitError};

@@ -1,0 +1,307 @@
+use pc_codec::{Encode, Hash32};
+use pc_runtime::{Runtime, RuntimeError};
+use pc_runtime_api::{Call, ModuleError};
+use pc_state::StateDb;
+use rayon::prelude::*;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+
+/// Limits of the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MempoolConfig {
+    /// Most pending calls.
+    pub max_calls: usize,
+    /// Most pending bytes (encoded calls).
+    pub max_bytes: usize,
+    /// Rejections remembered for status queries.
+    pub remember_rejected: usize,
+}
+
+impl Default for MempoolConfig {
+    fn default() -> Self {
+        MempoolConfig { max_calls: 50_000, max_bytes: 64 << 20, remember_rejected: 10_000 }
+    }
+}
+
+/// Why a call was not admitted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// The module refused it.
+    #[error("{code}: {reason}")]
+    Invalid {
+        /// Stable code, e.g. `utxo.bad-signature`.
+        code: String,
+        /// Explanation.
+        reason: String,
+    },
+    /// It spends what a pending call already spends.
+    #[error("conflicts with pending call {with}")]
+    Conflict {
+        /// The pending call's key.
+        with: Hash32,
+    },
+    /// Already pending.
+    #[error("already pending")]
+    Duplicate,
+    /// Already finalized.
+    #[error("already finalized at anchor {0}")]
+    Finalized(u64),
+    /// The pool is full of calls that pay more.
+    #[error("mempool full: priority {priority} is below the lowest pending ({lowest})")]
+    Full {
+        /// The newcomer's priority.
+        priority: u64,
+        /// The lowest pending priority.
+        lowest: u64,
+    },
+    /// The node could not read its state.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// A call's standing in the pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PoolStatus {
+    /// Waiting to be finalized.
+    Pending,
+    /// Refused or dropped (evicted, invalidated by an anchor), with the reason.
+    Rejected {
+        /// Stable code.
+        code: String,
+        /// Explanation.
+        reason: String,
+    },
+}
+
+#[derive(Debug)]
+struct Entry {
+    call: Call,
+    bytes: usize,
+    priority: u64,
+    seq: u64,
+    requires: Vec<Hash32>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    entries: BTreeMap<Hash32, Entry>,
+    /// (priority descending, arrival) → key.
+    order: BTreeSet<(Reverse<u64>, u64, Hash32)>,
+    /// Required tag → the pending call requiring it.
+    spends: BTreeMap<Hash32, Hash32>,
+    bytes: usize,
+    seq: u64,
+    rejected: BTreeMap<Hash32, (String, String)>,
+    rejected_order: VecDeque<Hash32>,
+}
+
+/// The pool. Cheap to share behind an `Arc`.
+#[derive(Debug, Default)]
+pub struct Mempool {
+    cfg: MempoolConfig,
+    inner: Mutex<Inner>,
+}
+
+fn invalid(e: RuntimeError) -> SubmitError {
+    match e {
+        RuntimeError::InvalidCall(ModuleError::Invalid { code, reason }) => {
+            SubmitError::Invalid { code: code.to_string(), reason }
+        }
+        RuntimeError::InvalidCall(ModuleError::Codec(e)) => {
+            SubmitError::Invalid { code: "system.decode".into(), reason: e.to_string() }
+        }
+        RuntimeError::InvalidCall(other @ (ModuleError::NoCalls | ModuleError::Config { .. })) => {
+            SubmitError::Invalid { code: "system.no-calls".into(), reason: other.to_string() }
+        }
+        RuntimeError::UnknownModule(m) => {
+            SubmitError::Invalid { code: "system.unknown-module".into(), reason: format!("no enabled module `{m}`") }
+        }
+        other => SubmitError::Internal(other.to_string()),
+    }
+}
+
+impl Mempool {
+    /// An empty pool.
+    pub fn new(cfg: MempoolConfig) -> Self {
+        Mempool { cfg, inner: Mutex::new(Inner::default()) }
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Inner>, SubmitError> {
+        self.inner.lock().map_err(|_| SubmitError::Internal("mempool lock poisoned".into()))
+    }
+
+    /// Validates and admits one call; returns its key.
+    pub fn submit(&self, rt: &Runtime, db: &StateDb, call: Call) -> Result<Hash32, SubmitError> {
+        let key = rt.call_key(&call);
+        if let Some(rec) = Runtime::call_record(db, &key).map_err(|e| SubmitError::Internal(e.to_string()))? {
+            return Err(SubmitError::Finalized(rec.anchor));
+        }
+        if self.lock()?.entries.contains_key(&key) {
+            return Err(SubmitError::Duplicate);
+        }
+        // The expensive part, outside the lock.
+        let validity = match rt.validate_call(db, &call) {
+            Ok(v) => v,
+            Err(e) => {
+                let err = invalid(e);
+                if let SubmitError::Invalid { code, reason } = &err {
+                    self.lock()?.remember(key, code.clone(), reason.clone(), self.cfg.remember_rejected);
+                }
+                return Err(err);
+            }
+        };
+        let bytes = call.encoded_size();
+        let mut inner = self.lock()?;
+        inner.admit(&self.cfg, key, call, bytes, validity.priority, validity.requires)?;
+        Ok(key)
+    }
+
+    /// Admits many calls, validating them in parallel on all cores.
+    pub fn submit_batch(&self, rt: &Runtime, db: &StateDb, calls: Vec<Call>) -> Vec<Result<Hash32, SubmitError>> {
+        calls.into_par_iter().map(|c| self.submit(rt, db, c)).collect()
+    }
+
+    /// Up to `max_calls` calls and `max_bytes` bytes, highest priority first, skipping `taken`
+    /// (calls already put into an event that has not finalized yet).
+    pub fn select(&self, max_calls: usize, max_bytes: usize, taken: &BTreeSet<Hash32>) -> Vec<(Hash32, Call)> {
+        let Ok(inner) = self.lock() else { return Vec::new() };
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        for (_, _, key) in &inner.order {
+            if out.len() >= max_calls {
+                break;
+            }
+            if taken.contains(key) {
+                continue;
+            }
+            if let Some(e) = inner.entries.get(key) {
+                if bytes + e.bytes > max_bytes {
+                    continue;
+                }
+                bytes += e.bytes;
+                out.push((*key, e.call.clone()));
+            }
+        }
+        out
+    }
+
+    /// After an anchor: removes the finalized calls, then re-validates every remaining call
+    /// against the new state and drops those that became invalid (e.g. their input was spent
+    /// by another finalized transaction).
+    pub fn finalized(&self, rt: &Runtime, db: &StateDb, keys: &[Hash32]) {
+        let pending: Vec<(Hash32, Call)> = match self.lock() {
+            Ok(mut inner) => {
+                for k in keys {
+                    inner.remove(k);
+                }
+                inner.entries.iter().map(|(k, e)| (*k, e.call.clone())).collect()
+            }
+            Err(_) => return,
+        };
+        let invalid: Vec<(Hash32, SubmitError)> = pending
+            .into_par_iter()
+            .filter_map(|(k, c)| rt.validate_call(db, &c).err().map(|e| (k, invalid(e))))
+            .collect();
+        if let Ok(mut inner) = self.lock() {
+            for (k, e) in invalid {
+                inner.remove(&k);
+                let (code, reason) = match e {
+                    SubmitError::Invalid { code, reason } => (code, reason),
+                    other => ("system.internal".into(), other.to_string()),
+                };
+                tracing::debug!(target: "pc::mempool", key = %k, %code, "pending call became invalid");
+                inner.remember(k, code, reason, self.cfg.remember_rejected);
+            }
+        }
+    }
+
+    /// The status of `key` in the pool, if it is pending or was recently rejected.
+    pub fn status(&self, key: &Hash32) -> Option<PoolStatus> {
+        let inner = self.lock().ok()?;
+        if inner.entries.contains_key(key) {
+            return Some(PoolStatus::Pending);
+        }
+        inner
+            .rejected
+            .get(key)
+            .map(|(code, reason)| PoolStatus::Rejected { code: code.clone(), reason: reason.clone() })
+    }
+
+    /// A pending call by key.
+    pub fn get(&self, key: &Hash32) -> Option<Call> {
+        self.lock().ok()?.entries.get(key).map(|e| e.call.clone())
+    }
+
+    /// Pending calls and bytes.
+    pub fn size(&self) -> (usize, usize) {
+        self.lock().map(|i| (i.entries.len(), i.bytes)).unwrap_or_default()
+    }
+}
+
+impl Inner {
+    fn admit(
+        &mut self,
+        cfg: &MempoolConfig,
+        key: Hash32,
+        call: Call,
+        bytes: usize,
+        priority: u64,
+        requires: Vec<Hash32>,
+    ) -> Result<(), SubmitError> {
+        if self.entries.contains_key(&key) {
+            return Err(SubmitError::Duplicate);
+        }
+        if let Some(with) = requires.iter().find_map(|t| self.spends.get(t)) {
+            return Err(SubmitError::Conflict { with: *with });
+        }
+        // Make room by evicting cheaper calls, or refuse.
+        while self.entries.len() + 1 > cfg.max_calls || self.bytes + bytes > cfg.max_bytes {
+            let Some(&(Reverse(lowest), _, victim)) = self.order.last() else {
+                return Err(SubmitError::Full { priority, lowest: 0 });
+            };
+            if lowest >= priority {
+                return Err(SubmitError::Full { priority, lowest });
+            }
+            self.remove(&victim);
+            self.remember(
+                victim,
+                "mempool.evicted".into(),
+                "evicted by a call paying more".into(),
+                cfg.remember_rejected,
+            );
+        }
+        self.seq += 1;
+        for t in &requires {
+            self.spends.insert(*t, key);
+        }
+        self.order.insert((Reverse(priority), self.seq, key));
+        self.bytes += bytes;
+        self.rejected.remove(&key);
+        self.entries.insert(key, Entry { call, bytes, priority, seq: self.seq, requires });
+        Ok(())
+    }
+
+    fn remove(&mut self, key: &Hash32) {
+        if let Some(e) = self.entries.remove(key) {
+            self.order.remove(&(Reverse(e.priority), e.seq, *key));
+            for t in &e.requires {
+                if self.spends.get(t) == Some(key) {
+                    self.spends.remove(t);
+                }
+            }
+            self.bytes -= e.bytes;
+        }
+    }
+
+    fn remember(&mut self, key: Hash32, code: String, reason: String, cap: usize) {
+        if self.rejected.insert(key, (code, reason)).is_none() {
+            self.rejected_order.push_back(key);
+        }
+        while self.rejected_order.len() > cap {
+            if let Some(old) = self.rejected_order.pop_front() {
+                self.rejected.remove(&old);
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Accepted events with their payloads, persisted in acceptance order.
+
+use crate::ServiceError;
+use parity_scale_codec::{Decode, Encode};
+use pc_consensus::SignedEvent;
+use pc_runtime_api::Call;
+use pc_store::{Column, Durability, KvStore, Scan, WriteBatch};
+use std::sync::Arc;
+
+/// Largest persisted record (an event header and its payload).
+const MAX_RECORD: usize = 64 << 20;
+
+/// One persisted event.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub(crate) struct DagRecord {
+    pub event: SignedEvent,
+    pub payload: Vec<Call>,
+}
+
+pub(crate) struct DagLog {
+    kv: Arc<dyn KvStore>,
+    next: u64,
+}
+
+impl DagLog {
+    /// Opens the log and reads every record, in order.
+    pub fn open(kv: Arc<dyn KvStore>) -> Result<(DagLog, Vec<DagRecord>), ServiceError> {
+        let mut records = Vec::new();
+        let mut bad = None;
+        kv.scan(Column::Dag, &[], &[], &mut |_, v| match pc_codec::decode_canonical::<DagRecord>(v, MAX_RECORD) {
+            Ok(r) => {
+                records.push(r);
+                Scan::Continue
+            }
+            Err(e) => {
+                bad = Some(e);
+                Scan::Stop
+            }
+        })?;
+        if let Some(source) = bad {
+            return Err(ServiceError::Corrupt { what: "dag record", source });
+        }
+        let next = records.len() as u64;
+        Ok((DagLog { kv, next }, records))
+    }
+
+    /// Appends a record durably (before the engine sees the event).
+    pub fn append(&mut self, r: &DagRecord) -> Result<(), ServiceError> {
+        let mut batch = WriteBatch::new();
+        batch.put(Column::Dag, self.next.to_be_bytes().to_vec(), r.encode());
+        self.kv.write(batch, Durability::Sync)?;
+        self.next += 1;
+        Ok(())
+    }
+}

@@ -1,0 +1,32 @@
+//! The service's errors.
+
+/// Why the service stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The runtime failed (a hook error stops the node rather than commit a wrong anchor).
+    #[error(transparent)]
+    Runtime(#[from] pc_runtime::RuntimeError),
+    /// The state or store failed.
+    #[error(transparent)]
+    State(#[from] pc_state::StateError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] pc_store::StoreError),
+    /// The consensus engine refused its own or a persisted event.
+    #[error("consensus: {0}")]
+    Consensus(String),
+    /// Persisted data does not decode.
+    #[error("corrupt {what}: {source}")]
+    Corrupt {
+        /// Which record.
+        what: &'static str,
+        /// Why.
+        source: pc_codec::CodecError,
+    },
+    /// This node cannot produce events on this chain.
+    #[error("{0}")]
+    NoSeat(String),
+    /// The RPC server failed.
+    #[error("rpc: {0}")]
+    Rpc(String),
+}

@@ -1,0 +1,45 @@
+//! Seat keys and event signatures (BIP-340 over the event id).
+
+use crate::ServiceError;
+use pc_chainspec::{ChainSpec, ChainType};
+use pc_codec::{Domain, Hash32};
+use pc_consensus::SignatureVerifier;
+use pc_utxo_tx::{Bip340, Keypair, XOnly, keypair_from_seed, sign_sighash};
+
+const DEV_SEAT: Domain = Domain::new("phantomcoin/v1/node/dev-seat-key");
+
+/// The well-known seat key of `seat` on a development chain. Public by design: development
+/// chains are for one machine; real seat keys come from phantom-signer.
+pub fn dev_seat_key(spec: &ChainSpec, seat: u8) -> Result<Keypair, ServiceError> {
+    if spec.chain_type != ChainType::Development {
+        return Err(ServiceError::NoSeat(format!(
+            "chain `{}` is a {:?} chain: dev seat keys exist only on development chains",
+            spec.id, spec.chain_type
+        )));
+    }
+    let secret = DEV_SEAT.hash(&[spec.id.as_bytes(), &[seat]].concat()).0;
+    keypair_from_seed(secret).map_err(|e| ServiceError::NoSeat(e.to_string()))
+}
+
+const DEV_ACCOUNT: Domain = Domain::new("phantomcoin/v1/node/dev-account-key");
+
+/// Development account `i` (funded by `chainspec/dev.json`). Public by design, like the dev seat
+/// key: `phantom-node dev-accounts` prints them.
+pub fn dev_account_key(i: u32) -> Result<Keypair, ServiceError> {
+    keypair_from_seed(DEV_ACCOUNT.hash(&i.to_le_bytes()).0).map_err(|e| ServiceError::NoSeat(e.to_string()))
+}
+
+/// Signs an event id.
+pub fn sign_event(kp: &Keypair, id: &Hash32) -> [u8; 64] {
+    sign_sighash(kp, &id.0)
+}
+
+/// Verifies event signatures against the committee's seat keys.
+#[derive(Debug, Clone)]
+pub struct SeatKeys(pub Vec<XOnly>);
+
+impl SignatureVerifier for SeatKeys {
+    fn verify(&self, creator: u8, id: &Hash32, sig: &[u8; 64]) -> bool {
+        self.0.get(usize::from(creator)).is_some_and(|k| Bip340::verify(k, &id.0, sig))
+    }
+}

@@ -1,0 +1,62 @@
+//! The node service: what turns a runtime and a database into a running chain.
+//!
+//! - [`producer`]: the single-seat validator (k = 1, the bootstrap committee). It batches
+//!   mempool calls into event payloads, signs events with the seat key, feeds them to the
+//!   consensus engine and applies every finalized anchor through the hook chain in one atomic
+//!   commit. Events and payloads are persisted before insertion, so after a crash the engine is
+//!   rebuilt by replay and resumes at the last committed anchor.
+//! - [`rpc`]: the JSON-RPC server (jsonrpsee, HTTP and WebSocket on one port): the chain and
+//!   transaction methods plus every enabled module's own methods.
+//!
+//! Multi-seat committees need the network layer (libp2p) and arrive with it.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod dag;
+mod error;
+pub mod keys;
+pub mod producer;
+pub mod rpc;
+
+pub use error::ServiceError;
+
+use pc_mempool::Mempool;
+use pc_runtime::Runtime;
+use pc_state::StateDb;
+use std::sync::Arc;
+
+/// A finalized anchor, as subscribers see it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FinalizedNotice {
+    /// Global anchor index.
+    pub anchor: u64,
+    /// Anchor id.
+    pub anchor_id: String,
+    /// State root after it.
+    pub state_root: String,
+    /// Calls it finalized.
+    pub calls: u32,
+    /// Calls it dropped.
+    pub dropped: u32,
+}
+
+/// What every part of the node shares.
+#[derive(Debug)]
+pub struct NodeCtx {
+    /// The enabled modules.
+    pub rt: Runtime,
+    /// The database.
+    pub db: StateDb,
+    /// Pending calls.
+    pub mempool: Mempool,
+    /// Finalized anchors, for subscribers.
+    pub finalized: tokio::sync::broadcast::Sender<FinalizedNotice>,
+}
+
+impl NodeCtx {
+    /// Shares a runtime, database and mempool.
+    pub fn new(rt: Runtime, db: StateDb, mempool: Mempool) -> Arc<Self> {
+        let (finalized, _) = tokio::sync::broadcast::channel(1024);
+        Arc::new(NodeCtx { rt, db, mempool, finalized })
+    }
+}

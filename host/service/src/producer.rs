@@ -1,0 +1,187 @@
+//! The single-seat validator: mempool → event payload → engine → finalized anchor → runtime.
+
+use crate::dag::{DagLog, DagRecord};
+use crate::keys::{SeatKeys, sign_event};
+use crate::{FinalizedNotice, NodeCtx, ServiceError};
+use pc_codec::{ConsensusTime, Encode, Hash32, Identified, merkle};
+use pc_consensus::{AnchorBatch, Config, Engine, Output, SignedEvent};
+use pc_runtime::AnchorInput;
+use pc_runtime_api::{AnchorCtx, Call};
+use pc_utxo_tx::{Keypair, XOnly};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Coin rounds every this many election levels (as the simulator runs it).
+const COIN_PERIOD: u64 = 8;
+
+/// How the producer paces itself.
+#[derive(Debug, Clone, Copy)]
+pub struct ProducerConfig {
+    /// Time between two events (wall clock paces production only; nothing consensus-relevant
+    /// depends on it).
+    pub interval: Duration,
+    /// Largest payload of one event, in bytes.
+    pub max_payload_bytes: usize,
+}
+
+impl Default for ProducerConfig {
+    fn default() -> Self {
+        ProducerConfig { interval: Duration::from_millis(250), max_payload_bytes: 4 << 20 }
+    }
+}
+
+/// The validator state of a single seat.
+pub struct Producer {
+    ctx: Arc<NodeCtx>,
+    cfg: ProducerConfig,
+    engine: Engine,
+    key: Keypair,
+    verifier: SeatKeys,
+    log: DagLog,
+    /// Payloads of events not finalized yet.
+    payloads: BTreeMap<Hash32, Vec<Call>>,
+    /// Call keys inside events not finalized yet (not selected again).
+    taken: BTreeSet<Hash32>,
+    max_calls: usize,
+}
+
+impl std::fmt::Debug for Producer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer").field("stats", &self.engine.stats()).finish()
+    }
+}
+
+/// The Merkle root over a payload's call ids (the event's `payload_root`).
+pub fn payload_root(calls: &[Call]) -> Hash32 {
+    let leaves: Vec<Hash32> = calls.iter().map(|c| merkle::leaf_hash(&c.id().0)).collect();
+    merkle::root(&leaves)
+}
+
+impl Producer {
+    /// Builds the engine and replays every persisted event, applying finalized anchors the
+    /// state does not have yet (the anchors a crash interrupted).
+    pub fn start(ctx: Arc<NodeCtx>, key: Keypair, cfg: ProducerConfig) -> Result<Self, ServiceError> {
+        let c = &ctx.rt.spec().constants;
+        if c.committee_size != 1 {
+            return Err(ServiceError::NoSeat(format!(
+                "this chain has {} seats; producing events for more than one seat needs the network layer",
+                c.committee_size
+            )));
+        }
+        let engine = Engine::new(Config {
+            shard: 0,
+            seats: 1,
+            max_parents: c.max_parents,
+            coin_period: COIN_PERIOD,
+            first_anchor_index: 1,
+        })
+        .map_err(|e| ServiceError::Consensus(e.to_string()))?;
+        let verifier = SeatKeys(vec![XOnly::of(&key)]);
+        let (log, records) = DagLog::open(ctx.db.kv().clone())?;
+        let max_calls = usize::try_from(c.max_event_txs).unwrap_or(usize::MAX);
+        let mut p = Producer {
+            ctx,
+            cfg,
+            engine,
+            key,
+            verifier,
+            log,
+            payloads: BTreeMap::new(),
+            taken: BTreeSet::new(),
+            max_calls,
+        };
+        let replayed = records.len();
+        for r in records {
+            p.insert(r)?;
+        }
+        tracing::info!(target: "pc::node", events = replayed, head = ?p.head()?, "consensus state rebuilt from the persisted DAG");
+        Ok(p)
+    }
+
+    fn head(&self) -> Result<u64, ServiceError> {
+        Ok(self.ctx.db.head()?.map_or(0, |h| h.anchor))
+    }
+
+    /// Creates, persists and inserts one event carrying the best pending calls, then applies
+    /// whatever it finalized.
+    pub fn step(&mut self) -> Result<(), ServiceError> {
+        let selected = self.ctx.mempool.select(self.max_calls, self.cfg.max_payload_bytes, &self.taken);
+        let payload: Vec<Call> = selected.iter().map(|(_, c)| c.clone()).collect();
+        let len = u32::try_from(payload.encoded_size()).unwrap_or(u32::MAX);
+        let event = self
+            .engine
+            .next_event(0, payload_root(&payload), len)
+            .ok_or_else(|| ServiceError::Consensus("the engine cannot create an event".into()))?;
+        let sig = sign_event(&self.key, &event.id());
+        let record = DagRecord { event: SignedEvent { event, sig }, payload };
+        self.log.append(&record)?;
+        self.taken.extend(selected.iter().map(|(k, _)| *k));
+        self.insert(record)
+    }
+
+    fn insert(&mut self, r: DagRecord) -> Result<(), ServiceError> {
+        let id = r.event.event.id();
+        self.payloads.insert(id, r.payload);
+        let outs = self.engine.insert(r.event, &self.verifier).map_err(|e| ServiceError::Consensus(e.to_string()))?;
+        for o in outs {
+            match o {
+                Output::Finalized(batch) => self.apply(batch)?,
+                Output::Equivocation(e) => {
+                    tracing::warn!(target: "pc::consensus", seat = e.first.event.creator, seq = e.first.event.seq, "equivocation")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, batch: AnchorBatch) -> Result<(), ServiceError> {
+        let mut calls = Vec::new();
+        for id in &batch.events {
+            calls.extend(self.payloads.remove(id).unwrap_or_default());
+        }
+        let keys: Vec<Hash32> = calls.iter().map(|c| self.ctx.rt.call_key(c)).collect();
+        for k in &keys {
+            self.taken.remove(k);
+        }
+        if batch.index <= self.head()? {
+            return Ok(()); // committed before a restart; the replay only rebuilds the engine
+        }
+        let ctx = AnchorCtx {
+            shard: 0,
+            index: batch.index,
+            anchor_id: batch.anchor,
+            consensus_time: ConsensusTime { anchor: batch.index, lamport: batch.lamport },
+        };
+        let outcome = self.ctx.rt.apply_anchor(&self.ctx.db, &AnchorInput { ctx, calls })?;
+        self.ctx.mempool.finalized(&self.ctx.rt, &self.ctx.db, &keys);
+        let r = &outcome.record;
+        tracing::debug!(target: "pc::node", anchor = r.index, calls = r.calls, dropped = r.dropped, root = %r.state_root, "anchor finalized");
+        // No subscriber is not an error.
+        let _ = self.ctx.finalized.send(FinalizedNotice {
+            anchor: r.index,
+            anchor_id: r.anchor_id.to_hex(),
+            state_root: r.state_root.to_hex(),
+            calls: r.calls,
+            dropped: r.dropped,
+        });
+        Ok(())
+    }
+
+    /// Runs [`step`](Self::step) every interval on its own thread until `stop` is set.
+    pub fn spawn(mut self, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Result<(), ServiceError>> {
+        std::thread::spawn(move || {
+            let slice = Duration::from_millis(10).min(self.cfg.interval);
+            while !stop.load(Ordering::Relaxed) {
+                self.step()?;
+                let mut waited = Duration::ZERO;
+                while waited < self.cfg.interval && !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(slice);
+                    waited += slice;
+                }
+            }
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,161 @@
+//! The JSON-RPC server. Error codes: `docs/rpc.md`.
+
+use crate::NodeCtx;
+use jsonrpsee::core::SubscriptionError;
+use jsonrpsee::server::{PendingSubscriptionSink, RpcModule, Server, ServerConfig, ServerHandle};
+use jsonrpsee::types::{ErrorObjectOwned, Params};
+use pc_codec::Hash32;
+use pc_mempool::{PoolStatus, SubmitError};
+use pc_runtime::{CallOutcome, Runtime};
+use pc_runtime_api::{Call, RpcReply};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// A transaction (call) was refused by its module; `data.code` names the rule.
+pub const REJECTED: i32 = -32010;
+/// It spends what a pending transaction already spends.
+pub const CONFLICT: i32 = -32011;
+/// The mempool is full of better-paying transactions.
+pub const POOL_FULL: i32 = -32012;
+/// Already pending or finalized.
+pub const ALREADY_KNOWN: i32 = -32013;
+/// Nothing with that id is known.
+pub const NOT_FOUND: i32 = -32020;
+/// The node failed internally (see its log).
+pub const INTERNAL: i32 = -32603;
+/// Largest request body.
+pub const MAX_REQUEST_BYTES: u32 = 1 << 20;
+
+fn err(code: i32, message: impl Into<String>, data: Option<Value>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(code, message, data)
+}
+
+fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
+    err(INTERNAL, e.to_string(), None)
+}
+
+fn submit_error(e: SubmitError) -> ErrorObjectOwned {
+    let msg = e.to_string();
+    match e {
+        SubmitError::Invalid { code, .. } => err(REJECTED, msg, Some(json!({ "code": code }))),
+        SubmitError::Conflict { with } => err(CONFLICT, msg, Some(json!({ "code": "mempool.conflict", "with": with }))),
+        SubmitError::Full { .. } => err(POOL_FULL, msg, Some(json!({ "code": "mempool.full" }))),
+        SubmitError::Duplicate => err(ALREADY_KNOWN, msg, Some(json!({ "code": "mempool.duplicate" }))),
+        SubmitError::Finalized(a) => err(ALREADY_KNOWN, msg, Some(json!({ "code": "mempool.finalized", "anchor": a }))),
+        SubmitError::Internal(_) => err(INTERNAL, msg, None),
+    }
+}
+
+fn id_param(params: &Params<'_>) -> Result<Hash32, ErrorObjectOwned> {
+    let s: String = params.one()?;
+    Hash32::from_hex(&s).map_err(|e| err(-32602, format!("id must be 64 hex characters: {e}"), None))
+}
+
+/// `{status, …}` of a call key: pending, finalized at an anchor, rejected (with code and
+/// reason), or unknown.
+fn status_of(ctx: &NodeCtx, key: &Hash32) -> Result<Value, ErrorObjectOwned> {
+    if let Some(rec) = Runtime::call_record(&ctx.db, key).map_err(internal)? {
+        return Ok(match rec.outcome {
+            CallOutcome::Applied => json!({ "status": "finalized", "anchor": rec.anchor }),
+            CallOutcome::Dropped { code, reason } => {
+                json!({ "status": "rejected", "anchor": rec.anchor, "code": code, "reason": reason })
+            }
+        });
+    }
+    Ok(match ctx.mempool.status(key) {
+        Some(PoolStatus::Pending) => json!({ "status": "pending" }),
+        Some(PoolStatus::Rejected { code, reason }) => json!({ "status": "rejected", "code": code, "reason": reason }),
+        None => json!({ "status": "unknown" }),
+    })
+}
+
+fn chain_info(ctx: &NodeCtx) -> Result<Value, ErrorObjectOwned> {
+    let head = ctx.db.head().map_err(internal)?.ok_or_else(|| internal("no genesis committed"))?;
+    let spec = ctx.rt.spec();
+    let (pending, pending_bytes) = ctx.mempool.size();
+    Ok(json!({
+        "chain": spec.id,
+        "name": spec.name,
+        "network_id": spec.network_id,
+        "genesis_hash": ctx.rt.genesis_hash(),
+        "best_finalized_anchor": head.anchor,
+        "best_anchor_id": head.anchor_id,
+        "state_root": head.state_root,
+        "modules": ctx.rt.module_names(),
+        "mempool": { "pending": pending, "bytes": pending_bytes },
+    }))
+}
+
+async fn finalized_subscription(pending: PendingSubscriptionSink, ctx: Arc<NodeCtx>) -> Result<(), SubscriptionError> {
+    let mut rx = ctx.finalized.subscribe();
+    let sink = pending.accept().await?;
+    loop {
+        tokio::select! {
+            _ = sink.closed() => return Ok(()),
+            r = rx.recv() => match r {
+                Ok(notice) => sink.send(serde_json::value::to_raw_value(&notice)?).await?,
+                // A slow subscriber skips anchors rather than stall the node.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
+            }
+        }
+    }
+}
+
+/// Builds every method: the node's own and each module's.
+pub fn module(ctx: Arc<NodeCtx>) -> Result<RpcModule<NodeCtx>, jsonrpsee::core::RegisterMethodError> {
+    let mut m = RpcModule::from_arc(ctx.clone());
+    m.register_method("chain_getInfo", |_, ctx, _| chain_info(ctx))?;
+    m.register_method("tx_status", |params, ctx, _| {
+        let key = id_param(&params)?;
+        status_of(ctx, &key)
+    })?;
+    m.register_method("tx_get", |params, ctx, _| {
+        let key = id_param(&params)?;
+        let call = match Runtime::call_record(&ctx.db, &key).map_err(internal)? {
+            Some(rec) => rec.call,
+            None => ctx.mempool.get(&key).ok_or_else(|| err(NOT_FOUND, format!("no transaction {key}"), None))?,
+        };
+        Ok::<Value, ErrorObjectOwned>(json!({
+            "id": key,
+            "module": call.module,
+            "hex": hex::encode(&call.data),
+            "status": status_of(ctx, &key)?,
+        }))
+    })?;
+    m.register_subscription(
+        "chain_subscribeFinalized",
+        "chain_finalized",
+        "chain_unsubscribeFinalized",
+        |_, pending, ctx, _| finalized_subscription(pending, ctx),
+    )?;
+    for (module, method) in ctx.rt.rpc_methods() {
+        let handler = Arc::new(method.handler);
+        m.register_blocking_method(method.name, move |params, ctx, _| {
+            let value: Value = params.parse().unwrap_or(Value::Null);
+            let handler = handler.clone();
+            let reply = ctx.rt.with_view(&ctx.db, module, |view| handler(view, value)).map_err(internal)?;
+            match reply.map_err(|e| err(e.code, e.message, None))? {
+                RpcReply::Value(v) => Ok::<Value, ErrorObjectOwned>(v),
+                RpcReply::Submit(data) => {
+                    let call = Call { module: module.to_string(), data };
+                    let key = ctx.mempool.submit(&ctx.rt, &ctx.db, call).map_err(submit_error)?;
+                    Ok(json!(key))
+                }
+            }
+        })?;
+    }
+    Ok(m)
+}
+
+/// Serves HTTP and WebSocket JSON-RPC on `addr` (127.0.0.1 by default; port 0 picks a free
+/// one). Keep the handle: dropping it stops the server.
+pub async fn serve(ctx: Arc<NodeCtx>, addr: SocketAddr) -> Result<(SocketAddr, ServerHandle), crate::ServiceError> {
+    let cfg = ServerConfig::builder().max_request_body_size(MAX_REQUEST_BYTES).build();
+    let server =
+        Server::builder().set_config(cfg).build(addr).await.map_err(|e| crate::ServiceError::Rpc(e.to_string()))?;
+    let local = server.local_addr().map_err(|e| crate::ServiceError::Rpc(e.to_string()))?;
+    let methods = module(ctx).map_err(|e| crate::ServiceError::Rpc(e.to_string()))?;
+    Ok((local, server.start(methods)))
+}
