@@ -1,9 +1,8 @@
 //! A tester builds a host with just the modules a test needs, chosen by the chainspec.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use pc_chainspec::{ChainSpec, DEV_JSON};
 use pc_codec::decode_canonical;
-use pc_integration_tests::{churn_spec, synthetic_anchor};
+use pc_integration_tests::{churn_spec, genesis_only_spec, synthetic_anchor};
 use pc_runtime::{CallDropped, Runtime, SYSTEM_EVENTS, catalogue};
 use pc_state::StateDb;
 use std::sync::Arc;
@@ -20,7 +19,7 @@ fn catalogue_lists_linked_modules_in_order() {
 
 #[test]
 fn genesis_only_host_drops_calls_to_modules_it_lacks() {
-    let rt = Runtime::new(ChainSpec::from_json(DEV_JSON).unwrap()).unwrap();
+    let rt = Runtime::new(genesis_only_spec()).unwrap();
     assert_eq!(rt.module_names(), ["genesis"]);
     let db = mem();
     rt.init_genesis(&db).unwrap();
@@ -55,7 +54,7 @@ fn subset_with_churn_applies_and_drops_only_refused_calls() {
 fn a_database_of_another_chain_is_refused() {
     let db = mem();
     Runtime::new(churn_spec()).unwrap().init_genesis(&db).unwrap();
-    let other = Runtime::new(ChainSpec::from_json(DEV_JSON).unwrap()).unwrap();
+    let other = Runtime::new(genesis_only_spec()).unwrap();
     assert!(matches!(other.init_genesis(&db), Err(pc_runtime::RuntimeError::GenesisMismatch { .. })));
 }
 

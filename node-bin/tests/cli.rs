@@ -76,7 +76,7 @@ fn unknown_module_and_removed_field_are_named() {
 /// Starts `run`, waits for its start-up log, stops it with SIGINT, returns its log.
 fn run_once(base: &std::path::Path) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_phantom-node"))
-        .args(["run", "--chain", "dev", "--base-path", base.to_str().unwrap()])
+        .args(["run", "--chain", "dev", "--base-path", base.to_str().unwrap(), "--rpc-port", "0"])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();

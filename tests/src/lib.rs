@@ -16,9 +16,9 @@ use pc_runtime_api::{
 use pc_state::StateDb;
 use std::sync::Arc;
 
-// Keep the genesis and utxo modules linked in every test binary that uses these fixtures.
+// Keep the genesis module linked in every test binary that uses these fixtures (a test that
+// needs `utxo` links it itself, so the others show what a genesis-only host does).
 use pc_module_genesis as _;
-use pc_module_utxo as _;
 
 const SEED: Domain = Domain::new("phantomcoin/v1/test/churn");
 
@@ -98,9 +98,16 @@ register_module!(ModuleDescriptor {
     build: |_init: &ModuleInit<'_>| Ok(Box::new(Churn)),
 });
 
-/// The dev chainspec with `churn` enabled next to `genesis`.
-pub fn churn_spec() -> ChainSpec {
+/// The dev chainspec with only the `genesis` module.
+pub fn genesis_only_spec() -> ChainSpec {
     let mut spec = ChainSpec::from_json(DEV_JSON).unwrap();
+    spec.modules.retain(|name, _| name == "genesis");
+    spec
+}
+
+/// The dev chainspec with `churn` enabled next to `genesis` (and nothing else).
+pub fn churn_spec() -> ChainSpec {
+    let mut spec = genesis_only_spec();
     spec.modules.insert("churn".into(), serde_json::json!({}));
     spec
 }
@@ -146,7 +153,7 @@ pub fn test_key(i: u32) -> pc_utxo_tx::Keypair {
 
 /// The dev chainspec with only `genesis` and `utxo`, allocating `value` units to each key.
 pub fn utxo_spec(keys: &[pc_utxo_tx::Keypair], value: u64) -> ChainSpec {
-    let mut spec = ChainSpec::from_json(DEV_JSON).unwrap();
+    let mut spec = genesis_only_spec();
     let allocations: Vec<serde_json::Value> = keys
         .iter()
         .map(|k| {

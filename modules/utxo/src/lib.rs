@@ -18,11 +18,13 @@ mod check;
 mod config;
 mod rpc;
 mod sigcache;
+mod spent;
 mod store;
 
 pub use check::{Checked, check};
 pub use config::{Allocation, UtxoConfig};
 pub use sigcache::SigCache;
+use spent::SpentMemo;
 pub use store::{
     BY_ADDRESS, GENESIS_HASH, LAST_ANCHOR, OUTPUTS, TOTALS, Totals, Utxo, create_output, genesis_outpoint, issue_output,
 };
@@ -74,12 +76,30 @@ pub fn decode_tx(call: &[u8]) -> Result<Transaction, ModuleError> {
 pub struct UtxoModule {
     config: UtxoConfig,
     sigs: Arc<SigCache>,
+    spent: SpentMemo,
 }
 
 impl UtxoModule {
     /// A module with `config` (tests and benchmarks build it directly).
     pub fn new(config: UtxoConfig) -> Self {
-        UtxoModule { config, sigs: Arc::new(SigCache::default()) }
+        UtxoModule { config, sigs: Arc::new(SigCache::default()), spent: SpentMemo::default() }
+    }
+
+    /// Turns "unknown input" into "already spent by …" when this node saw the spend: only
+    /// the message changes, never whether the call is valid.
+    fn explain(&self, tx: &Transaction, e: ModuleError) -> ModuleError {
+        if !matches!(&e, ModuleError::Invalid { code: "utxo.unknown-input", .. }) {
+            return e;
+        }
+        tx.inputs.iter().find_map(|i| self.spent.get(&i.prev).map(|(by, at)| (i.prev, by, at))).map_or(
+            e,
+            |(op, by, at)| {
+                ModuleError::invalid(
+                    "utxo.spent",
+                    format!("output {}:{} was already spent by transaction {by} at anchor {at}", op.tx, op.index),
+                )
+            },
+        )
     }
 }
 
@@ -113,7 +133,7 @@ impl Module for UtxoModule {
     fn validate(&self, call: &[u8], view: &ModuleView<'_>) -> Result<Validity, ModuleError> {
         let tx = decode_tx(call)?;
         let next = LAST_ANCHOR.get(view)?.unwrap_or(0).saturating_add(1);
-        let c = check(&tx, call.len(), view, next, &self.config, &self.sigs)?;
+        let c = check(&tx, call.len(), view, next, &self.config, &self.sigs).map_err(|e| self.explain(&tx, e))?;
         let provides = (0..tx.outputs.len())
             .map(|i| store::outpoint_tag(&OutPoint { tx: c.txid, index: u32::try_from(i).unwrap_or(u32::MAX) }))
             .collect();
@@ -153,6 +173,9 @@ impl Module for UtxoModule {
         totals.fees = totals.fees.checked_add(c.fee).ok_or_else(|| ModuleError::Fatal("fee total overflows".into()))?;
         TOTALS.put(state, &totals);
         events.emit(&TxApplied { txid: c.txid, fee: c.fee });
+        for input in &tx.inputs {
+            self.spent.insert(input.prev, c.txid, ctx.index);
+        }
         Ok(())
     }
 
