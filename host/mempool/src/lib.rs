@@ -9,8 +9,10 @@
 //!   both be pending; the second is refused with the first one's key.
 //! - **Size cap**: beyond `max_calls` or `max_bytes` the lowest-priority calls are evicted if
 //!   the newcomer pays more, otherwise the newcomer is refused.
-//! - **Finality**: [`Mempool::finalized`] removes what an anchor finalized and re-validates the
-//!   rest against the new state, dropping what became invalid with its reason.
+//! - **Finality**: [`Mempool::finalized`] removes what an anchor finalized; [`Mempool::select`]
+//!   re-validates what it hands to the next event and drops what became invalid (e.g. spent by
+//!   another finalized transaction) with its reason, so per-anchor work is bounded by one
+//!   event's capacity, not by the pool's size.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

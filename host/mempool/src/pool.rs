@@ -163,48 +163,58 @@ impl Mempool {
     }
 
     /// Up to `max_calls` calls and `max_bytes` bytes, highest priority first, skipping `taken`
-    /// (calls already put into an event that has not finalized yet).
-    pub fn select(&self, max_calls: usize, max_bytes: usize, taken: &BTreeSet<Hash32>) -> Vec<(Hash32, Call)> {
-        let Ok(inner) = self.lock() else { return Vec::new() };
-        let mut out = Vec::new();
-        let mut bytes = 0;
-        for (_, _, key) in &inner.order {
-            if out.len() >= max_calls {
-                break;
-            }
-            if taken.contains(key) {
-                continue;
-            }
-            if let Some(e) = inner.entries.get(key) {
-                if bytes + e.bytes > max_bytes {
+    /// (calls already put into an event that has not finalized yet). Candidates are
+    /// re-validated (in parallel) against the current state first: one whose input a finalized
+    /// transaction spent meanwhile is dropped here with its reason, so no event carries it and
+    /// the work per anchor stays bounded by what one event can hold.
+    pub fn select(
+        &self,
+        rt: &Runtime,
+        db: &StateDb,
+        max_calls: usize,
+        max_bytes: usize,
+        taken: &BTreeSet<Hash32>,
+    ) -> Vec<(Hash32, Call)> {
+        let candidates: Vec<(Hash32, Call, usize)> = {
+            let Ok(inner) = self.lock() else { return Vec::new() };
+            let mut out = Vec::new();
+            let mut bytes = 0;
+            for (_, _, key) in &inner.order {
+                if out.len() >= max_calls {
+                    break;
+                }
+                if taken.contains(key) {
                     continue;
                 }
-                bytes += e.bytes;
-                out.push((*key, e.call.clone()));
+                if let Some(e) = inner.entries.get(key) {
+                    if bytes + e.bytes > max_bytes {
+                        continue;
+                    }
+                    bytes += e.bytes;
+                    out.push((*key, e.call.clone(), e.bytes));
+                }
+            }
+            out
+        };
+        let checked: Vec<(Hash32, Call, Option<SubmitError>)> = candidates
+            .into_par_iter()
+            .map(|(k, c, _)| {
+                let bad = rt.validate_call(db, &c).err().map(invalid);
+                (k, c, bad)
+            })
+            .collect();
+        let mut out = Vec::with_capacity(checked.len());
+        let mut gone = Vec::new();
+        for (k, c, bad) in checked {
+            match bad {
+                None => out.push((k, c)),
+                Some(e) => gone.push((k, e)),
             }
         }
-        out
-    }
-
-    /// After an anchor: removes the finalized calls, then re-validates every remaining call
-    /// against the new state and drops those that became invalid (e.g. their input was spent
-    /// by another finalized transaction).
-    pub fn finalized(&self, rt: &Runtime, db: &StateDb, keys: &[Hash32]) {
-        let pending: Vec<(Hash32, Call)> = match self.lock() {
-            Ok(mut inner) => {
-                for k in keys {
-                    inner.remove(k);
-                }
-                inner.entries.iter().map(|(k, e)| (*k, e.call.clone())).collect()
-            }
-            Err(_) => return,
-        };
-        let invalid: Vec<(Hash32, SubmitError)> = pending
-            .into_par_iter()
-            .filter_map(|(k, c)| rt.validate_call(db, &c).err().map(|e| (k, invalid(e))))
-            .collect();
-        if let Ok(mut inner) = self.lock() {
-            for (k, e) in invalid {
+        if !gone.is_empty()
+            && let Ok(mut inner) = self.lock()
+        {
+            for (k, e) in gone {
                 inner.remove(&k);
                 let (code, reason) = match e {
                     SubmitError::Invalid { code, reason } => (code, reason),
@@ -212,6 +222,16 @@ impl Mempool {
                 };
                 tracing::debug!(target: "pc::mempool", key = %k, %code, "pending call became invalid");
                 inner.remember(k, code, reason, self.cfg.remember_rejected);
+            }
+        }
+        out
+    }
+
+    /// After an anchor: removes the calls it finalized (applied or dropped).
+    pub fn finalized(&self, keys: &[Hash32]) {
+        if let Ok(mut inner) = self.lock() {
+            for k in keys {
+                inner.remove(k);
             }
         }
     }

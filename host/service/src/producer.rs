@@ -107,7 +107,13 @@ impl Producer {
     /// Creates, persists and inserts one event carrying the best pending calls, then applies
     /// whatever it finalized.
     pub fn step(&mut self) -> Result<(), ServiceError> {
-        let selected = self.ctx.mempool.select(self.max_calls, self.cfg.max_payload_bytes, &self.taken);
+        let selected = self.ctx.mempool.select(
+            &self.ctx.rt,
+            &self.ctx.db,
+            self.max_calls,
+            self.cfg.max_payload_bytes,
+            &self.taken,
+        );
         let payload: Vec<Call> = selected.iter().map(|(_, c)| c.clone()).collect();
         let len = u32::try_from(payload.encoded_size()).unwrap_or(u32::MAX);
         let event = self
@@ -155,7 +161,7 @@ impl Producer {
             consensus_time: ConsensusTime { anchor: batch.index, lamport: batch.lamport },
         };
         let outcome = self.ctx.rt.apply_anchor(&self.ctx.db, &AnchorInput { ctx, calls })?;
-        self.ctx.mempool.finalized(&self.ctx.rt, &self.ctx.db, &keys);
+        self.ctx.mempool.finalized(&keys);
         let r = &outcome.record;
         tracing::debug!(target: "pc::node", anchor = r.index, calls = r.calls, dropped = r.dropped, root = %r.state_root, "anchor finalized");
         // No subscriber is not an error.

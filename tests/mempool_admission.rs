@@ -1,0 +1,115 @@
+//! The mempool with the real UTXO module: parallel admission, fee-rate order, conflicts,
+//! eviction at the cap, and cleanup after finality.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use pc_codec::{Encode, Hash32};
+use pc_integration_tests::{anchor_ctx, test_key, utxo_spec};
+use pc_mempool::{Mempool, MempoolConfig, PoolStatus, SubmitError};
+use pc_module_utxo::genesis_outpoint;
+use pc_runtime::{AnchorInput, Runtime};
+use pc_runtime_api::Call;
+use pc_state::StateDb;
+use pc_utxo_tx::{Keypair, Predicate, Transaction, TxIn, TxOut, Witness, XOnly, sign_single_key};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+const PC: u64 = 100_000_000;
+
+fn setup(n: u32) -> (Runtime, StateDb, Vec<Keypair>) {
+    let keys: Vec<Keypair> = (0..n).map(test_key).collect();
+    let rt = Runtime::new(utxo_spec(&keys, 10 * PC)).unwrap();
+    let db = StateDb::new(Arc::new(pc_store::MemStore::new()));
+    rt.init_genesis(&db).unwrap();
+    (rt, db, keys)
+}
+
+/// Key `i` spends its allocation to itself, paying `fee`.
+fn tx(rt: &Runtime, keys: &[Keypair], i: u32, fee: u64) -> Call {
+    let kp = &keys[i as usize];
+    let mut t = Transaction {
+        version: 0,
+        inputs: vec![TxIn { prev: genesis_outpoint(i), witness: Witness::Empty }],
+        outputs: vec![TxOut { value: 10 * PC - fee, predicate: Predicate::Key(XOnly::of(kp)) }],
+    };
+    sign_single_key(&mut t, &rt.genesis_hash(), kp);
+    Call { module: "utxo".into(), data: t.encode() }
+}
+
+#[test]
+fn admission_runs_in_parallel_and_selection_follows_fee_rate() {
+    let (rt, db, keys) = setup(16);
+    let pool = Mempool::new(MempoolConfig::default());
+    let calls: Vec<Call> = (0..16).map(|i| tx(&rt, &keys, i, 10_000 + u64::from(i) * 1_000)).collect();
+    let keys_in: Vec<Hash32> = calls.iter().map(|c| rt.call_key(c)).collect();
+    let results = pool.submit_batch(&rt, &db, calls);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let picked = pool.select(&rt, &db, 5, usize::MAX, &BTreeSet::new());
+    let expect: Vec<Hash32> = keys_in.iter().rev().take(5).copied().collect();
+    assert_eq!(picked.iter().map(|(k, _)| *k).collect::<Vec<_>>(), expect, "highest fee first");
+    let skip: BTreeSet<Hash32> = expect.iter().copied().collect();
+    let next = pool.select(&rt, &db, 1, usize::MAX, &skip);
+    assert_eq!(next[0].0, keys_in[10], "calls already in an event are skipped");
+}
+
+#[test]
+fn a_conflict_a_duplicate_and_a_bad_call_are_refused_with_reasons() {
+    let (rt, db, keys) = setup(2);
+    let pool = Mempool::new(MempoolConfig::default());
+    let first = tx(&rt, &keys, 0, 10_000);
+    let k1 = pool.submit(&rt, &db, first.clone()).unwrap();
+    assert_eq!(pool.submit(&rt, &db, first), Err(SubmitError::Duplicate));
+    assert_eq!(pool.submit(&rt, &db, tx(&rt, &keys, 0, 20_000)), Err(SubmitError::Conflict { with: k1 }));
+    let mut forged = tx(&rt, &keys, 1, 10_000);
+    forged.data = {
+        let mut t: Transaction = pc_codec::decode_canonical(&forged.data, 1 << 20).unwrap();
+        t.inputs[0].prev = genesis_outpoint(0);
+        sign_single_key(&mut t, &rt.genesis_hash(), &keys[1]);
+        t.encode()
+    };
+    let key = rt.call_key(&forged);
+    match pool.submit(&rt, &db, forged) {
+        Err(SubmitError::Invalid { code, .. }) => assert_eq!(code, "utxo.bad-signature"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(matches!(pool.status(&key), Some(PoolStatus::Rejected { code, .. }) if code == "utxo.bad-signature"));
+    assert_eq!(pool.status(&k1), Some(PoolStatus::Pending));
+    assert_eq!(pool.size().0, 1);
+}
+
+#[test]
+fn a_full_pool_evicts_the_cheapest_for_a_better_payer_and_refuses_a_worse_one() {
+    let (rt, db, keys) = setup(4);
+    let pool = Mempool::new(MempoolConfig { max_calls: 2, ..MempoolConfig::default() });
+    let cheap = pool.submit(&rt, &db, tx(&rt, &keys, 0, 10_000)).unwrap();
+    pool.submit(&rt, &db, tx(&rt, &keys, 1, 30_000)).unwrap();
+    pool.submit(&rt, &db, tx(&rt, &keys, 2, 50_000)).unwrap();
+    assert!(matches!(pool.status(&cheap), Some(PoolStatus::Rejected { code, .. }) if code == "mempool.evicted"));
+    assert!(matches!(pool.submit(&rt, &db, tx(&rt, &keys, 3, 10_000)), Err(SubmitError::Full { .. })));
+    assert_eq!(pool.size().0, 2);
+}
+
+#[test]
+fn finality_removes_applied_calls_and_selection_drops_invalidated_ones() {
+    let (rt, db, keys) = setup(2);
+    let pool = Mempool::new(MempoolConfig::default());
+    let a = tx(&rt, &keys, 0, 10_000);
+    let ka = pool.submit(&rt, &db, a.clone()).unwrap();
+    let kb = pool.submit(&rt, &db, tx(&rt, &keys, 1, 10_000)).unwrap();
+    // Another node's transaction spends key 1's output first (it never was in this pool).
+    let mut rival = Transaction {
+        version: 0,
+        inputs: vec![TxIn { prev: genesis_outpoint(1), witness: Witness::Empty }],
+        outputs: vec![TxOut { value: 9 * PC, predicate: Predicate::Key(XOnly::of(&keys[0])) }],
+    };
+    sign_single_key(&mut rival, &rt.genesis_hash(), &keys[1]);
+    let rival = Call { module: "utxo".into(), data: rival.encode() };
+    rt.apply_anchor(&db, &AnchorInput { ctx: anchor_ctx(1), calls: vec![a, rival.clone()] }).unwrap();
+    pool.finalized(&[ka, rt.call_key(&rival)]);
+    assert_eq!(pool.status(&ka), None);
+    assert!(pool.select(&rt, &db, 10, usize::MAX, &BTreeSet::new()).is_empty());
+    assert!(
+        matches!(pool.status(&kb), Some(PoolStatus::Rejected { code, .. }) if code == "utxo.unknown-input" || code == "utxo.spent")
+    );
+    assert_eq!(pool.size(), (0, 0));
+    assert!(matches!(pool.submit(&rt, &db, tx(&rt, &keys, 0, 10_000)), Err(SubmitError::Finalized(1))));
+}
