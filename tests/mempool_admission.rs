@@ -10,7 +10,6 @@ use pc_runtime::{AnchorInput, Runtime};
 use pc_runtime_api::Call;
 use pc_state::StateDb;
 use pc_utxo_tx::{Keypair, Predicate, Transaction, TxIn, TxOut, Witness, XOnly, sign_single_key};
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 const PC: u64 = 100_000_000;
@@ -43,11 +42,10 @@ fn admission_runs_in_parallel_and_selection_follows_fee_rate() {
     let keys_in: Vec<Hash32> = calls.iter().map(|c| rt.call_key(c)).collect();
     let results = pool.submit_batch(&rt, &db, calls);
     assert!(results.iter().all(Result::is_ok), "{results:?}");
-    let picked = pool.select(&rt, &db, 5, usize::MAX, &BTreeSet::new());
+    let picked = pool.select(&rt, &db, 5, usize::MAX);
     let expect: Vec<Hash32> = keys_in.iter().rev().take(5).copied().collect();
     assert_eq!(picked.iter().map(|(k, _)| *k).collect::<Vec<_>>(), expect, "highest fee first");
-    let skip: BTreeSet<Hash32> = expect.iter().copied().collect();
-    let next = pool.select(&rt, &db, 1, usize::MAX, &skip);
+    let next = pool.select(&rt, &db, 1, usize::MAX);
     assert_eq!(next[0].0, keys_in[10], "calls already in an event are skipped");
 }
 
@@ -89,6 +87,19 @@ fn a_full_pool_evicts_the_cheapest_for_a_better_payer_and_refuses_a_worse_one() 
 }
 
 #[test]
+fn a_call_already_in_an_event_is_never_evicted() {
+    let (rt, db, keys) = setup(3);
+    let pool = Mempool::new(MempoolConfig { max_calls: 1, ..MempoolConfig::default() });
+    let cheap = pool.submit(&rt, &db, tx(&rt, &keys, 0, 10_000)).unwrap();
+    assert_eq!(pool.select(&rt, &db, 10, usize::MAX).len(), 1);
+    // A better payer cannot push out a call whose spends an unfinalized event relies on.
+    assert!(matches!(pool.submit(&rt, &db, tx(&rt, &keys, 1, 90_000)), Err(SubmitError::Full { .. })));
+    assert_eq!(pool.status(&cheap), Some(PoolStatus::Pending));
+    pool.finalized(&[cheap]);
+    pool.submit(&rt, &db, tx(&rt, &keys, 1, 90_000)).unwrap();
+}
+
+#[test]
 fn finality_removes_applied_calls_and_selection_drops_invalidated_ones() {
     let (rt, db, keys) = setup(2);
     let pool = Mempool::new(MempoolConfig::default());
@@ -106,7 +117,7 @@ fn finality_removes_applied_calls_and_selection_drops_invalidated_ones() {
     rt.apply_anchor(&db, &AnchorInput { ctx: anchor_ctx(1), calls: vec![a, rival.clone()] }).unwrap();
     pool.finalized(&[ka, rt.call_key(&rival)]);
     assert_eq!(pool.status(&ka), None);
-    assert!(pool.select(&rt, &db, 10, usize::MAX, &BTreeSet::new()).is_empty());
+    assert!(pool.select(&rt, &db, 10, usize::MAX).is_empty());
     assert!(
         matches!(pool.status(&kb), Some(PoolStatus::Rejected { code, .. }) if code == "utxo.unknown-input" || code == "utxo.spent")
     );

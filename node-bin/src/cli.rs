@@ -45,8 +45,23 @@ pub enum Command {
     ImportSnapshot(SnapshotArgs),
     /// Runs the deterministic consensus simulator (docs/spec/consensus.md, docs/bench/consensus.md).
     Sim(SimArgs),
+    /// Measures validate+apply throughput of signed transfers against raw BIP-340 verification.
+    BenchUtxo(BenchUtxoArgs),
     /// Prints the well-known development accounts (secret key, address): public, for dev chains only.
     DevAccounts(DevAccountsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchUtxoArgs {
+    /// Transactions (1 input, 2 outputs each).
+    #[arg(long, default_value_t = 20_000)]
+    pub txs: u32,
+    /// Calls per anchor.
+    #[arg(long, default_value_t = 256)]
+    pub batch: usize,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -26,6 +26,7 @@ pub fn dispatch(cmd: Command) -> Result<(), NodeError> {
         Command::ImportSnapshot(a) => import_snapshot(a),
         Command::Sim(a) => crate::sim::run(a),
         Command::DevAccounts(a) => dev_accounts(a),
+        Command::BenchUtxo(a) => bench_utxo(a),
     }
 }
 
@@ -153,4 +154,14 @@ fn dev_accounts(a: DevAccountsArgs) -> Result<(), NodeError> {
         print(&format!("{i} {addr} {}", hex::encode(kp.to_secret_bytes())))?;
     }
     Ok(())
+}
+
+#[cfg(feature = "module-utxo")]
+fn bench_utxo(a: crate::cli::BenchUtxoArgs) -> Result<(), NodeError> {
+    crate::bench::run(a)
+}
+
+#[cfg(not(feature = "module-utxo"))]
+fn bench_utxo(_: crate::cli::BenchUtxoArgs) -> Result<(), NodeError> {
+    Err(NodeError::Usage("this binary was built without the `module-utxo` feature".into()))
 }

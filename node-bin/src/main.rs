@@ -7,6 +7,8 @@ use pc_module_genesis as _;
 #[cfg(feature = "module-utxo")]
 use pc_module_utxo as _;
 
+#[cfg(feature = "module-utxo")]
+mod bench;
 mod cli;
 mod commands;
 mod error;

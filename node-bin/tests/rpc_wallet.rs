@@ -137,7 +137,7 @@ async fn a_wallet_sends_follows_and_gets_a_distinct_error_for_each_bad_transacti
     assert!(status["anchor"].as_u64().unwrap() >= 1);
     if let Err((code, _, data)) = &pending_conflict {
         // Submitted while the first was pending (the usual case at this pace).
-        assert_eq!((*code, data.as_deref()), (-32011, Some("mempool.conflict")));
+        assert_eq!((*code, data.as_deref()), (1011, Some("mempool.conflict")));
     }
     assert_eq!(balance(&c, &b).await, ALLOCATION + 5 * PC);
     assert_eq!(balance(&c, &a).await, ALLOCATION - 5 * PC - fee);
@@ -149,7 +149,7 @@ async fn a_wallet_sends_follows_and_gets_a_distinct_error_for_each_bad_transacti
     // Spending it again (now finalized) names the spend.
     let again = signed(&genesis, &a, &[genesis_outpoint(0)], vec![pay(&a, ALLOCATION - 3 * fee)]);
     let (code, msg, data) = submit(&c, &again).await.unwrap_err();
-    assert_eq!((code, data.as_deref()), (-32010, Some("utxo.spent")), "{msg}");
+    assert_eq!((code, data.as_deref()), (1010, Some("utxo.spent")), "{msg}");
     assert!(msg.contains(&id), "{msg}");
     // An output that never existed.
     let ghost = signed(&genesis, &a, &[OutPoint { tx: Hash32([3; 32]), index: 0 }], vec![pay(&b, PC)]);
@@ -157,7 +157,7 @@ async fn a_wallet_sends_follows_and_gets_a_distinct_error_for_each_bad_transacti
     // A signature by the wrong key.
     let forged = signed(&genesis, &a, &[genesis_outpoint(1)], vec![pay(&a, ALLOCATION - fee)]);
     let (code, msg, data) = submit(&c, &forged).await.unwrap_err();
-    assert_eq!((code, data.as_deref()), (-32010, Some("utxo.bad-signature")), "{msg}");
+    assert_eq!((code, data.as_deref()), (1010, Some("utxo.bad-signature")), "{msg}");
     // A locked output: fund it, then try to spend before its anchor.
     let change = OutPoint { tx: tx.txid(), index: tx.outputs.iter().position(|o| o.value > 5 * PC).unwrap() as u32 };
     let lock = TxOut { value: PC, predicate: Predicate::After(1_000_000) };
@@ -172,15 +172,15 @@ async fn a_wallet_sends_follows_and_gets_a_distinct_error_for_each_bad_transacti
     };
     early.sort_canonical();
     let (code, msg, data) = submit(&c, &early).await.unwrap_err();
-    assert_eq!((code, data.as_deref()), (-32010, Some("utxo.locked")), "{msg}");
+    assert_eq!((code, data.as_deref()), (1010, Some("utxo.locked")), "{msg}");
     // A bad address.
     let e =
         c.request::<Value, _>("utxo_getBalance", rpc_params!["pc1notanaddress"]).await.map_err(error_of).unwrap_err();
-    assert_eq!(e.0, -32001, "{}", e.1);
+    assert_eq!(e.0, 1001, "{}", e.1);
     let bech32_not_m = "pc1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqz";
     assert_eq!(
         c.request::<Value, _>("utxo_getBalance", rpc_params![bech32_not_m]).await.map_err(error_of).unwrap_err().0,
-        -32001
+        1001
     );
     // Malformed calls: wrong types, garbage hex, a transaction that does not decode, an unknown
     // id, an unknown method.

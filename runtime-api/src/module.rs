@@ -59,7 +59,7 @@ impl pc_codec::Identified for Call {
 /// A valid call's standing in the mempool.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Validity {
-    /// Higher goes first (for transactions: fee per byte).
+    /// Higher goes first (for transactions: fee per 1,000 encoded bytes).
     pub priority: u64,
     /// Tags this call makes available (e.g. the outputs it creates).
     pub provides: Vec<Hash32>,

@@ -81,6 +81,9 @@ struct Entry {
     priority: u64,
     seq: u64,
     requires: Vec<Hash32>,
+    /// Handed to an event that has not finalized yet: never selected again nor evicted (its
+    /// spends must stay reserved until the anchor decides).
+    in_event: bool,
 }
 
 #[derive(Debug, Default)]
@@ -111,7 +114,7 @@ fn invalid(e: RuntimeError) -> SubmitError {
         RuntimeError::InvalidCall(ModuleError::Codec(e)) => {
             SubmitError::Invalid { code: "system.decode".into(), reason: e.to_string() }
         }
-        RuntimeError::InvalidCall(other @ (ModuleError::NoCalls | ModuleError::Config { .. })) => {
+        RuntimeError::InvalidCall(other @ ModuleError::NoCalls) => {
             SubmitError::Invalid { code: "system.no-calls".into(), reason: other.to_string() }
         }
         RuntimeError::UnknownModule(m) => {
@@ -134,7 +137,11 @@ impl Mempool {
     /// Validates and admits one call; returns its key.
     pub fn submit(&self, rt: &Runtime, db: &StateDb, call: Call) -> Result<Hash32, SubmitError> {
         let key = rt.call_key(&call);
-        if let Some(rec) = Runtime::call_record(db, &key).map_err(|e| SubmitError::Internal(e.to_string()))? {
+        // A call dropped at finality may be valid again later only in theory (its inputs were
+        // spent); validation below says why it fails now.
+        if let Some(rec) = Runtime::call_record(db, &key).map_err(|e| SubmitError::Internal(e.to_string()))?
+            && rec.outcome == pc_runtime::CallOutcome::Applied
+        {
             return Err(SubmitError::Finalized(rec.anchor));
         }
         if self.lock()?.entries.contains_key(&key) {
@@ -162,19 +169,13 @@ impl Mempool {
         calls.into_par_iter().map(|c| self.submit(rt, db, c)).collect()
     }
 
-    /// Up to `max_calls` calls and `max_bytes` bytes, highest priority first, skipping `taken`
-    /// (calls already put into an event that has not finalized yet). Candidates are
+    /// Up to `max_calls` calls and `max_bytes` bytes for the next event, highest priority
+    /// first, skipping calls already in an event that has not finalized; the chosen ones are
+    /// marked as in an event until [`finalized`](Self::finalized). Candidates are
     /// re-validated (in parallel) against the current state first: one whose input a finalized
     /// transaction spent meanwhile is dropped here with its reason, so no event carries it and
     /// the work per anchor stays bounded by what one event can hold.
-    pub fn select(
-        &self,
-        rt: &Runtime,
-        db: &StateDb,
-        max_calls: usize,
-        max_bytes: usize,
-        taken: &BTreeSet<Hash32>,
-    ) -> Vec<(Hash32, Call)> {
+    pub fn select(&self, rt: &Runtime, db: &StateDb, max_calls: usize, max_bytes: usize) -> Vec<(Hash32, Call)> {
         let candidates: Vec<(Hash32, Call, usize)> = {
             let Ok(inner) = self.lock() else { return Vec::new() };
             let mut out = Vec::new();
@@ -183,11 +184,8 @@ impl Mempool {
                 if out.len() >= max_calls {
                     break;
                 }
-                if taken.contains(key) {
-                    continue;
-                }
                 if let Some(e) = inner.entries.get(key) {
-                    if bytes + e.bytes > max_bytes {
+                    if e.in_event || bytes + e.bytes > max_bytes {
                         continue;
                     }
                     bytes += e.bytes;
@@ -211,9 +209,12 @@ impl Mempool {
                 Some(e) => gone.push((k, e)),
             }
         }
-        if !gone.is_empty()
-            && let Ok(mut inner) = self.lock()
-        {
+        if let Ok(mut inner) = self.lock() {
+            for (k, _) in &out {
+                if let Some(e) = inner.entries.get_mut(k) {
+                    e.in_event = true;
+                }
+            }
             for (k, e) in gone {
                 inner.remove(&k);
                 let (code, reason) = match e {
@@ -275,21 +276,31 @@ impl Inner {
         if let Some(with) = requires.iter().find_map(|t| self.spends.get(t)) {
             return Err(SubmitError::Conflict { with: *with });
         }
-        // Make room by evicting cheaper calls, or refuse.
-        while self.entries.len() + 1 > cfg.max_calls || self.bytes + bytes > cfg.max_bytes {
-            let Some(&(Reverse(lowest), _, victim)) = self.order.last() else {
-                return Err(SubmitError::Full { priority, lowest: 0 });
-            };
-            if lowest >= priority {
-                return Err(SubmitError::Full { priority, lowest });
+        // Make room by evicting cheaper calls (never one already in an event), or refuse
+        // without evicting anything.
+        let mut victims = Vec::new();
+        let (mut calls, mut total) = (self.entries.len() + 1, self.bytes + bytes);
+        for &(Reverse(p), _, victim) in self.order.iter().rev() {
+            if calls <= cfg.max_calls && total <= cfg.max_bytes {
+                break;
             }
-            self.remove(&victim);
-            self.remember(
-                victim,
-                "mempool.evicted".into(),
-                "evicted by a call paying more".into(),
-                cfg.remember_rejected,
-            );
+            let Some(e) = self.entries.get(&victim) else { continue };
+            if e.in_event {
+                continue;
+            }
+            if p >= priority {
+                return Err(SubmitError::Full { priority, lowest: p });
+            }
+            victims.push(victim);
+            calls -= 1;
+            total -= e.bytes;
+        }
+        if calls > cfg.max_calls || total > cfg.max_bytes {
+            return Err(SubmitError::Full { priority, lowest: 0 });
+        }
+        for v in victims {
+            self.remove(&v);
+            self.remember(v, "mempool.evicted".into(), "evicted by a call paying more".into(), cfg.remember_rejected);
         }
         self.seq += 1;
         for t in &requires {
@@ -298,7 +309,7 @@ impl Inner {
         self.order.insert((Reverse(priority), self.seq, key));
         self.bytes += bytes;
         self.rejected.remove(&key);
-        self.entries.insert(key, Entry { call, bytes, priority, seq: self.seq, requires });
+        self.entries.insert(key, Entry { call, bytes, priority, seq: self.seq, requires, in_event: false });
         Ok(())
     }
 

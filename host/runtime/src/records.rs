@@ -89,8 +89,9 @@ pub struct CallDropped {
     pub call_id: Hash32,
     /// Its target module.
     pub module: String,
-    /// Stable error code (`<module>.<what>`). The human-readable reason is logged and kept by
-    /// the mempool, but not hashed into the chain: rewording a message must not change a root.
+    /// Stable error code (`<module>.<what>`). The human-readable reason is logged and kept in
+    /// the node's call index ([`CallRecord`]), but not hashed into the chain: rewording a
+    /// message must not change a root.
     pub code: String,
 }
 

@@ -127,7 +127,7 @@ impl Runtime {
                 .genesis(&gctx, &mut state, &mut EventSink::new(m.desc.name, &mut raw))
                 .map_err(|source| RuntimeError::Hook { module: m.desc.name, phase: "genesis", anchor: 0, source })?;
         }
-        let outcome = self.commit(db, txn, &ctx, raw, &[], 0, true)?;
+        let outcome = self.commit(db, txn, &ctx, raw, &[], 0, 0, true)?;
         tracing::info!(target: "pc::runtime", genesis = %self.genesis_hash, state_root = %outcome.record.state_root, "genesis committed");
         db.head()?.ok_or_else(|| RuntimeError::State(pc_state::StateError::Tree("head missing after genesis".into())))
     }
@@ -164,11 +164,18 @@ impl Runtime {
                     CallOutcome::Dropped { code, reason: e.to_string() }
                 }
             };
+            // A key keeps its first finalized record: a later copy of an applied call (same
+            // id, other witness) is dropped and must not make `tx_status` say "rejected".
+            if matches!(outcome, CallOutcome::Dropped { .. })
+                && (index.iter().any(|(k, _)| *k == key) || Self::call_record(db, &key)?.is_some())
+            {
+                continue;
+            }
             let position = u32::try_from(position).unwrap_or(u32::MAX);
             index.push((key, CallRecord { anchor: ctx.index, position, outcome, call: call.clone() }));
         }
         self.run_phase(&mut txn, ctx, &mut raw, "on_anchor_end", |m, c, s, e| m.on_anchor_end(c, s, e))?;
-        self.commit(db, txn, ctx, raw, &index, dropped, false)
+        self.commit(db, txn, ctx, raw, &index, input.calls.len(), dropped, false)
     }
 
     fn find(&self, name: &str) -> Option<&Loaded> {
@@ -224,10 +231,11 @@ impl Runtime {
         ctx: &AnchorCtx,
         raw: Vec<RawEvent>,
         index: &[(Hash32, CallRecord)],
+        calls: usize,
         dropped: u32,
         genesis: bool,
     ) -> Result<AnchorOutcome, RuntimeError> {
-        let calls = u32::try_from(index.len()).unwrap_or(u32::MAX);
+        let calls = u32::try_from(calls).unwrap_or(u32::MAX);
         let events: Vec<EventRecord> = raw
             .into_iter()
             .enumerate()

@@ -8,7 +8,7 @@ use pc_consensus::{AnchorBatch, Config, Engine, Output, SignedEvent};
 use pc_runtime::AnchorInput;
 use pc_runtime_api::{AnchorCtx, Call};
 use pc_utxo_tx::{Keypair, XOnly};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -42,8 +42,6 @@ pub struct Producer {
     log: DagLog,
     /// Payloads of events not finalized yet.
     payloads: BTreeMap<Hash32, Vec<Call>>,
-    /// Call keys inside events not finalized yet (not selected again).
-    taken: BTreeSet<Hash32>,
     max_calls: usize,
 }
 
@@ -81,17 +79,7 @@ impl Producer {
         let verifier = SeatKeys(vec![XOnly::of(&key)]);
         let (log, records) = DagLog::open(ctx.db.kv().clone())?;
         let max_calls = usize::try_from(c.max_event_txs).unwrap_or(usize::MAX);
-        let mut p = Producer {
-            ctx,
-            cfg,
-            engine,
-            key,
-            verifier,
-            log,
-            payloads: BTreeMap::new(),
-            taken: BTreeSet::new(),
-            max_calls,
-        };
+        let mut p = Producer { ctx, cfg, engine, key, verifier, log, payloads: BTreeMap::new(), max_calls };
         let replayed = records.len();
         for r in records {
             p.insert(r)?;
@@ -107,13 +95,7 @@ impl Producer {
     /// Creates, persists and inserts one event carrying the best pending calls, then applies
     /// whatever it finalized.
     pub fn step(&mut self) -> Result<(), ServiceError> {
-        let selected = self.ctx.mempool.select(
-            &self.ctx.rt,
-            &self.ctx.db,
-            self.max_calls,
-            self.cfg.max_payload_bytes,
-            &self.taken,
-        );
+        let selected = self.ctx.mempool.select(&self.ctx.rt, &self.ctx.db, self.max_calls, self.cfg.max_payload_bytes);
         let payload: Vec<Call> = selected.iter().map(|(_, c)| c.clone()).collect();
         let len = u32::try_from(payload.encoded_size()).unwrap_or(u32::MAX);
         let event = self
@@ -123,7 +105,6 @@ impl Producer {
         let sig = sign_event(&self.key, &event.id());
         let record = DagRecord { event: SignedEvent { event, sig }, payload };
         self.log.append(&record)?;
-        self.taken.extend(selected.iter().map(|(k, _)| *k));
         self.insert(record)
     }
 
@@ -148,9 +129,6 @@ impl Producer {
             calls.extend(self.payloads.remove(id).unwrap_or_default());
         }
         let keys: Vec<Hash32> = calls.iter().map(|c| self.ctx.rt.call_key(c)).collect();
-        for k in &keys {
-            self.taken.remove(k);
-        }
         if batch.index <= self.head()? {
             return Ok(()); // committed before a restart; the replay only rebuilds the engine
         }

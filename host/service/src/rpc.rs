@@ -13,15 +13,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// A transaction (call) was refused by its module; `data.code` names the rule.
-pub const REJECTED: i32 = -32010;
+pub const REJECTED: i32 = 1010;
 /// It spends what a pending transaction already spends.
-pub const CONFLICT: i32 = -32011;
+pub const CONFLICT: i32 = 1011;
 /// The mempool is full of better-paying transactions.
-pub const POOL_FULL: i32 = -32012;
+pub const POOL_FULL: i32 = 1012;
 /// Already pending or finalized.
-pub const ALREADY_KNOWN: i32 = -32013;
+pub const ALREADY_KNOWN: i32 = 1013;
 /// Nothing with that id is known.
-pub const NOT_FOUND: i32 = -32020;
+pub const NOT_FOUND: i32 = 1020;
 /// The node failed internally (see its log).
 pub const INTERNAL: i32 = -32603;
 /// Largest request body.

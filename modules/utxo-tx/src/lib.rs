@@ -20,8 +20,8 @@ mod tx;
 
 pub use address::{Address, AddressError, HRP};
 pub use predicate::{
-    MAX_COST, MAX_DEPTH, MAX_KEYS, MAX_PREIMAGE, Predicate, PredicateError, SigChecker, SpendCtx, Witness,
-    hash_lock_digest, predicate_hash,
+    MAX_BRANCHES, MAX_COST, MAX_DEPTH, MAX_KEYS, MAX_PREIMAGE, Predicate, PredicateError, SIG_COST, SigChecker,
+    SpendCtx, Witness, hash_lock_digest, predicate_hash,
 };
 pub use secp256k1::Keypair;
 pub use sign::{Bip340, KeyError, SecretKey, XOnly, keypair_from_seed, sign_sighash, sign_single_key};

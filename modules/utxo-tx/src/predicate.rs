@@ -193,7 +193,7 @@ impl Predicate {
                 1 + SIG_COST * u32::from(*k)
             }
             Predicate::After(_) | Predicate::HashLock(_) => 1,
-            // The revealed predicate is checked when it is revealed.
+            // What it hides is checked, and its cost counted, when it is revealed.
             Predicate::PredicateHash(_) => 1,
             Predicate::All(bs) | Predicate::Any(bs) => {
                 if bs.is_empty() || bs.len() > MAX_BRANCHES {
@@ -214,15 +214,18 @@ impl Predicate {
     /// Checks that `witness` satisfies this predicate for the spend `ctx`.
     pub fn satisfy(&self, witness: &Witness, ctx: &SpendCtx<'_>, sigs: &dyn SigChecker) -> Result<(), PredicateError> {
         let mut cost = 0u32;
-        self.eval(witness, ctx, sigs, 1, &mut cost)
+        self.eval(witness, ctx, sigs, 1, false, &mut cost)
     }
 
+    /// `revealed`: inside a revealed predicate, which may not reveal again (so recursion is
+    /// bounded by 2 × MAX_DEPTH while a revealed predicate gets the full depth budget).
     fn eval(
         &self,
         w: &Witness,
         ctx: &SpendCtx<'_>,
         sigs: &dyn SigChecker,
         depth: usize,
+        revealed: bool,
         cost: &mut u32,
     ) -> Result<(), PredicateError> {
         if depth > MAX_DEPTH {
@@ -273,21 +276,26 @@ impl Predicate {
                 }
             }
             (Predicate::PredicateHash(h), Witness::Reveal { predicate, witness }) => {
+                if revealed {
+                    return Err(PredicateError::TooDeep);
+                }
                 if predicate_hash(predicate) != *h {
                     return Err(PredicateError::WrongReveal);
                 }
+                // The revealed predicate is held to the limits an output's predicate meets; its
+                // evaluated cost adds to this input's.
                 predicate.check_limits()?;
-                predicate.eval(witness, ctx, sigs, depth + 1, cost)
+                predicate.eval(witness, ctx, sigs, 1, true, cost)
             }
             (Predicate::All(bs), Witness::All(ws)) => {
                 if bs.len() != ws.len() {
                     return Err(PredicateError::Shape("one witness per branch"));
                 }
-                bs.iter().zip(ws).try_for_each(|(b, w)| b.eval(w, ctx, sigs, depth + 1, cost))
+                bs.iter().zip(ws).try_for_each(|(b, w)| b.eval(w, ctx, sigs, depth + 1, revealed, cost))
             }
             (Predicate::Any(bs), Witness::Any { branch, witness }) => {
                 let b = bs.get(usize::from(*branch)).ok_or(PredicateError::Shape("an existing branch"))?;
-                b.eval(witness, ctx, sigs, depth + 1, cost)
+                b.eval(witness, ctx, sigs, depth + 1, revealed, cost)
             }
             (p, _) => Err(PredicateError::Shape(p.witness_kind())),
         }

@@ -166,7 +166,7 @@ impl Transaction {
         Ok(())
     }
 
-    /// Puts the outputs in canonical order (wallets call this before signing).
+    /// Puts inputs and outputs in canonical order (wallets call this before signing).
     pub fn sort_canonical(&mut self) {
         self.outputs.sort_by_cached_key(|o| (o.value, o.predicate.encode()));
         self.inputs.sort_by_key(|i| i.prev);

@@ -44,7 +44,7 @@ pub fn check(
             return Err(ModuleError::invalid(
                 "utxo.immature",
                 format!(
-                    "output {}:{} matures at anchor {}; the next anchor is {anchor_index}",
+                    "output {}:{} matures at anchor {}; the spend was checked for anchor {anchor_index}",
                     input.prev.tx, input.prev.index, utxo.spendable_from
                 ),
             ));

@@ -8,7 +8,8 @@
 //! - Signatures are verified through a cache of verified (key, message, signature) triples:
 //!   admission, run in parallel, fills it, so `apply` on the consensus path rarely verifies.
 //!   A hit only ever stands for a check that succeeded, so the cache cannot change a result.
-//! - Other modules (mint-pow) create outputs through [`create_output`].
+//! - Other modules (mint-pow) issue new outputs through [`issue_output`], which keeps
+//!   Σ unspent + collected fees = issued and the supply cap.
 //!
 //! Rules: `docs/spec/utxo.md`.
 #![forbid(unsafe_code)]

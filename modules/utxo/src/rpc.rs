@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 /// Largest page `utxo_listUnspent` returns.
 const MAX_LIST: usize = 1_000;
 /// Error code of an unparsable address (see docs/rpc.md).
-pub const BAD_ADDRESS: i32 = -32001;
+pub const BAD_ADDRESS: i32 = 1001;
 
 pub(crate) fn methods() -> Vec<RpcMethod> {
     vec![
@@ -63,24 +63,27 @@ fn get_balance(view: &ModuleView<'_>, params: Value) -> Result<RpcReply, RpcErro
     let key = addr.to_bytes();
     let next = LAST_ANCHOR.get(view).map_err(storage)?.unwrap_or(0) + 1;
     let (mut total, mut spendable, mut outputs) = (0u64, 0u64, 0u64);
-    let mut from = None;
+    let mut from: Option<([u8; 33], pc_utxo_tx::OutPoint)> = None;
     loop {
+        // A page starts at (and includes) the last key of the previous one: skip it.
         let page = BY_ADDRESS.iter_prefix(view, &key, from.as_ref(), MAX_LIST).map_err(storage)?;
         let full = page.len() == MAX_LIST;
-        for ((_, op), ()) in &page {
-            if let Some(u) = OUTPUTS.get(view, op).map_err(storage)? {
+        let mut last = None;
+        for (k, ()) in page {
+            if from.as_ref() == Some(&k) {
+                continue;
+            }
+            if let Some(u) = OUTPUTS.get(view, &k.1).map_err(storage)? {
                 total = total.saturating_add(u.out.value);
                 outputs += 1;
                 if u.spendable_from <= next {
                     spendable = spendable.saturating_add(u.out.value);
                 }
             }
+            last = Some(k);
         }
-        // Continue after the last key of a full page (the page start is inclusive).
-        match page.last() {
-            Some(((a, op), ())) if full => {
-                from = Some((*a, pc_utxo_tx::OutPoint { tx: op.tx, index: op.index.saturating_add(1) }))
-            }
+        match last {
+            Some(k) if full => from = Some(k),
             _ => break,
         }
     }

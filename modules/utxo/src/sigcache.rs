@@ -21,8 +21,10 @@ impl Default for SigCache {
     }
 }
 
+const ENTRY: pc_runtime_api::codec::Domain = pc_runtime_api::codec::Domain::new("phantomcoin/v1/utxo/sig-cache-entry");
+
 fn entry(key: &XOnly, msg: &[u8; 32], sig: &[u8; 64]) -> [u8; 32] {
-    let mut h = blake3::Hasher::new();
+    let mut h = ENTRY.hasher();
     h.update(&key.0).update(msg).update(sig);
     *h.finalize().as_bytes()
 }

@@ -48,8 +48,8 @@ pub(crate) fn outpoint_tag(op: &OutPoint) -> Hash32 {
     hash_encoded(OUTPOINT_TAG, op)
 }
 
-/// Creates an output. Mints and genesis pass `issue = true`, which raises the issued total
-/// (within the supply cap); transfers move value that already exists.
+/// Creates an output that moves existing value (transfers). Newly issued value (genesis,
+/// mints) goes through [`issue_output`], which also raises the issued total.
 pub fn create_output(
     state: &mut ModuleState<'_>,
     outpoint: OutPoint,
