@@ -62,6 +62,9 @@ pub struct BenchUtxoArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Keep the state in memory instead of RocksDB (isolates the store's share).
+    #[arg(long)]
+    pub memory: bool,
 }
 
 #[derive(Debug, Args)]

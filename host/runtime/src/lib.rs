@@ -22,4 +22,4 @@ pub use records::{
     AnchorInput, AnchorOutcome, AnchorRecord, CallDropped, CallOutcome, CallRecord, EventRecord, SYSTEM_EVENTS,
 };
 pub use registry::{ModuleInfo, catalogue};
-pub use runtime::Runtime;
+pub use runtime::{ExecutedAnchor, Runtime};

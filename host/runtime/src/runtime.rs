@@ -39,6 +39,22 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
+/// An anchor whose hooks ran and whose writes wait in an overlay.
+pub struct ExecutedAnchor<'db> {
+    ctx: AnchorCtx,
+    txn: StateTxn<'db>,
+    raw: Vec<RawEvent>,
+    index: Vec<(Hash32, CallRecord)>,
+    calls: usize,
+    dropped: u32,
+}
+
+impl std::fmt::Debug for ExecutedAnchor<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecutedAnchor").field("index", &self.ctx.index).field("calls", &self.calls).finish()
+    }
+}
+
 type Phase = fn(&dyn Module, &AnchorCtx, &mut ModuleState<'_>, &mut EventSink<'_>) -> Result<(), ModuleError>;
 
 impl Runtime {
@@ -138,6 +154,17 @@ impl Runtime {
     /// event; a failing hook aborts the whole anchor (nothing is written) and the error must
     /// stop the node.
     pub fn apply_anchor(&self, db: &StateDb, input: &AnchorInput) -> Result<AnchorOutcome, RuntimeError> {
+        let executed = self.execute_anchor(db, input)?;
+        self.commit_anchor(db, executed)
+    }
+
+    /// The first half of [`apply_anchor`](Self::apply_anchor): runs the hook chain over the
+    /// anchor's calls into an overlay, writing nothing.
+    pub fn execute_anchor<'db>(
+        &self,
+        db: &'db StateDb,
+        input: &AnchorInput,
+    ) -> Result<ExecutedAnchor<'db>, RuntimeError> {
         let ctx = &input.ctx;
         let mut txn = db.txn();
         let mut raw = Vec::new();
@@ -175,7 +202,13 @@ impl Runtime {
             index.push((key, CallRecord { anchor: ctx.index, position, outcome, call: call.clone() }));
         }
         self.run_phase(&mut txn, ctx, &mut raw, "on_anchor_end", |m, c, s, e| m.on_anchor_end(c, s, e))?;
-        self.commit(db, txn, ctx, raw, &index, input.calls.len(), dropped, false)
+        Ok(ExecutedAnchor { ctx: ctx.clone(), txn, raw, index, calls: input.calls.len(), dropped })
+    }
+
+    /// The second half of [`apply_anchor`](Self::apply_anchor): computes the state root and
+    /// commits the anchor atomically.
+    pub fn commit_anchor(&self, db: &StateDb, e: ExecutedAnchor<'_>) -> Result<AnchorOutcome, RuntimeError> {
+        self.commit(db, e.txn, &e.ctx, e.raw, &e.index, e.calls, e.dropped, false)
     }
 
     fn find(&self, name: &str) -> Option<&Loaded> {
