@@ -22,7 +22,8 @@ const ALLOCATION: u64 = 1_000_000 * PC;
 struct Node {
     child: Child,
     url: String,
-    _dir: tempfile::TempDir,
+    dir: std::path::PathBuf,
+    _tmp: Option<tempfile::TempDir>,
 }
 
 impl Drop for Node {
@@ -33,10 +34,16 @@ impl Drop for Node {
 }
 
 fn start_node() -> Node {
-    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut node = start_node_at(tmp.path());
+    node._tmp = Some(tmp);
+    node
+}
+
+fn start_node_at(dir: &std::path::Path) -> Node {
     let mut child = Command::new(env!("CARGO_BIN_EXE_phantom-node"))
         .args(["run", "--chain", "dev", "--rpc-port", "0", "--event-interval-ms", "50", "--base-path"])
-        .arg(dir.path())
+        .arg(dir)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -53,7 +60,7 @@ fn start_node() -> Node {
     }
     // Keep draining the log so the node never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    Node { child, url: format!("http://{}", addr.expect("rpc address logged")), _dir: dir }
+    Node { child, url: format!("http://{}", addr.expect("rpc address logged")), dir: dir.to_path_buf(), _tmp: None }
 }
 
 fn addr_of(kp: &Keypair) -> String {
@@ -210,4 +217,42 @@ async fn a_wallet_sends_follows_and_gets_a_distinct_error_for_each_bad_transacti
     assert!(info2["best_finalized_anchor"].as_u64() > info["best_finalized_anchor"].as_u64());
     let unspent: Value = c.request("utxo_listUnspent", rpc_params![addr_of(&b)]).await.unwrap();
     assert_eq!(unspent.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_with_sigkill_restarts_at_its_last_anchor_with_nothing_lost() {
+    let mut node = start_node();
+    let c = HttpClientBuilder::default().build(&node.url).unwrap();
+    let info: Value = c.request("chain_getInfo", rpc_params![]).await.unwrap();
+    let genesis = Hash32::from_hex(info["genesis_hash"].as_str().unwrap()).unwrap();
+    let (a, b) = (dev_account_key(0).unwrap(), dev_account_key(1).unwrap());
+    let tx = signed(&genesis, &a, &[genesis_outpoint(0)], vec![pay(&b, 7 * PC), pay(&a, ALLOCATION - 7 * PC - 10_000)]);
+    let id = submit(&c, &tx).await.unwrap();
+    let status = wait_final(&c, &id).await;
+    assert_eq!(status["status"], "finalized");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before: Value = c.request("chain_getInfo", rpc_params![]).await.unwrap();
+    // SIGKILL: no shutdown path runs.
+    node.child.kill().unwrap();
+    node.child.wait().unwrap();
+    let tmp = node._tmp.take();
+    let again = start_node_at(&node.dir);
+    let c2 = HttpClientBuilder::default().build(&again.url).unwrap();
+    let after: Value = c2.request("chain_getInfo", rpc_params![]).await.unwrap();
+    assert!(after["best_finalized_anchor"].as_u64() >= before["best_finalized_anchor"].as_u64(), "{before} {after}");
+    assert_eq!(after["genesis_hash"], before["genesis_hash"]);
+    assert_eq!(c2.request::<Value, _>("tx_status", rpc_params![id.clone()]).await.unwrap(), status);
+    assert_eq!(balance(&c2, &b).await, ALLOCATION + 7 * PC);
+    // And it goes on finalizing.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now: Value = c2.request("chain_getInfo", rpc_params![]).await.unwrap();
+        if now["best_finalized_anchor"].as_u64() > after["best_finalized_anchor"].as_u64() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no anchor after the restart");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(again);
+    drop(tmp);
 }
