@@ -4,6 +4,8 @@
 // Link the module crates this build enables; their `inventory` registrations come with them.
 #[cfg(feature = "module-genesis")]
 use pc_module_genesis as _;
+#[cfg(feature = "module-mint-pow")]
+use pc_module_mint_pow as _;
 #[cfg(feature = "module-utxo")]
 use pc_module_utxo as _;
 

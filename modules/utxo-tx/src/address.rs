@@ -61,6 +61,17 @@ impl Address {
         }
     }
 
+    /// Parses version byte and payload (what [`to_bytes`](Self::to_bytes) writes).
+    pub fn from_bytes(b: &[u8; 33]) -> Result<Address, AddressError> {
+        let mut payload = [0u8; 32];
+        payload.copy_from_slice(&b[1..]);
+        match b[0] {
+            0 => Ok(Address::Key(XOnly(payload))),
+            1 => Ok(Address::PredicateHash(Hash32(payload))),
+            version => Err(AddressError::Payload { len: 33, version }),
+        }
+    }
+
     /// Version byte and payload.
     pub fn to_bytes(&self) -> [u8; 33] {
         let mut out = [0u8; 33];

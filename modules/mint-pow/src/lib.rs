@@ -1,0 +1,267 @@
+//! The mint-pow module: coins are created by BLAKE3 proof of work and nothing else.
+//!
+//! A mint is a call carrying a [`MintHeader`] whose PoW hash meets the current target and
+//! whose `prev_mint` is the newest finalized mint, so mints form a chain ordered by the DAG like
+//! any call: hash power buys emission, never ordering. Rewards halve by mint count, the target
+//! is retargeted every `difficulty_retarget` finalized anchors, and each minted output matures
+//! after the tier the miner chose, fixed at mint time. Outputs are issued through the UTXO
+//! module's `issue_output`, which enforces the supply cap. Rules: `docs/spec/mint.md`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod emission;
+mod header;
+mod rpc;
+
+pub use emission::{base_reward, curve_total, retarget, tier_reward};
+pub use header::{MintHeader, genesis_tip, pow_hash_bytes, tip_tag};
+
+use pc_runtime_api::codec::{Decode, Encode, Hash32, decode_canonical};
+use pc_runtime_api::{
+    AnchorCtx, ChainConstants, EventSink, GenesisCtx, Module, ModuleDescriptor, ModuleError, ModuleEvent, ModuleInit,
+    ModuleState, ModuleView, RpcMethod, StorageMap, StorageRead, StorageValue, Validity, register_module,
+};
+use pc_utxo_tx::{Address, OutPoint, TxOut};
+use serde::Deserialize;
+
+/// The module's name.
+pub const NAME: &str = "mint-pow";
+
+/// The newest finalized mint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+pub struct Tip {
+    /// Its id ([`genesis_tip`] before the first mint).
+    pub id: Hash32,
+    /// Its height (0 before the first mint).
+    pub height: u64,
+}
+
+/// A finalized mint.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct MintRecord {
+    /// Height.
+    pub height: u64,
+    /// The anchor that finalized it.
+    pub anchor: u64,
+    /// Units paid.
+    pub reward: u64,
+    /// Maturity tier.
+    pub tier: u8,
+    /// First anchor in which the output may be spent.
+    pub spendable_from: u64,
+}
+
+/// Emitted for every applied mint.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct Minted {
+    /// Mint id.
+    pub id: Hash32,
+    /// Height.
+    pub height: u64,
+    /// Units paid.
+    pub reward: u64,
+    /// Maturity.
+    pub spendable_from: u64,
+}
+
+impl ModuleEvent for Minted {
+    const NAME: &'static str = "Minted";
+}
+
+/// The newest finalized mint.
+pub const TIP: StorageValue<Tip> = StorageValue::new("tip");
+/// The current target, big-endian.
+pub const TARGET: StorageValue<[u8; 32]> = StorageValue::new("target");
+/// Mints finalized in the current retarget window.
+pub const WINDOW_MINTS: StorageValue<u64> = StorageValue::new("window-mints");
+/// Finalized mints by id.
+pub const MINTS: StorageMap<Hash32, MintRecord> = StorageMap::new("mints");
+/// The genesis hash (bound into every header).
+pub const GENESIS: StorageValue<Hash32> = StorageValue::new("genesis-hash");
+
+/// `modules.mint-pow` in a chainspec.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MintConfig {
+    /// The target at genesis, 64 hex characters (big-endian).
+    pub initial_target: Hash32,
+    /// The easiest target a retarget may reach.
+    pub pow_limit: Hash32,
+    /// Intended anchors between two mints.
+    pub anchors_per_mint: u64,
+}
+
+/// The mint-pow module.
+#[derive(Debug)]
+pub struct MintPow {
+    config: MintConfig,
+    constants: ChainConstants,
+}
+
+fn build(init: &ModuleInit<'_>) -> Result<Box<dyn Module>, ModuleError> {
+    let config: MintConfig = serde_path_to_error::deserialize(init.config.clone())
+        .map_err(|e| ModuleError::Config { field: e.path().to_string(), reason: e.into_inner().to_string() })?;
+    if config.anchors_per_mint == 0 {
+        return Err(ModuleError::Config { field: "anchors_per_mint".into(), reason: "must be at least 1".into() });
+    }
+    if config.initial_target > config.pow_limit {
+        return Err(ModuleError::Config {
+            field: "initial_target".into(),
+            reason: "must not be easier than pow_limit".into(),
+        });
+    }
+    if init.constants.windows.maturity_tiers.is_empty() {
+        return Err(ModuleError::Config {
+            field: "constants.windows.maturity_tiers".into(),
+            reason: "mint-pow needs at least one maturity tier".into(),
+        });
+    }
+    Ok(Box::new(MintPow { config, constants: init.constants.clone() }))
+}
+
+/// What a valid mint amounts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckedMint {
+    /// Its id.
+    pub id: Hash32,
+    /// Units it pays.
+    pub reward: u64,
+    /// Its maturity tier's length in anchors.
+    pub maturity: u64,
+}
+
+fn invalid(code: &'static str, reason: impl Into<String>) -> ModuleError {
+    ModuleError::invalid(code, reason)
+}
+
+impl MintPow {
+    fn decode(call: &[u8]) -> Result<MintHeader, ModuleError> {
+        decode_canonical::<MintHeader>(call, 1024).map_err(|e| invalid("mint.decode", e.to_string()))
+    }
+
+    /// Every rule of docs/spec/mint.md §6 against `state`.
+    pub fn check(&self, h: &MintHeader, state: &impl StorageRead) -> Result<CheckedMint, ModuleError> {
+        if h.version != 0 {
+            return Err(invalid("mint.version", format!("unknown mint version {}", h.version)));
+        }
+        let genesis = GENESIS.get(state)?.ok_or_else(|| ModuleError::Fatal("mint-pow genesis hash missing".into()))?;
+        if h.genesis != genesis {
+            return Err(invalid("mint.network", "the header is for another chain"));
+        }
+        let tip = TIP.get(state)?.ok_or_else(|| ModuleError::Fatal("mint-pow tip missing".into()))?;
+        if h.prev_mint != tip.id || h.height != tip.height + 1 {
+            return Err(invalid(
+                "mint.stale",
+                format!(
+                    "the header builds on mint {} at height {}; the tip is height {}",
+                    h.prev_mint,
+                    h.height.saturating_sub(1),
+                    tip.height
+                ),
+            ));
+        }
+        let target = TARGET.get(state)?.ok_or_else(|| ModuleError::Fatal("mint-pow target missing".into()))?;
+        if h.target != target {
+            return Err(invalid("mint.target", "the header's target is not the current target"));
+        }
+        let tiers = &self.constants.windows.maturity_tiers;
+        let maturity = *tiers
+            .get(usize::from(h.tier))
+            .ok_or_else(|| invalid("mint.tier", format!("tier {} does not exist; tiers: {tiers:?}", h.tier)))?;
+        Address::from_bytes(&h.payout).map_err(|e| invalid("mint.payout", e.to_string()))?;
+        if !h.meets_target() {
+            return Err(invalid("mint.pow", "the proof-of-work hash is above the target"));
+        }
+        let e = &self.constants.emission;
+        let reward = tier_reward(base_reward(e.initial_mint_reward, e.halving_mints, h.height), h.tier, tiers.len());
+        Ok(CheckedMint { id: h.id(), reward, maturity })
+    }
+}
+
+impl Module for MintPow {
+    fn genesis(
+        &self,
+        ctx: &GenesisCtx<'_>,
+        state: &mut ModuleState<'_>,
+        _events: &mut EventSink<'_>,
+    ) -> Result<(), ModuleError> {
+        GENESIS.put(state, &ctx.genesis_hash);
+        TIP.put(state, &Tip { id: genesis_tip(&ctx.genesis_hash), height: 0 });
+        TARGET.put(state, &self.config.initial_target.0);
+        WINDOW_MINTS.put(state, &0);
+        Ok(())
+    }
+
+    fn call_key(&self, call: &[u8]) -> Option<Hash32> {
+        Self::decode(call).ok().map(|h| h.id())
+    }
+
+    fn validate(&self, call: &[u8], view: &ModuleView<'_>) -> Result<Validity, ModuleError> {
+        let h = Self::decode(call)?;
+        let c = self.check(&h, view)?;
+        // Mints go first: they pay no fee but are few, and a stale one is worthless.
+        Ok(Validity { priority: u64::MAX, provides: vec![c.id], requires: vec![tip_tag(&h.prev_mint)] })
+    }
+
+    fn apply(
+        &self,
+        ctx: &AnchorCtx,
+        call: &[u8],
+        state: &mut ModuleState<'_>,
+        events: &mut EventSink<'_>,
+    ) -> Result<(), ModuleError> {
+        let h = Self::decode(call)?;
+        let c = self.check(&h, &state.view())?;
+        let spendable_from = ctx
+            .index
+            .checked_add(c.maturity)
+            .ok_or_else(|| invalid("mint.tier", "maturity overflows the anchor index"))?;
+        if c.reward > 0 {
+            let payout = Address::from_bytes(&h.payout).map_err(|e| invalid("mint.payout", e.to_string()))?;
+            let out = TxOut { value: c.reward, predicate: payout.predicate() };
+            let mut utxo = state.dependency_mut(pc_module_utxo::NAME)?;
+            pc_module_utxo::issue_output(
+                &mut utxo,
+                OutPoint { tx: c.id, index: 0 },
+                out,
+                ctx.index,
+                spendable_from,
+                self.constants.emission.supply_cap,
+            )?;
+        }
+        TIP.put(state, &Tip { id: c.id, height: h.height });
+        let minted = WINDOW_MINTS.get(&state.view())?.unwrap_or(0) + 1;
+        WINDOW_MINTS.put(state, &minted);
+        MINTS.insert(
+            state,
+            &c.id,
+            &MintRecord { height: h.height, anchor: ctx.index, reward: c.reward, tier: h.tier, spendable_from },
+        );
+        events.emit(&Minted { id: c.id, height: h.height, reward: c.reward, spendable_from });
+        Ok(())
+    }
+
+    fn on_anchor_end(
+        &self,
+        ctx: &AnchorCtx,
+        state: &mut ModuleState<'_>,
+        _events: &mut EventSink<'_>,
+    ) -> Result<(), ModuleError> {
+        let window = self.constants.windows.difficulty_retarget;
+        if window == 0 || !ctx.index.is_multiple_of(window) {
+            return Ok(());
+        }
+        let minted = WINDOW_MINTS.get(&state.view())?.unwrap_or(0);
+        let target = TARGET.get(&state.view())?.ok_or_else(|| ModuleError::Fatal("mint-pow target missing".into()))?;
+        let expected = window / self.config.anchors_per_mint;
+        TARGET.put(state, &retarget(target, expected, minted, self.config.pow_limit.0));
+        WINDOW_MINTS.put(state, &0);
+        Ok(())
+    }
+
+    fn rpc_methods(&self) -> Vec<RpcMethod> {
+        rpc::methods(self.constants.clone())
+    }
+}
+
+register_module!(ModuleDescriptor { name: NAME, feature: "module-mint-pow", order: 200, depends_on: &["utxo"], build });

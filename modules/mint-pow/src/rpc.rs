@@ -1,0 +1,102 @@
+//! `get_mint_template`, `submit_mint_solution`, `mint_status`.
+
+use crate::{GENESIS, MINTS, MintHeader, TARGET, TIP, base_reward, tier_reward};
+use pc_runtime_api::codec::{Encode, Hash32, decode_canonical};
+use pc_runtime_api::{ChainConstants, ModuleView, RpcError, RpcMethod, RpcReply};
+use pc_utxo_tx::Address;
+use serde_json::{Value, json};
+
+fn param<'a>(params: &'a Value, i: usize, name: &str) -> Option<&'a Value> {
+    match params {
+        Value::Array(a) => a.get(i),
+        Value::Object(o) => o.get(name),
+        _ => None,
+    }
+}
+
+fn str_param<'a>(params: &'a Value, i: usize, name: &str) -> Result<&'a str, RpcError> {
+    param(params, i, name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| RpcError::invalid_params(format!("expected string parameter `{name}`")))
+}
+
+fn storage(e: pc_runtime_api::ModuleError) -> RpcError {
+    RpcError { code: -32603, message: format!("state unavailable: {e}") }
+}
+
+pub(crate) fn methods(constants: ChainConstants) -> Vec<RpcMethod> {
+    vec![
+        RpcMethod {
+            name: "get_mint_template",
+            handler: Box::new(move |view: &ModuleView<'_>, params: Value| template(&constants, view, &params)),
+        },
+        RpcMethod { name: "submit_mint_solution", handler: Box::new(|_: &ModuleView<'_>, p: Value| submit(&p)) },
+        RpcMethod { name: "mint_status", handler: Box::new(|view: &ModuleView<'_>, p: Value| status(view, &p)) },
+    ]
+}
+
+fn template(constants: &ChainConstants, view: &ModuleView<'_>, params: &Value) -> Result<RpcReply, RpcError> {
+    let address: Address = str_param(params, 0, "address")?
+        .parse()
+        .map_err(|e| RpcError { code: 1001, message: format!("invalid address: {e}") })?;
+    let tiers = &constants.windows.maturity_tiers;
+    let tier = match param(params, 1, "tier") {
+        None | Some(Value::Null) => tiers.len().saturating_sub(1) as u64,
+        Some(v) => v.as_u64().ok_or_else(|| RpcError::invalid_params("`tier` must be a small integer"))?,
+    };
+    let tier = u8::try_from(tier)
+        .ok()
+        .filter(|t| usize::from(*t) < tiers.len())
+        .ok_or_else(|| RpcError::invalid_params(format!("tier {tier} does not exist; tiers: {tiers:?}")))?;
+    let genesis = GENESIS.get(view).map_err(storage)?.unwrap_or(Hash32::ZERO);
+    let tip =
+        TIP.get(view).map_err(storage)?.ok_or_else(|| storage(pc_runtime_api::ModuleError::Fatal("no tip".into())))?;
+    let target = TARGET.get(view).map_err(storage)?.unwrap_or([0; 32]);
+    let header = MintHeader {
+        version: 0,
+        genesis,
+        prev_mint: tip.id,
+        height: tip.height + 1,
+        target,
+        tier,
+        payout: address.to_bytes(),
+        nonce: 0,
+    };
+    let e = &constants.emission;
+    let reward = tier_reward(base_reward(e.initial_mint_reward, e.halving_mints, header.height), tier, tiers.len());
+    Ok(RpcReply::Value(json!({
+        "header": hex::encode(header.encode()),
+        "nonce_offset": header.nonce_offset(),
+        "height": header.height,
+        "prev_mint": tip.id,
+        "target": hex::encode(target),
+        "tier": tier,
+        "maturity_anchors": tiers.get(usize::from(tier)),
+        "reward": reward,
+    })))
+}
+
+fn submit(params: &Value) -> Result<RpcReply, RpcError> {
+    let h = str_param(params, 0, "header")?;
+    let bytes = hex::decode(h.strip_prefix("0x").unwrap_or(h))
+        .map_err(|e| RpcError::invalid_params(format!("header is not hex: {e}")))?;
+    decode_canonical::<MintHeader>(&bytes, 1024)
+        .map_err(|e| RpcError::invalid_params(format!("not a mint header: {e}")))?;
+    Ok(RpcReply::Submit(bytes))
+}
+
+fn status(view: &ModuleView<'_>, params: &Value) -> Result<RpcReply, RpcError> {
+    let id = Hash32::from_hex(str_param(params, 0, "id")?)
+        .map_err(|e| RpcError::invalid_params(format!("id must be 64 hex characters: {e}")))?;
+    Ok(RpcReply::Value(match MINTS.get(view, &id).map_err(storage)? {
+        Some(m) => json!({
+            "status": "finalized",
+            "anchor": m.anchor,
+            "height": m.height,
+            "reward": m.reward,
+            "tier": m.tier,
+            "spendable_from_anchor": m.spendable_from,
+        }),
+        None => json!({ "status": "unknown" }),
+    }))
+}
