@@ -1,7 +1,7 @@
 //! The hashing threads.
 
 use parity_scale_codec::Encode;
-use pc_module_mint_pow::{MintHeader, pow_hash_bytes};
+use pc_module_mint_pow::{MintHeader, pow_hash_bytes, pow_midstate};
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -130,9 +130,14 @@ fn worker(index: u64, s: &Shared) {
             continue;
         };
         let off = jb.nonce_offset;
+        // Everything before the 64-byte block holding the nonce is hashed once per batch.
+        let split = off / 64 * 64;
+        let mid = pow_midstate(&jb.header[..split]);
         for _ in 0..BATCH {
             jb.header[off..off + 8].copy_from_slice(&nonce.to_le_bytes());
-            if pow_hash_bytes(&jb.header) <= jb.target {
+            let mut h = mid.clone();
+            h.update(&jb.header[split..]);
+            if *h.finalize().as_bytes() <= jb.target {
                 if let Ok(mut sol) = s.solution.lock() {
                     *sol = Some(Solution { header: jb.header.clone(), height: jb.height });
                 }
@@ -170,6 +175,13 @@ pub fn bench(threads: usize, secs: Duration) -> Result<(), crate::MinerError> {
     }
     let raw = n as f64 / t.elapsed().as_secs_f64();
     let offset = header.len() - 8;
+    // The midstate path must give exactly the plain hash.
+    let split = offset / 64 * 64;
+    let mut h = pow_midstate(&header[..split]);
+    h.update(&header[split..]);
+    if *h.finalize().as_bytes() != pow_hash_bytes(&header) {
+        return Err(crate::MinerError::Usage("midstate hashing disagrees with the plain hash".into()));
+    }
     let job = Job { header, nonce_offset: offset, target: [0; 32], prev_mint: [0; 32], height: 1 };
     let one = Pool::start(1);
     one.set(job.clone());

@@ -89,6 +89,12 @@ async fn template(c: &HttpClient, payout: &str, tier: Option<u8>) -> Result<Job,
     Job::from_template(&v)
 }
 
+/// True while the node still holds our submitted mint as pending.
+async fn still_pending(c: &HttpClient, id: &str) -> bool {
+    let s: Result<Value, _> = c.request("tx_status", rpc_params![id]).await;
+    s.is_ok_and(|v| v["status"] == "pending")
+}
+
 async fn mine(cli: &Cli, payout: String, threads: usize) -> Result<(), MinerError> {
     let client = HttpClientBuilder::default()
         .request_timeout(Duration::from_secs(5))
@@ -100,7 +106,10 @@ async fn mine(cli: &Cli, payout: String, threads: usize) -> Result<(), MinerErro
     let mut last_report = Instant::now();
     let mut last_hashes = 0u64;
     let mut current: Option<(u64, [u8; 32], [u8; 32])> = None; // height, prev_mint, target
-    let mut submitted_on: Option<u64> = None;
+    // The solution we submitted last: (height, mint id). While it is pending there is no point
+    // in mining the same height; if the node forgets it (a restart empties the mempool) or
+    // refuses it, mining resumes.
+    let mut submitted: Option<(u64, String)> = None;
     tracing::info!(target: "pc::miner", threads, url = %cli.rpc_url, "mining");
     loop {
         match template(&client, &payout, cli.tier).await {
@@ -110,7 +119,13 @@ async fn mine(cli: &Cli, payout: String, threads: usize) -> Result<(), MinerErro
                     connected = true;
                 }
                 let key = (job.height, job.prev_mint, job.target);
-                if submitted_on == Some(job.height) {
+                if let Some((h, id)) = &submitted
+                    && (*h != job.height || !still_pending(&client, id).await)
+                {
+                    submitted = None;
+                    current = None;
+                }
+                if submitted.is_some() {
                     pool.idle(); // our solution for this height is on its way to finality
                 } else if current != Some(key) {
                     tracing::info!(target: "pc::miner", height = job.height, target = %hex::encode(job.target), "new template");
@@ -124,6 +139,7 @@ async fn mine(cli: &Cli, payout: String, threads: usize) -> Result<(), MinerErro
                 }
                 connected = false;
                 current = None;
+                submitted = None;
                 pool.idle();
             }
         }
@@ -137,7 +153,7 @@ async fn mine(cli: &Cli, payout: String, threads: usize) -> Result<(), MinerErro
                 match res {
                     Ok(id) => {
                         tally.accepted += 1;
-                        submitted_on = Some(height);
+                        submitted = Some((height, id.clone()));
                         pool.idle();
                         tracing::info!(target: "pc::miner", height, %id, "solution accepted");
                     }

@@ -57,6 +57,14 @@ pub fn pow_hash_bytes(encoded: &[u8]) -> [u8; 32] {
     *POW.hasher().update(encoded).finalize().as_bytes()
 }
 
+/// A PoW hasher that has already absorbed `prefix` (a miner's midstate: the header bytes
+/// before the 64-byte block that holds the nonce never change between nonces).
+pub fn pow_midstate(prefix: &[u8]) -> blake3::Hasher {
+    let mut h = POW.hasher();
+    h.update(prefix);
+    h
+}
+
 /// The `prev_mint` of the first mint on a chain.
 pub fn genesis_tip(genesis_hash: &Hash32) -> Hash32 {
     GENESIS_MINT.hash(&genesis_hash.0)

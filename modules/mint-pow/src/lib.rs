@@ -14,7 +14,7 @@ mod header;
 mod rpc;
 
 pub use emission::{base_reward, curve_total, retarget, tier_reward};
-pub use header::{MintHeader, genesis_tip, pow_hash_bytes, tip_tag};
+pub use header::{MintHeader, genesis_tip, pow_hash_bytes, pow_midstate, tip_tag};
 
 use pc_runtime_api::codec::{Decode, Encode, Hash32, decode_canonical};
 use pc_runtime_api::{
