@@ -38,8 +38,12 @@ fn miner_binary() -> PathBuf {
 }
 
 fn start_node(dir: &std::path::Path) -> (Proc, String) {
+    start_node_on(dir, 0)
+}
+
+fn start_node_on(dir: &std::path::Path, port: u16) -> (Proc, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_phantom-node"))
-        .args(["run", "--chain", "dev", "--rpc-port", "0", "--event-interval-ms", "100", "--base-path"])
+        .args(["run", "--chain", "dev", "--rpc-port", &port.to_string(), "--event-interval-ms", "100", "--base-path"])
         .arg(dir)
         .stderr(Stdio::piped())
         .spawn()
@@ -139,4 +143,33 @@ async fn a_mined_coin_is_immature_then_spendable_end_to_end() {
     let left: Vec<Value> = unspent(&c, &payout).await;
     assert!(left.iter().all(|u| u["txid"] != mint["txid"]), "the mint is spent");
     assert!(started.elapsed() < Duration::from_secs(60), "took {:?}", started.elapsed());
+}
+
+async fn mint_height(c: &HttpClient) -> Option<u64> {
+    let payout = Address::Key(XOnly::of(&keypair_from_seed([42; 32]).unwrap())).to_string();
+    let v: Value = c.request("get_mint_template", rpc_params![payout]).await.ok()?;
+    v["height"].as_u64().map(|h| h - 1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_miner_reconnects_when_the_node_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (node, url) = start_node_on(dir.path(), port);
+    let c = HttpClientBuilder::default().build(&url).unwrap();
+    let payout = Address::Key(XOnly::of(&keypair_from_seed([44; 32]).unwrap())).to_string();
+    let _miner = Proc(
+        Command::new(miner_binary())
+            .args(["--rpc-url", &url, "--payout", &payout, "--threads", "1", "--refresh-ms", "100"])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let before = wait_for("a first mint", 30, async || mint_height(&c).await.filter(|h| *h >= 1)).await;
+    drop(node); // SIGKILL
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_node, url2) = start_node_on(dir.path(), port);
+    assert_eq!(url2, url);
+    let c2 = HttpClientBuilder::default().build(&url2).unwrap();
+    wait_for("a mint after the restart", 30, async || mint_height(&c2).await.filter(|h| *h > before)).await;
 }
