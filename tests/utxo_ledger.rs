@@ -13,7 +13,7 @@ use pc_runtime_api::{
 use pc_state::StateDb;
 use pc_utxo_tx::{
     Address, Keypair, OutPoint, Predicate, Transaction, TxIn, TxOut, Witness, XOnly, hash_lock_digest, sighash,
-    sign_sighash, sign_single_key,
+    sign_sighash,
 };
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -114,16 +114,7 @@ fn pay(kp: &Keypair, value: u64) -> TxOut {
     TxOut { value, predicate: Predicate::Key(XOnly::of(kp)) }
 }
 
-/// A single-key spend of `inputs` into `outputs`, signed for `genesis`.
-fn spend(genesis: &Hash32, kp: &Keypair, inputs: &[OutPoint], outputs: Vec<TxOut>) -> Transaction {
-    let mut tx = Transaction {
-        version: 0,
-        inputs: inputs.iter().map(|p| TxIn { prev: *p, witness: Witness::Empty }).collect(),
-        outputs,
-    };
-    sign_single_key(&mut tx, genesis, kp);
-    tx
-}
+use pc_utxo_tx::signed_transfer as spend;
 
 #[test]
 fn a_signed_spend_moves_value_and_pays_the_fee() {

@@ -12,19 +12,12 @@ use pc_utxo_tx::{
     Address, Keypair, OutPoint, Predicate, Transaction, TxIn, TxOut, Witness, XOnly, keypair_from_seed, sign_single_key,
 };
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
+mod common;
+
+use common::{Proc, start_dev_node, wait_for};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// The miner binary next to this package's `phantom-node`, built if a lone `cargo test -p
 /// phantom-node` did not build it.
@@ -42,36 +35,7 @@ fn start_node(dir: &std::path::Path) -> (Proc, String) {
 }
 
 fn start_node_on(dir: &std::path::Path, port: u16) -> (Proc, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_phantom-node"))
-        .args(["run", "--chain", "dev", "--rpc-port", &port.to_string(), "--event-interval-ms", "100", "--base-path"])
-        .arg(dir)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut addr = None;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if line.contains("JSON-RPC listening") {
-            addr = line.split("addr=").nth(1).map(|a| a.split_whitespace().next().unwrap().to_string());
-        }
-        if line.contains("node ready") {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    (Proc(child), format!("http://{}", addr.unwrap()))
-}
-
-async fn wait_for<T>(what: &str, secs: u64, mut f: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    start_dev_node(dir, port, 100)
 }
 
 async fn unspent(c: &HttpClient, addr: &str) -> Vec<Value> {

@@ -10,27 +10,21 @@ use parity_scale_codec::Encode;
 use pc_codec::Hash32;
 use pc_module_utxo::genesis_outpoint;
 use pc_service::keys::dev_account_key;
-use pc_utxo_tx::{Address, Keypair, OutPoint, Predicate, Transaction, TxIn, TxOut, Witness, XOnly, sign_single_key};
+use pc_utxo_tx::{Address, Keypair, OutPoint, Predicate, Transaction, TxIn, TxOut, Witness, XOnly};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use common::{Proc, start_dev_node};
 use std::time::{Duration, Instant};
 
 const PC: u64 = 100_000_000;
 const ALLOCATION: u64 = 1_000_000 * PC;
 
 struct Node {
-    child: Child,
+    proc: Proc,
     url: String,
     dir: std::path::PathBuf,
     _tmp: Option<tempfile::TempDir>,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn start_node() -> Node {
@@ -41,26 +35,8 @@ fn start_node() -> Node {
 }
 
 fn start_node_at(dir: &std::path::Path) -> Node {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_phantom-node"))
-        .args(["run", "--chain", "dev", "--rpc-port", "0", "--event-interval-ms", "50", "--base-path"])
-        .arg(dir)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut addr = None;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if line.contains("JSON-RPC listening") {
-            addr = line.split("addr=").nth(1).map(|a| a.split_whitespace().next().unwrap().to_string());
-        }
-        if line.contains("node ready") {
-            break;
-        }
-    }
-    // Keep draining the log so the node never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Node { child, url: format!("http://{}", addr.expect("rpc address logged")), dir: dir.to_path_buf(), _tmp: None }
+    let (proc, url) = start_dev_node(dir, 0, 50);
+    Node { proc, url, dir: dir.to_path_buf(), _tmp: None }
 }
 
 fn addr_of(kp: &Keypair) -> String {
@@ -71,15 +47,7 @@ fn pay(kp: &Keypair, value: u64) -> TxOut {
     TxOut { value, predicate: Predicate::Key(XOnly::of(kp)) }
 }
 
-fn signed(genesis: &Hash32, kp: &Keypair, inputs: &[OutPoint], outputs: Vec<TxOut>) -> Transaction {
-    let mut tx = Transaction {
-        version: 0,
-        inputs: inputs.iter().map(|p| TxIn { prev: *p, witness: Witness::Empty }).collect(),
-        outputs,
-    };
-    sign_single_key(&mut tx, genesis, kp);
-    tx
-}
+use pc_utxo_tx::signed_transfer as signed;
 
 async fn submit(c: &HttpClient, tx: &Transaction) -> Result<String, (i32, String, Option<String>)> {
     c.request::<String, _>("tx_submit", rpc_params![hex::encode(tx.encode())]).await.map_err(error_of)
@@ -233,8 +201,8 @@ async fn a_node_killed_with_sigkill_restarts_at_its_last_anchor_with_nothing_los
     tokio::time::sleep(Duration::from_millis(300)).await;
     let before: Value = c.request("chain_getInfo", rpc_params![]).await.unwrap();
     // SIGKILL: no shutdown path runs.
-    node.child.kill().unwrap();
-    node.child.wait().unwrap();
+    node.proc.0.kill().unwrap();
+    node.proc.0.wait().unwrap();
     let tmp = node._tmp.take();
     let again = start_node_at(&node.dir);
     let c2 = HttpClientBuilder::default().build(&again.url).unwrap();

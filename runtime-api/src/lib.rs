@@ -31,8 +31,10 @@ pub use constants::{ChainConstants, ConstantsError, Emission, Fees, Slashing, Wi
 pub use context::{AnchorCtx, GenesisCtx};
 pub use error::ModuleError;
 pub use events::{EventSink, ModuleEvent, RawEvent};
-pub use module::{Call, Module, ModuleDescriptor, ModuleInit, Validity, is_valid_name, registered_modules};
-pub use rpc::{RpcError, RpcHandler, RpcMethod, RpcReply};
+pub use module::{
+    Call, Module, ModuleDescriptor, ModuleInit, Validity, is_valid_name, parse_config, registered_modules,
+};
+pub use rpc::{RpcError, RpcHandler, RpcMethod, RpcReply, param, str_param};
 pub use storage::{
     KvPairs, ModuleState, ModuleView, StateRead, StateWrite, StorageError, StorageMap, StorageRead, StorageValue,
 };

@@ -43,6 +43,20 @@ pub struct ModuleInit<'a> {
     pub config: &'a serde_json::Value,
 }
 
+impl ModuleInit<'_> {
+    /// Parses the module's section strictly into `T`; a failure names the offending field's
+    /// path inside the section (the host prefixes `modules.<name>.`).
+    pub fn parse_config<T: serde::de::DeserializeOwned>(&self) -> Result<T, ModuleError> {
+        parse_config(self.config)
+    }
+}
+
+/// [`ModuleInit::parse_config`] for a section held elsewhere.
+pub fn parse_config<T: serde::de::DeserializeOwned>(section: &serde_json::Value) -> Result<T, ModuleError> {
+    serde_path_to_error::deserialize(section.clone())
+        .map_err(|e| ModuleError::Config { field: e.path().to_string(), reason: e.into_inner().to_string() })
+}
+
 /// A call addressed to one module: the unit that transactions, mints and evidence travel in.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct Call {

@@ -19,6 +19,23 @@ impl RpcError {
     }
 }
 
+/// Parameter `i` of a positional call, or the one called `name` of a call with named
+/// parameters.
+pub fn param<'a>(params: &'a serde_json::Value, i: usize, name: &str) -> Option<&'a serde_json::Value> {
+    match params {
+        serde_json::Value::Array(a) => a.get(i),
+        serde_json::Value::Object(o) => o.get(name),
+        _ => None,
+    }
+}
+
+/// [`param`] as a string, or an invalid-params error naming it.
+pub fn str_param<'a>(params: &'a serde_json::Value, i: usize, name: &str) -> Result<&'a str, RpcError> {
+    param(params, i, name)
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| RpcError::invalid_params(format!("expected string parameter `{name}`")))
+}
+
 /// What a handler answers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RpcReply {

@@ -58,8 +58,7 @@ pub struct Genesis {
 }
 
 fn build(init: &ModuleInit<'_>) -> Result<Box<dyn Module>, ModuleError> {
-    let config: Config = serde_path_to_error::deserialize(init.config.clone())
-        .map_err(|e| ModuleError::Config { field: e.path().to_string(), reason: e.into_inner().to_string() })?;
+    let config: Config = init.parse_config()?;
     if config.genesis_note.trim().is_empty() {
         return Err(ModuleError::Config { field: "genesis_note".into(), reason: "must not be empty".into() });
     }

@@ -99,8 +99,7 @@ pub struct MintPow {
 }
 
 fn build(init: &ModuleInit<'_>) -> Result<Box<dyn Module>, ModuleError> {
-    let config: MintConfig = serde_path_to_error::deserialize(init.config.clone())
-        .map_err(|e| ModuleError::Config { field: e.path().to_string(), reason: e.into_inner().to_string() })?;
+    let config: MintConfig = init.parse_config()?;
     if config.anchors_per_mint == 0 {
         return Err(ModuleError::Config { field: "anchors_per_mint".into(), reason: "must be at least 1".into() });
     }

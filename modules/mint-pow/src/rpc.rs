@@ -2,23 +2,9 @@
 
 use crate::{GENESIS, MINTS, MintHeader, TARGET, TIP, base_reward, tier_reward};
 use pc_runtime_api::codec::{Encode, Hash32, decode_canonical};
-use pc_runtime_api::{ChainConstants, ModuleView, RpcError, RpcMethod, RpcReply};
+use pc_runtime_api::{ChainConstants, ModuleView, RpcError, RpcMethod, RpcReply, param, str_param};
 use pc_utxo_tx::Address;
 use serde_json::{Value, json};
-
-fn param<'a>(params: &'a Value, i: usize, name: &str) -> Option<&'a Value> {
-    match params {
-        Value::Array(a) => a.get(i),
-        Value::Object(o) => o.get(name),
-        _ => None,
-    }
-}
-
-fn str_param<'a>(params: &'a Value, i: usize, name: &str) -> Result<&'a str, RpcError> {
-    param(params, i, name)
-        .and_then(Value::as_str)
-        .ok_or_else(|| RpcError::invalid_params(format!("expected string parameter `{name}`")))
-}
 
 fn storage(e: pc_runtime_api::ModuleError) -> RpcError {
     RpcError { code: -32603, message: format!("state unavailable: {e}") }

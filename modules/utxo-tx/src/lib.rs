@@ -24,7 +24,7 @@ pub use predicate::{
     SpendCtx, Witness, hash_lock_digest, predicate_hash,
 };
 pub use secp256k1::Keypair;
-pub use sign::{Bip340, KeyError, SecretKey, XOnly, keypair_from_seed, sign_sighash, sign_single_key};
+pub use sign::{Bip340, KeyError, SecretKey, XOnly, keypair_from_seed, sign_sighash, sign_single_key, signed_transfer};
 pub use tx::{
     DEFAULT_DUST, MAX_INPUTS, MAX_OUTPUTS, MAX_TX_BYTES, OutPoint, Transaction, TxIn, TxOut, TxShapeError, sighash,
 };

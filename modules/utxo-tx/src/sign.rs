@@ -73,3 +73,20 @@ pub fn sign_single_key(tx: &mut crate::Transaction, genesis_hash: &pc_codec::Has
         input.witness = crate::Witness::Sig(sig);
     }
 }
+
+/// A transfer of `inputs`, all locked by `kp`'s key, into `outputs`, put in canonical order and
+/// signed for the chain with `genesis_hash`.
+pub fn signed_transfer(
+    genesis_hash: &pc_codec::Hash32,
+    kp: &Keypair,
+    inputs: &[crate::OutPoint],
+    outputs: Vec<crate::TxOut>,
+) -> crate::Transaction {
+    let mut tx = crate::Transaction {
+        version: 0,
+        inputs: inputs.iter().map(|p| crate::TxIn { prev: *p, witness: crate::Witness::Empty }).collect(),
+        outputs,
+    };
+    sign_single_key(&mut tx, genesis_hash, kp);
+    tx
+}

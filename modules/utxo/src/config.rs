@@ -55,8 +55,7 @@ impl UtxoConfig {
         if v.is_null() {
             return Ok(Self::default());
         }
-        let c: UtxoConfig = serde_path_to_error::deserialize(v.clone())
-            .map_err(|e| ModuleError::Config { field: e.path().to_string(), reason: e.into_inner().to_string() })?;
+        let c: UtxoConfig = pc_runtime_api::parse_config(v)?;
         for (i, a) in c.allocations.iter().enumerate() {
             if a.value < c.dust {
                 return Err(ModuleError::Config {

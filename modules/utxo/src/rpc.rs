@@ -1,7 +1,7 @@
 //! `utxo_listUnspent`, `utxo_getBalance` and `tx_submit`.
 
 use crate::store::{BY_ADDRESS, LAST_ANCHOR, OUTPUTS};
-use pc_runtime_api::{ModuleView, RpcError, RpcMethod, RpcReply};
+use pc_runtime_api::{ModuleView, RpcError, RpcMethod, RpcReply, str_param};
 use pc_utxo_tx::{Address, MAX_TX_BYTES};
 use serde_json::{Value, json};
 
@@ -16,16 +16,6 @@ pub(crate) fn methods() -> Vec<RpcMethod> {
         RpcMethod { name: "utxo_getBalance", handler: Box::new(get_balance) },
         RpcMethod { name: "tx_submit", handler: Box::new(submit) },
     ]
-}
-
-/// Positional parameter `i` (or the named one) as a string.
-fn str_param<'a>(params: &'a Value, i: usize, name: &str) -> Result<&'a str, RpcError> {
-    let v = match params {
-        Value::Array(a) => a.get(i),
-        Value::Object(o) => o.get(name),
-        _ => None,
-    };
-    v.and_then(Value::as_str).ok_or_else(|| RpcError::invalid_params(format!("expected string parameter `{name}`")))
 }
 
 fn address(params: &Value) -> Result<Address, RpcError> {
