@@ -36,7 +36,8 @@ pub use module::{
 };
 pub use rpc::{RpcError, RpcHandler, RpcMethod, RpcReply, param, str_param};
 pub use storage::{
-    KvPairs, ModuleState, ModuleView, StateRead, StateWrite, StorageError, StorageMap, StorageRead, StorageValue,
+    AUX_KEY_PREFIX, KvPairs, ModuleState, ModuleView, StateRead, StateWrite, StorageError, StorageMap, StorageRead,
+    StorageValue,
 };
 
 pub use inventory;

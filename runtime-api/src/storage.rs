@@ -35,6 +35,24 @@ pub trait StateWrite: StateRead {
     fn delete(&mut self, key: Vec<u8>);
 }
 
+/// Prefix of auxiliary keys: committed with the anchor but outside the state root (the state
+/// layer routes them; see `pc_state::AUX_KEY_PREFIX`, which must equal this).
+pub const AUX_KEY_PREFIX: &[u8] = b"\xffaux/";
+
+fn aux_prefixed(ns: &str, rel: &[u8]) -> Vec<u8> {
+    let mut k = AUX_KEY_PREFIX.to_vec();
+    k.extend_from_slice(&prefixed(ns, rel));
+    k
+}
+
+fn aux_unprefixed(ns: &str, mut entries: KvPairs) -> KvPairs {
+    let n = AUX_KEY_PREFIX.len() + ns.len() + 1;
+    for (k, _) in entries.iter_mut() {
+        k.drain(..n.min(k.len()));
+    }
+    entries
+}
+
 fn prefixed(ns: &str, rel: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(ns.len() + 1 + rel.len());
     k.extend_from_slice(ns.as_bytes());
@@ -59,6 +77,10 @@ pub trait StorageRead {
     fn raw_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ModuleError>;
     /// Scans relative keys under `prefix`; returned keys are relative too.
     fn raw_scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<KvPairs, ModuleError>;
+    /// Reads an auxiliary key (outside the state root) relative to the namespace.
+    fn raw_aux_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ModuleError>;
+    /// Scans auxiliary keys, like [`raw_scan`](Self::raw_scan).
+    fn raw_aux_scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<KvPairs, ModuleError>;
 }
 
 fn check_dep(own: &'static str, deps: &[&'static str], wanted: &str) -> Result<&'static str, ModuleError> {
@@ -103,6 +125,13 @@ impl StorageRead for ModuleView<'_> {
     fn raw_scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<KvPairs, ModuleError> {
         Ok(unprefixed(self.ns, self.backend.scan(&prefixed(self.ns, prefix), &prefixed(self.ns, from), limit)?))
     }
+    fn raw_aux_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ModuleError> {
+        Ok(self.backend.get(&aux_prefixed(self.ns, key))?)
+    }
+    fn raw_aux_scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<KvPairs, ModuleError> {
+        let (p, f) = (aux_prefixed(self.ns, prefix), aux_prefixed(self.ns, from));
+        Ok(aux_unprefixed(self.ns, self.backend.scan(&p, &f, limit)?))
+    }
 }
 
 /// Read-write access to one module's namespace during genesis and anchor application.
@@ -134,6 +163,16 @@ impl<'a> ModuleState<'a> {
         self.backend.delete(prefixed(self.ns, key));
     }
 
+    /// Writes an auxiliary key (outside the state root) relative to the namespace.
+    pub fn raw_aux_put(&mut self, key: &[u8], value: Vec<u8>) {
+        self.backend.put(aux_prefixed(self.ns, key), value);
+    }
+
+    /// Deletes an auxiliary key.
+    pub fn raw_aux_delete(&mut self, key: &[u8]) {
+        self.backend.delete(aux_prefixed(self.ns, key));
+    }
+
     /// A read-only view of this namespace.
     pub fn view(&self) -> ModuleView<'_> {
         ModuleView { ns: self.ns, deps: self.deps, backend: &*self.backend }
@@ -156,6 +195,12 @@ impl StorageRead for ModuleState<'_> {
     }
     fn raw_scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<KvPairs, ModuleError> {
         self.view().raw_scan(prefix, from, limit)
+    }
+    fn raw_aux_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ModuleError> {
+        self.view().raw_aux_get(key)
+    }
+    fn raw_aux_scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<KvPairs, ModuleError> {
+        self.view().raw_aux_scan(prefix, from, limit)
     }
 }
 
@@ -201,17 +246,30 @@ impl<V: Encode + Decode> StorageValue<V> {
     }
 }
 
-/// A typed map in a module's namespace: `<item>/<SCALE(key)>` → `SCALE(value)`.
+/// A typed map in a module's namespace: `<item>/<SCALE(key)>` → `SCALE(value)`. An
+/// [`aux`](Self::aux) map holds derived data (an index for RPC) outside the state root: it
+/// commits atomically with the anchor and rolls back with a failed call, but costs no tree
+/// hashing and is not proven by the root.
 #[derive(Debug)]
 pub struct StorageMap<K, V> {
     item: &'static str,
+    aux: bool,
     _kv: PhantomData<fn() -> (K, V)>,
 }
 
 impl<K: Encode + Decode, V: Encode + Decode> StorageMap<K, V> {
     /// Declares the map; `item` is unique within the module.
     pub const fn new(item: &'static str) -> Self {
-        Self { item, _kv: PhantomData }
+        Self { item, aux: false, _kv: PhantomData }
+    }
+
+    /// Declares an auxiliary map (outside the state root).
+    pub const fn aux(item: &'static str) -> Self {
+        Self { item, aux: true, _kv: PhantomData }
+    }
+
+    fn read(&self, s: &impl StorageRead, key: &[u8]) -> Result<Option<Vec<u8>>, ModuleError> {
+        if self.aux { s.raw_aux_get(key) } else { s.raw_get(key) }
     }
 
     fn prefix(&self) -> Vec<u8> {
@@ -228,22 +286,22 @@ impl<K: Encode + Decode, V: Encode + Decode> StorageMap<K, V> {
 
     /// Reads an entry.
     pub fn get(&self, s: &impl StorageRead, k: &K) -> Result<Option<V>, ModuleError> {
-        decode_value(s.raw_get(&self.key(k))?)
+        decode_value(self.read(s, &self.key(k))?)
     }
 
     /// True if the entry exists.
     pub fn contains(&self, s: &impl StorageRead, k: &K) -> Result<bool, ModuleError> {
-        Ok(s.raw_get(&self.key(k))?.is_some())
+        Ok(self.read(s, &self.key(k))?.is_some())
     }
 
     /// Writes an entry.
     pub fn insert(&self, s: &mut ModuleState<'_>, k: &K, v: &V) {
-        s.raw_put(&self.key(k), v.encode());
+        if self.aux { s.raw_aux_put(&self.key(k), v.encode()) } else { s.raw_put(&self.key(k), v.encode()) }
     }
 
     /// Removes an entry.
     pub fn remove(&self, s: &mut ModuleState<'_>, k: &K) {
-        s.raw_delete(&self.key(k));
+        if self.aux { s.raw_aux_delete(&self.key(k)) } else { s.raw_delete(&self.key(k)) }
     }
 
     /// Up to `limit` entries in encoded-key order, starting at `from` (inclusive) if given.
@@ -275,7 +333,9 @@ impl<K: Encode + Decode, V: Encode + Decode> StorageMap<K, V> {
         let item_len = self.item.len() + 1;
         let start = from.map_or_else(|| prefix.clone(), |k| self.key(k));
         let mut out = Vec::new();
-        for (rk, rv) in s.raw_scan(&prefix, &start, limit)? {
+        let entries =
+            if self.aux { s.raw_aux_scan(&prefix, &start, limit)? } else { s.raw_scan(&prefix, &start, limit)? };
+        for (rk, rv) in entries {
             let kb = rk.get(item_len..).unwrap_or_default();
             let k = decode_canonical::<K>(kb, MAX_VALUE)
                 .map_err(|e| ModuleError::Fatal(format!("corrupt state key: {e}")))?;

@@ -26,6 +26,15 @@ pub struct Head {
     pub tree_version: Option<u64>,
 }
 
+/// Keys with this prefix are auxiliary: committed with the anchor, outside the state root.
+/// (Module namespaces are `a-z0-9-` names, so no module key starts with 0xFF.)
+pub const AUX_KEY_PREFIX: &[u8] = b"\xffaux/";
+
+/// The column a state key lives in.
+pub(crate) fn column_of(key: &[u8]) -> Column {
+    if key.starts_with(AUX_KEY_PREFIX) { Column::Aux } else { Column::State }
+}
+
 /// The committed state of one node.
 #[derive(Clone)]
 pub struct StateDb {
@@ -76,7 +85,7 @@ impl StateDb {
 
     /// Reads a committed value.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        Ok(self.kv.get(Column::State, key)?)
+        Ok(self.kv.get(column_of(key), key)?)
     }
 
     /// A transaction over the committed state.
@@ -95,6 +104,13 @@ impl StateDb {
         let mut batch = WriteBatch::new();
         let mut value_set = Vec::new();
         for (key, value) in writes {
+            if column_of(&key) == Column::Aux {
+                match value {
+                    Some(v) => batch.put(Column::Aux, key, v),
+                    None => batch.delete(Column::Aux, key),
+                }
+                continue;
+            }
             let committed = self.kv.get(Column::State, &key)?;
             if committed == value {
                 continue; // a no-op write must not churn the tree

@@ -10,6 +10,10 @@
 //! An anchor's writes, the tree nodes they create and the new [`Head`] commit in one atomic
 //! batch ([`StateDb::prepare`] then [`Prepared::commit`]), so a node killed at any point
 //! reopens at its last committed anchor.
+//!
+//! Keys that start with [`AUX_KEY_PREFIX`] are auxiliary (indexes a module keeps for its RPC):
+//! they go through the same overlay, checkpoints and atomic commit, but live in the `Aux`
+//! column and never enter the tree, so they cost no hashing and are not part of the root.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -19,7 +23,7 @@ pub mod snapshot;
 mod tree;
 mod txn;
 
-pub use db::{Head, Prepared, StateDb};
+pub use db::{AUX_KEY_PREFIX, Head, Prepared, StateDb};
 pub use error::StateError;
 pub use tree::{EMPTY_STATE_ROOT, StateProof, key_hash, verify_proof};
 pub use txn::{StateTxn, Writes};

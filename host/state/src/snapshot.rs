@@ -12,6 +12,7 @@
 //! unless the rebuilt root equals the header's state root, so a snapshot is self-verifying and
 //! a node never starts from state it cannot prove.
 
+use crate::db::AUX_KEY_PREFIX;
 use crate::tree::{Tree, TreeStore, key_hash, stage_nodes};
 use crate::{Head, StateDb, StateError};
 use pc_codec::{Decode, Domain, Encode, Hash32, decode_canonical};
@@ -65,11 +66,9 @@ pub fn export(db: &StateDb, out: impl Write) -> Result<Header, StateError> {
     w.record(&header.encode())?;
     let mut entries = 0u64;
     let mut failure = None;
-    db.kv().scan(
-        Column::State,
-        &[],
-        &[],
-        &mut |k, v| match w.record(&Body::Entry(k.to_vec(), v.to_vec()).encode()) {
+    // State entries, then auxiliary ones (their keys sort after every state key).
+    for col in [Column::State, Column::Aux] {
+        db.kv().scan(col, &[], &[], &mut |k, v| match w.record(&Body::Entry(k.to_vec(), v.to_vec()).encode()) {
             Ok(()) => {
                 entries += 1;
                 Scan::Continue
@@ -78,8 +77,8 @@ pub fn export(db: &StateDb, out: impl Write) -> Result<Header, StateError> {
                 failure = Some(e);
                 Scan::Stop
             }
-        },
-    )?;
+        })?;
+    }
     if let Some(e) = failure {
         return Err(e);
     }
@@ -153,6 +152,11 @@ pub fn restore(db: &StateDb, genesis: Hash32, mut input: impl Read) -> Result<He
     }
 
     let mut batch = WriteBatch::new();
+    // Auxiliary entries are derived data outside the root: restored as the file has them.
+    let (aux, entries): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(k, _)| k.starts_with(AUX_KEY_PREFIX));
+    for (k, v) in aux {
+        batch.put(Column::Aux, k, v);
+    }
     let tree_version = if entries.is_empty() {
         None
     } else {

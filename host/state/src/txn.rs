@@ -1,7 +1,8 @@
 //! The write overlay of one anchor, with nested checkpoints so a failed call leaves no trace.
 
 use crate::StateError;
-use pc_store::{Column, KvPairs, KvStore, Scan};
+use crate::db::column_of;
+use pc_store::{KvPairs, KvStore, Scan};
 use std::collections::BTreeMap;
 
 /// Pending writes: `Some(value)` sets a key, `None` deletes it.
@@ -35,7 +36,7 @@ impl<'a> StateTxn<'a> {
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
         match self.writes.get(key) {
             Some(v) => Ok(v.clone()),
-            None => Ok(self.base.get(Column::State, key)?),
+            None => Ok(self.base.get(column_of(key), key)?),
         }
     }
 
@@ -43,7 +44,7 @@ impl<'a> StateTxn<'a> {
     pub fn scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<KvPairs, StateError> {
         let start = if from > prefix { from } else { prefix };
         let mut out = Vec::new();
-        self.base.scan(Column::State, prefix, start, &mut |k, v| {
+        self.base.scan(column_of(prefix), prefix, start, &mut |k, v| {
             if !self.writes.contains_key(k) {
                 out.push((k.to_vec(), v.to_vec()));
             }
@@ -118,7 +119,7 @@ impl<'a> StateTxn<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pc_store::{Durability, MemStore, WriteBatch};
+    use pc_store::{Column, Durability, MemStore, WriteBatch};
 
     fn base() -> MemStore {
         let s = MemStore::new();

@@ -40,11 +40,14 @@ pub enum Column {
     /// Accepted DAG events with their payloads, in acceptance order: replayed into the
     /// consensus engine at start.
     Dag,
+    /// Modules' auxiliary items (indexes such as UTXO-by-address): written in the anchor's
+    /// atomic batch, but not part of the state root.
+    Aux,
 }
 
 impl Column {
     /// Every column, in a fixed order.
-    pub const ALL: [Column; 9] = [
+    pub const ALL: [Column; 10] = [
         Column::Meta,
         Column::State,
         Column::StateKeyIndex,
@@ -54,6 +57,7 @@ impl Column {
         Column::Events,
         Column::Calls,
         Column::Dag,
+        Column::Aux,
     ];
 
     /// The column family name on disk.
@@ -68,6 +72,7 @@ impl Column {
             Column::Events => "events",
             Column::Calls => "calls",
             Column::Dag => "dag",
+            Column::Aux => "aux",
         }
     }
 }

@@ -27,7 +27,7 @@ pub struct Totals {
 /// Unspent outputs by outpoint.
 pub const OUTPUTS: StorageMap<OutPoint, Utxo> = StorageMap::new("out");
 /// Address index: (address bytes, outpoint) → (), for `utxo_listUnspent`.
-pub const BY_ADDRESS: StorageMap<([u8; 33], OutPoint), ()> = StorageMap::new("addr");
+pub const BY_ADDRESS: StorageMap<([u8; 33], OutPoint), ()> = StorageMap::aux("addr");
 /// The chain's genesis hash (bound into every sighash).
 pub const GENESIS_HASH: StorageValue<Hash32> = StorageValue::new("genesis-hash");
 /// Global index of the anchor being or last applied.
