@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 const HEAD_KEY: &[u8] = b"head";
 const GENESIS_KEY: &[u8] = b"genesis";
-/// Tree versions whose stale nodes are kept (readers of a recent root may still walk them).
+/// Age (in tree versions) beyond which leftover stale records of older databases are pruned.
 const KEEP_TREE_VERSIONS: u64 = 16;
 /// Stale nodes deleted per commit at most, so pruning never stalls an anchor.
 const PRUNE_PER_COMMIT: usize = 4096;
@@ -136,11 +136,13 @@ impl StateDb {
             let (root, update) =
                 Tree::new(&store).put_value_set(value_set, version).map_err(|e| StateError::Tree(e.to_string()))?;
             stage_nodes(&update, &mut batch)?;
+            // Only the newest version is ever read (proofs are served at the head), so the
+            // nodes this update supersedes are deleted in the same atomic batch: no stale
+            // records to write now and delete later.
             for stale in &update.stale_node_index_batch {
-                let mut k = stale.stale_since_version.to_be_bytes().to_vec();
-                k.extend(node_key_bytes(&stale.node_key)?);
-                batch.put(Column::TreeStale, k, Vec::new());
+                batch.delete(Column::TreeNodes, node_key_bytes(&stale.node_key)?);
             }
+            // Stale records left by databases written before this rule.
             self.stage_pruning(version, &mut batch)?;
             (Hash32(root.0), Some(version))
         };
