@@ -117,14 +117,8 @@ impl StateDb {
             }
             let kh = key_hash(&key);
             match &value {
-                Some(v) => {
-                    batch.put(Column::State, key.clone(), v.clone());
-                    batch.put(Column::StateKeyIndex, kh.0.to_vec(), key);
-                }
-                None => {
-                    batch.delete(Column::State, key);
-                    batch.delete(Column::StateKeyIndex, kh.0.to_vec());
-                }
+                Some(v) => batch.put(Column::State, key, v.clone()),
+                None => batch.delete(Column::State, key),
             }
             value_set.push((kh, value));
         }
@@ -132,7 +126,7 @@ impl StateDb {
             (head.map_or(EMPTY_STATE_ROOT, |h| h.state_root), head.and_then(|h| h.tree_version))
         } else {
             let version = head.and_then(|h| h.tree_version).map_or(0, |v| v + 1);
-            let store = TreeStore { kv: self.kv.as_ref() };
+            let store = TreeStore { kv: self.kv.as_ref(), proving: None };
             let (root, update) =
                 Tree::new(&store).put_value_set(value_set, version).map_err(|e| StateError::Tree(e.to_string()))?;
             stage_nodes(&update, &mut batch)?;
@@ -173,7 +167,8 @@ impl StateDb {
         let Some(version) = self.head()?.and_then(|h| h.tree_version) else {
             return Err(StateError::Tree("the state is empty; nothing to prove against".into()));
         };
-        let store = TreeStore { kv: self.kv.as_ref() };
+        let value = self.kv.get(Column::State, key)?;
+        let store = TreeStore { kv: self.kv.as_ref(), proving: Some((key_hash(key), value)) };
         let (value, proof) =
             Tree::new(&store).get_with_proof(key_hash(key), version).map_err(|e| StateError::Tree(e.to_string()))?;
         Ok(StateProof { key: key.to_vec(), value, proof })

@@ -161,7 +161,7 @@ pub fn restore(db: &StateDb, genesis: Hash32, mut input: impl Read) -> Result<He
         None
     } else {
         let set: Vec<_> = entries.iter().map(|(k, v)| (key_hash(k), Some(v.clone()))).collect();
-        let store = TreeStore { kv: db.kv().as_ref() };
+        let store = TreeStore { kv: db.kv().as_ref(), proving: None };
         let (root, update) = Tree::new(&store).put_value_set(set, 0).map_err(|e| StateError::Tree(e.to_string()))?;
         if Hash32(root.0) != header.head.state_root {
             return Err(StateError::Snapshot(format!(
@@ -177,7 +177,6 @@ pub fn restore(db: &StateDb, genesis: Hash32, mut input: impl Read) -> Result<He
         return Err(StateError::Snapshot("no entries but a non-empty state root".into()));
     }
     for (k, v) in entries {
-        batch.put(Column::StateKeyIndex, key_hash(&k).0.to_vec(), k.clone());
         batch.put(Column::State, k, v);
     }
     let head = Head { tree_version, ..header.head };

@@ -52,9 +52,12 @@ pub fn verify_proof(root: &Hash32, proof: &StateProof) -> Result<(), StateError>
         .map_err(|e| StateError::Tree(e.to_string()))
 }
 
-/// Reads tree nodes and values out of the store for `jmt`.
+/// Reads tree nodes out of the store for `jmt`. Values are stored by state key, not by key
+/// hash, so the only value `jmt` can ask for is the one a proof is being built for.
 pub(crate) struct TreeStore<'a> {
     pub kv: &'a dyn KvStore,
+    /// The key hash being proven and its value (`None`: absent).
+    pub proving: Option<(jmt::KeyHash, Option<Vec<u8>>)>,
 }
 
 /// Queues the tree nodes of an update for writing.
@@ -82,14 +85,16 @@ impl jmt::storage::TreeReader for TreeStore<'_> {
         }
     }
 
-    /// Values live in the `State` column (latest version only), found through the key-hash index.
+    /// Only the value of the key being proven (tree updates never read values).
     fn get_value_option(
         &self,
         _max_version: jmt::Version,
         key_hash: jmt::KeyHash,
     ) -> anyhow::Result<Option<jmt::OwnedValue>> {
-        let Some(key) = self.kv.get(Column::StateKeyIndex, &key_hash.0)? else { return Ok(None) };
-        Ok(self.kv.get(Column::State, &key)?)
+        match &self.proving {
+            Some((h, v)) if *h == key_hash => Ok(v.clone()),
+            _ => anyhow::bail!("state values are read by key, not by key hash"),
+        }
     }
 
     fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(jmt::storage::NodeKey, jmt::storage::LeafNode)>> {
