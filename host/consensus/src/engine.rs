@@ -62,6 +62,16 @@ pub enum InsertError {
         /// What its parents give.
         computed: u64,
     },
+    /// A third (or later) variant of one seat's event at one seq that no accepted or waiting
+    /// event needs (the fork-bomb bound, §8). Offer it again with
+    /// [`Engine::insert_needed`] if an event that cites it arrives.
+    #[error("fork bound: seat {creator} already has two events at seq {seq}")]
+    ForkBound {
+        /// The equivocating seat.
+        creator: u8,
+        /// The seq.
+        seq: u64,
+    },
     /// More than f seats are Byzantine: two forks were both recognised. The engine halts.
     #[error("safety violated: more than f Byzantine seats ({0})")]
     Halted(&'static str),
@@ -193,6 +203,26 @@ impl Engine {
 
     /// Accepts one event whose payload the caller holds. On error nothing changes.
     pub fn insert(&mut self, se: SignedEvent, verifier: &dyn SignatureVerifier) -> Result<Vec<Output>, InsertError> {
+        self.insert_checked(se, verifier, false)
+    }
+
+    /// Like [`insert`](Self::insert), for an event that an event waiting in the caller's buffer
+    /// cites as a parent: the fork-bomb bound does not apply, since refusing it would stall the
+    /// honest event that needs it.
+    pub fn insert_needed(
+        &mut self,
+        se: SignedEvent,
+        verifier: &dyn SignatureVerifier,
+    ) -> Result<Vec<Output>, InsertError> {
+        self.insert_checked(se, verifier, true)
+    }
+
+    fn insert_checked(
+        &mut self,
+        se: SignedEvent,
+        verifier: &dyn SignatureVerifier,
+        needed: bool,
+    ) -> Result<Vec<Output>, InsertError> {
         if let Some(why) = self.halted {
             return Err(InsertError::Halted(why));
         }
@@ -202,6 +232,10 @@ impl Engine {
             return Err(InsertError::Known);
         }
         self.check_structure(&se)?;
+        let variants = self.dag.chains[ev.creator as usize].get(&ev.seq).map_or(0, Vec::len);
+        if variants >= 2 && !needed {
+            return Err(InsertError::ForkBound { creator: ev.creator, seq: ev.seq });
+        }
         let missing: Vec<Hash32> = ev.parents.iter().filter(|p| !self.dag.by_id.contains_key(*p)).copied().collect();
         if !missing.is_empty() {
             return Err(InsertError::MissingParents(missing));

@@ -119,10 +119,34 @@ fn equivocation_produces_evidence_once() {
     assert!(e.insert(a.clone(), &Keys).unwrap().is_empty());
     let out = e.insert(b.clone(), &Keys).unwrap();
     assert!(matches!(&out[..], [Output::Equivocation(ev)] if ev.first == a && ev.second == b));
-    assert!(e.insert(c, &Keys).unwrap().iter().all(|o| !matches!(o, Output::Equivocation(_))));
+    // A third variant is refused by the fork bound; accepted because an event needs it, it
+    // yields no second piece of evidence.
+    assert!(matches!(e.insert(c.clone(), &Keys), Err(InsertError::ForkBound { .. })));
+    assert!(e.insert_needed(c, &Keys).unwrap().iter().all(|o| !matches!(o, Output::Equivocation(_))));
     assert_eq!(e.known_cheaters(), 1 << 1);
     // Honest seats stop citing the cheater.
     let honest = next(&e, 2);
     let cheater_ids = [a.event.id(), b.event.id()];
     assert!(honest.event.parents.iter().all(|p| !cheater_ids.contains(p)));
+}
+
+#[test]
+fn a_third_variant_at_one_seq_is_refused_unless_an_event_needs_it() {
+    let mut e = Engine::new(cfg(4)).unwrap();
+    let base = next(&e, 0);
+    let variant = |n: u8| {
+        let mut ev = base.event.clone();
+        ev.payload_root = Hash32([n; 32]);
+        signed(ev)
+    };
+    assert!(e.insert(variant(1), &Keys).unwrap().is_empty());
+    let second = e.insert(variant(2), &Keys).unwrap();
+    assert!(matches!(second.as_slice(), [Output::Equivocation(_)]), "the second variant is evidence");
+    let before = e.stats().events;
+    assert_eq!(e.insert(variant(3), &Keys), Err(InsertError::ForkBound { creator: 0, seq: 1 }));
+    assert_eq!(e.stats().events, before, "a refused variant changes nothing");
+    // An honest event that cites the third variant makes it needed.
+    e.insert_needed(variant(3), &Keys).unwrap();
+    assert_eq!(e.stats().events, before + 1);
+    assert!(e.contains(&variant(3).event.id()));
 }

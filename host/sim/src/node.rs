@@ -206,7 +206,8 @@ impl SimNode {
         let Ok(mut engine) = Engine::new(self.cfg.clone()) else { return };
         let mut replayed = Vec::new();
         for ev in &self.persisted {
-            match engine.insert(ev.clone(), &SimKeys) {
+            // Everything persisted was accepted once, fork-bound exceptions included.
+            match engine.insert_needed(ev.clone(), &SimKeys) {
                 Ok(outs) => replayed.extend(outs.into_iter().filter_map(|o| match o {
                     Output::Finalized(b) => Some(b),
                     Output::Equivocation(_) => None,
@@ -292,7 +293,12 @@ impl SimNode {
 
     fn insert(&mut self, now: u64, se: SignedEvent) -> Result<(), InsertError> {
         let id = se.event.id();
-        let outs = self.engine.insert(se.clone(), &SimKeys)?;
+        // An event a buffered event waits for is needed: the fork-bomb bound must not refuse it.
+        let outs = if self.waiting.contains_key(&id) {
+            self.engine.insert_needed(se.clone(), &SimKeys)?
+        } else {
+            self.engine.insert(se.clone(), &SimKeys)?
+        };
         let h = &mut self.heads[se.event.creator as usize];
         *h = (*h).max(se.event.seq);
         self.persisted.push(se);

@@ -88,7 +88,7 @@ fn anchors_do_not_depend_on_arrival_order() {
             Engine::new(Config { shard: 0, seats: 7, max_parents: 4, coin_period: 8, first_anchor_index: 1 }).unwrap();
         let mut out = Vec::new();
         for &i in order {
-            for o in e.insert(dag[i].clone(), &pc_sim::SimKeys).unwrap() {
+            for o in e.insert_needed(dag[i].clone(), &pc_sim::SimKeys).unwrap() {
                 if let Output::Finalized(b) = o {
                     out.push(b);
                 }
