@@ -211,3 +211,32 @@ fn difficulty_retargets_on_the_anchor_window() {
     let relaxed = chain.rt.with_view(&chain.db, "mint-pow", |v| TARGET.get(v).unwrap().unwrap()).unwrap();
     assert!(relaxed > after);
 }
+
+#[test]
+fn near_the_cap_a_mint_pays_what_is_left_and_minting_goes_on() {
+    let cap = 1_000_000_000_000u64;
+    let mut spec = dev_mint_spec(&test_key(9));
+    spec.constants.emission.supply_cap = cap;
+    spec.constants.emission.initial_mint_reward = 1_000_000_000;
+    spec.constants.emission.halving_mints = 1;
+    let addr = Address::Key(XOnly::of(&test_key(9))).to_string();
+    let alloc = cap - 1_500_000_000;
+    spec.modules.insert("utxo".into(), serde_json::json!({ "allocations": [{ "address": addr, "value": alloc }] }));
+    let rt = Runtime::new(spec).unwrap();
+    let db = StateDb::new(Arc::new(pc_store::MemStore::new()));
+    rt.init_genesis(&db).unwrap();
+    let mut chain = Chain { rt, db, next: 1 };
+    let mut rewards = Vec::new();
+    for _ in 0..3 {
+        let h = chain.mine(&test_key(1), 2);
+        assert_eq!(chain.apply(vec![mint_call(&h)]).record.dropped, 0, "a mint at the cap is still valid");
+        rewards.push(
+            chain.rt.with_view(&chain.db, "mint-pow", |v| MINTS.get(v, &h.id()).unwrap().unwrap().reward).unwrap(),
+        );
+    }
+    assert_eq!(rewards, vec![1_000_000_000, 500_000_000, 0]);
+    let issued = chain.rt.with_view(&chain.db, "utxo", |v| TOTALS.get(v).unwrap().unwrap()).unwrap().issued;
+    assert_eq!(issued, cap);
+    let tip = chain.rt.with_view(&chain.db, "mint-pow", |v| TIP.get(v).unwrap().unwrap()).unwrap();
+    assert_eq!(tip.height, 3, "the tip advances even when nothing is paid");
+}

@@ -37,7 +37,7 @@ impl Job {
     pub fn from_template(v: &Value) -> Result<Job, String> {
         let header = hex::decode(v["header"].as_str().ok_or("template lacks `header`")?).map_err(|e| e.to_string())?;
         let nonce_offset = v["nonce_offset"].as_u64().ok_or("template lacks `nonce_offset`")? as usize;
-        if nonce_offset + 8 != header.len() {
+        if nonce_offset.checked_add(8) != Some(header.len()) {
             return Err("the nonce is not the header's last 8 bytes".into());
         }
         Ok(Job {

@@ -159,6 +159,7 @@ async fn mine(cli: &Cli, payout: String, threads: usize) -> Result<(), MinerErro
                     }
                     Err(e) => {
                         tally.rejected += 1;
+                        current = None; // the thread that found it stopped: hand the job out again
                         tracing::warn!(target: "pc::miner", height, error = %e, "solution rejected");
                     }
                 }

@@ -224,3 +224,52 @@ async fn a_node_killed_with_sigkill_restarts_at_its_last_anchor_with_nothing_los
     drop(again);
     drop(tmp);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_restored_from_a_snapshot_goes_on_finalizing_transactions() {
+    let node = start_node();
+    let c = HttpClientBuilder::default().build(&node.url).unwrap();
+    let info: Value = c.request("chain_getInfo", rpc_params![]).await.unwrap();
+    let genesis = Hash32::from_hex(info["genesis_hash"].as_str().unwrap()).unwrap();
+    let (a, b) = (dev_account_key(0).unwrap(), dev_account_key(1).unwrap());
+    let tx = signed(&genesis, &a, &[genesis_outpoint(0)], vec![pay(&b, 2 * PC), pay(&a, ALLOCATION - 2 * PC - 10_000)]);
+    let id = submit(&c, &tx).await.unwrap();
+    assert_eq!(wait_final(&c, &id).await["status"], "finalized");
+    let from = node.dir.clone();
+    drop(c);
+    let Node { proc: p, _tmp: tmp, .. } = node;
+    drop(p);
+    let snap = from.join("state.snapshot");
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_phantom-node")).args(args).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(&[
+        "export-snapshot",
+        "--chain",
+        "dev",
+        "--base-path",
+        from.to_str().unwrap(),
+        "--file",
+        snap.to_str().unwrap(),
+    ]);
+    let to = tempfile::tempdir().unwrap();
+    run(&[
+        "import-snapshot",
+        "--chain",
+        "dev",
+        "--base-path",
+        to.path().to_str().unwrap(),
+        "--file",
+        snap.to_str().unwrap(),
+    ]);
+    let restored = start_node_at(to.path());
+    let c = HttpClientBuilder::default().build(&restored.url).unwrap();
+    assert_eq!(balance(&c, &b).await, ALLOCATION + 2 * PC, "the restored state has the transfer");
+    let change = OutPoint { tx: tx.txid(), index: tx.outputs.iter().position(|o| o.value > 2 * PC).unwrap() as u32 };
+    let next = signed(&genesis, &a, &[change], vec![pay(&b, PC), pay(&a, ALLOCATION - 3 * PC - 20_000)]);
+    let id = submit(&c, &next).await.unwrap();
+    assert_eq!(wait_final(&c, &id).await["status"], "finalized", "the restored node finalizes new transactions");
+    assert_eq!(balance(&c, &b).await, ALLOCATION + 3 * PC);
+    drop(tmp);
+}

@@ -47,8 +47,9 @@ pub enum SubmitError {
     /// Already finalized.
     #[error("already finalized at anchor {0}")]
     Finalized(u64),
-    /// The pool is full of calls that pay more.
-    #[error("mempool full: priority {priority} is below the lowest pending ({lowest})")]
+    /// The pool is full of calls that pay at least as much (or that events in flight reserve:
+    /// `lowest` = `u64::MAX`).
+    #[error("mempool full: priority {priority} does not beat the lowest evictable pending call ({lowest})")]
     Full {
         /// The newcomer's priority.
         priority: u64,
@@ -95,8 +96,11 @@ struct Inner {
     spends: BTreeMap<Hash32, Hash32>,
     bytes: usize,
     seq: u64,
-    rejected: BTreeMap<Hash32, (String, String)>,
-    rejected_order: VecDeque<Hash32>,
+    /// Rejected key → (code, reason, remembered-at counter).
+    rejected: BTreeMap<Hash32, (String, String, u64)>,
+    /// (key, counter) in the order remembered; an entry whose counter no longer matches the
+    /// map's is stale (the key was admitted or remembered again since).
+    rejected_order: VecDeque<(Hash32, u64)>,
 }
 
 /// The pool. Cheap to share behind an `Arc`.
@@ -203,27 +207,28 @@ impl Mempool {
             .collect();
         let mut out = Vec::with_capacity(checked.len());
         let mut gone = Vec::new();
+        let Ok(mut inner) = self.lock() else { return Vec::new() };
         for (k, c, bad) in checked {
             match bad {
-                None => out.push((k, c)),
+                // Only calls still pending go into the event (a concurrent submit may have
+                // evicted one since the snapshot); they are reserved from now on.
+                None => {
+                    if let Some(e) = inner.entries.get_mut(&k) {
+                        e.in_event = true;
+                        out.push((k, c));
+                    }
+                }
                 Some(e) => gone.push((k, e)),
             }
         }
-        if let Ok(mut inner) = self.lock() {
-            for (k, _) in &out {
-                if let Some(e) = inner.entries.get_mut(k) {
-                    e.in_event = true;
-                }
-            }
-            for (k, e) in gone {
-                inner.remove(&k);
-                let (code, reason) = match e {
-                    SubmitError::Invalid { code, reason } => (code, reason),
-                    other => ("system.internal".into(), other.to_string()),
-                };
-                tracing::debug!(target: "pc::mempool", key = %k, %code, "pending call became invalid");
-                inner.remember(k, code, reason, self.cfg.remember_rejected);
-            }
+        for (k, e) in gone {
+            inner.remove(&k);
+            let (code, reason) = match e {
+                SubmitError::Invalid { code, reason } => (code, reason),
+                other => ("system.internal".into(), other.to_string()),
+            };
+            tracing::debug!(target: "pc::mempool", key = %k, %code, "pending call became invalid");
+            inner.remember(k, code, reason, self.cfg.remember_rejected);
         }
         out
     }
@@ -246,7 +251,7 @@ impl Mempool {
         inner
             .rejected
             .get(key)
-            .map(|(code, reason)| PoolStatus::Rejected { code: code.clone(), reason: reason.clone() })
+            .map(|(code, reason, _)| PoolStatus::Rejected { code: code.clone(), reason: reason.clone() })
     }
 
     /// A pending call by key.
@@ -296,7 +301,8 @@ impl Inner {
             total -= e.bytes;
         }
         if calls > cfg.max_calls || total > cfg.max_bytes {
-            return Err(SubmitError::Full { priority, lowest: 0 });
+            // Everything left is reserved by events in flight.
+            return Err(SubmitError::Full { priority, lowest: u64::MAX });
         }
         for v in victims {
             self.remove(&v);
@@ -326,11 +332,12 @@ impl Inner {
     }
 
     fn remember(&mut self, key: Hash32, code: String, reason: String, cap: usize) {
-        if self.rejected.insert(key, (code, reason)).is_none() {
-            self.rejected_order.push_back(key);
-        }
-        while self.rejected_order.len() > cap {
-            if let Some(old) = self.rejected_order.pop_front() {
+        self.seq += 1;
+        self.rejected.insert(key, (code, reason, self.seq));
+        self.rejected_order.push_back((key, self.seq));
+        while self.rejected.len() > cap || self.rejected_order.len() > 2 * cap.max(1) {
+            let Some((old, at)) = self.rejected_order.pop_front() else { break };
+            if self.rejected.get(&old).is_some_and(|r| r.2 == at) {
                 self.rejected.remove(&old);
             }
         }

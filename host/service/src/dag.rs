@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 /// Largest persisted record (an event header and its payload).
 const MAX_RECORD: usize = 64 << 20;
+/// Meta key: the global index of the first anchor the persisted DAG finalizes.
+const FIRST_ANCHOR_KEY: &[u8] = b"dag-first-anchor";
 
 /// One persisted event.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
@@ -23,8 +25,10 @@ pub(crate) struct DagLog {
 }
 
 impl DagLog {
-    /// Opens the log and reads every record, in order.
-    pub fn open(kv: Arc<dyn KvStore>) -> Result<(DagLog, Vec<DagRecord>), ServiceError> {
+    /// Opens the log and reads every record, in order, with the global index of the first
+    /// anchor this DAG finalizes. A new log (fresh chain, or state imported from a snapshot)
+    /// starts right after the committed `head`, and that is recorded.
+    pub fn open(kv: Arc<dyn KvStore>, head: u64) -> Result<(DagLog, Vec<DagRecord>, u64), ServiceError> {
         let mut records = Vec::new();
         let mut bad = None;
         kv.scan(Column::Dag, &[], &[], &mut |_, v| match pc_codec::decode_canonical::<DagRecord>(v, MAX_RECORD) {
@@ -41,7 +45,19 @@ impl DagLog {
             return Err(ServiceError::Corrupt { what: "dag record", source });
         }
         let next = records.len() as u64;
-        Ok((DagLog { kv, next }, records))
+        let first_anchor = if records.is_empty() {
+            let first = head + 1;
+            let mut batch = WriteBatch::new();
+            batch.put(Column::Meta, FIRST_ANCHOR_KEY.to_vec(), first.to_be_bytes().to_vec());
+            kv.write(batch, Durability::Sync)?;
+            first
+        } else {
+            // Logs written before this record existed started at anchor 1.
+            kv.get(Column::Meta, FIRST_ANCHOR_KEY)?
+                .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+                .map_or(1, u64::from_be_bytes)
+        };
+        Ok((DagLog { kv, next }, records, first_anchor))
     }
 
     /// Appends a record durably (before the engine sees the event).

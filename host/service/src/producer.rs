@@ -43,6 +43,9 @@ pub struct Producer {
     /// Payloads of events not finalized yet.
     payloads: BTreeMap<Hash32, Vec<Call>>,
     max_calls: usize,
+    /// True while persisted events are re-inserted at start: only then may an anchor the
+    /// state already holds come out of the engine.
+    replaying: bool,
 }
 
 impl std::fmt::Debug for Producer {
@@ -68,22 +71,31 @@ impl Producer {
                 c.committee_size
             )));
         }
+        let head = ctx.db.head()?.map_or(0, |h| h.anchor);
+        let (log, records, first_anchor_index) = DagLog::open(ctx.db.kv().clone(), head)?;
         let engine = Engine::new(Config {
             shard: 0,
             seats: 1,
             max_parents: c.max_parents,
             coin_period: COIN_PERIOD,
-            first_anchor_index: 1,
+            first_anchor_index,
         })
         .map_err(|e| ServiceError::Consensus(e.to_string()))?;
         let verifier = SeatKeys(vec![XOnly::of(&key)]);
-        let (log, records) = DagLog::open(ctx.db.kv().clone())?;
         let max_calls = usize::try_from(c.max_event_txs).unwrap_or(usize::MAX);
-        let mut p = Producer { ctx, cfg, engine, key, verifier, log, payloads: BTreeMap::new(), max_calls };
+        let mut p =
+            Producer { ctx, cfg, engine, key, verifier, log, payloads: BTreeMap::new(), max_calls, replaying: true };
         let replayed = records.len();
         for r in records {
+            if payload_root(&r.payload) != r.event.event.payload_root {
+                return Err(ServiceError::Consensus(format!(
+                    "persisted event {} does not match its payload",
+                    r.event.event.id()
+                )));
+            }
             p.insert(r)?;
         }
+        p.replaying = false;
         tracing::info!(target: "pc::node", events = replayed, head = ?p.head()?, "consensus state rebuilt from the persisted DAG");
         Ok(p)
     }
@@ -129,8 +141,16 @@ impl Producer {
             calls.extend(self.payloads.remove(id).unwrap_or_default());
         }
         let keys: Vec<Hash32> = calls.iter().map(|c| self.ctx.rt.call_key(c)).collect();
-        if batch.index <= self.head()? {
-            return Ok(()); // committed before a restart; the replay only rebuilds the engine
+        let head = self.head()?;
+        if batch.index <= head {
+            if self.replaying {
+                self.ctx.mempool.finalized(&keys);
+                return Ok(()); // committed before the restart; the replay only rebuilds the engine
+            }
+            return Err(ServiceError::Consensus(format!(
+                "the engine finalized anchor {} but the state is already at {head}",
+                batch.index
+            )));
         }
         let ctx = AnchorCtx {
             shard: 0,

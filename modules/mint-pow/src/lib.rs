@@ -19,7 +19,7 @@ pub use header::{MintHeader, genesis_tip, pow_hash_bytes, pow_midstate, tip_tag}
 use pc_runtime_api::codec::{Decode, Encode, Hash32, decode_canonical};
 use pc_runtime_api::{
     AnchorCtx, ChainConstants, EventSink, GenesisCtx, Module, ModuleDescriptor, ModuleError, ModuleEvent, ModuleInit,
-    ModuleState, ModuleView, RpcMethod, StorageMap, StorageRead, StorageValue, Validity, register_module,
+    ModuleState, ModuleView, RpcMethod, StorageMap, StorageValue, Validity, register_module,
 };
 use pc_utxo_tx::{Address, OutPoint, TxOut};
 use serde::Deserialize;
@@ -139,7 +139,7 @@ impl MintPow {
     }
 
     /// Every rule of docs/spec/mint.md §6 against `state`.
-    pub fn check(&self, h: &MintHeader, state: &impl StorageRead) -> Result<CheckedMint, ModuleError> {
+    pub fn check(&self, h: &MintHeader, state: &ModuleView<'_>) -> Result<CheckedMint, ModuleError> {
         if h.version != 0 {
             return Err(invalid("mint.version", format!("unknown mint version {}", h.version)));
         }
@@ -172,7 +172,11 @@ impl MintPow {
             return Err(invalid("mint.pow", "the proof-of-work hash is above the target"));
         }
         let e = &self.constants.emission;
-        let reward = tier_reward(base_reward(e.initial_mint_reward, e.halving_mints, h.height), h.tier, tiers.len());
+        let curve = tier_reward(base_reward(e.initial_mint_reward, e.halving_mints, h.height), h.tier, tiers.len());
+        // Genesis allocations count against the cap too: near it, a mint pays what is left
+        // (possibly nothing) and still advances the tip, so minting never wedges.
+        let issued = pc_module_utxo::TOTALS.get(&state.dependency(pc_module_utxo::NAME)?)?.unwrap_or_default().issued;
+        let reward = curve.min(e.supply_cap.saturating_sub(issued));
         Ok(CheckedMint { id: h.id(), reward, maturity })
     }
 }
