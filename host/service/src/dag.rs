@@ -60,6 +60,21 @@ impl DagLog {
         Ok((DagLog { kv, next }, records, first_anchor))
     }
 
+    /// Starts a new epoch after `head`: deletes every record and records `head + 1` as the
+    /// first anchor of the next DAG, in one atomic write. Only for a single seat whose persisted
+    /// events are all finalized: nothing they carry is lost, and a fresh engine continues the
+    /// global anchor index.
+    pub fn reset(&mut self, head: u64) -> Result<(), ServiceError> {
+        let mut batch = WriteBatch::new();
+        for seq in 0..self.next {
+            batch.delete(Column::Dag, seq.to_be_bytes().to_vec());
+        }
+        batch.put(Column::Meta, FIRST_ANCHOR_KEY.to_vec(), (head + 1).to_be_bytes().to_vec());
+        self.kv.write(batch, Durability::Sync)?;
+        self.next = 0;
+        Ok(())
+    }
+
     /// Appends a record durably (before the engine sees the event).
     pub fn append(&mut self, r: &DagRecord) -> Result<(), ServiceError> {
         let mut batch = WriteBatch::new();

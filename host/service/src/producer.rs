@@ -73,14 +73,7 @@ impl Producer {
         }
         let head = ctx.db.head()?.map_or(0, |h| h.anchor);
         let (log, records, first_anchor_index) = DagLog::open(ctx.db.kv().clone(), head)?;
-        let engine = Engine::new(Config {
-            shard: 0,
-            seats: 1,
-            max_parents: c.max_parents,
-            coin_period: COIN_PERIOD,
-            first_anchor_index,
-        })
-        .map_err(|e| ServiceError::Consensus(e.to_string()))?;
+        let engine = Self::engine(c.max_parents, first_anchor_index)?;
         let verifier = SeatKeys(vec![XOnly::of(&key)]);
         let max_calls = usize::try_from(c.max_event_txs).unwrap_or(usize::MAX);
         let mut p =
@@ -97,7 +90,21 @@ impl Producer {
         }
         p.replaying = false;
         tracing::info!(target: "pc::node", events = replayed, head = ?p.head()?, "consensus state rebuilt from the persisted DAG");
+        // A single seat needs no history once everything it persisted is finalized: start a
+        // new epoch so that replay and memory stay bounded by one run, not by the chain's age.
+        if replayed > 0 && p.payloads.values().all(Vec::is_empty) {
+            let head = p.head()?;
+            p.log.reset(head)?;
+            p.engine = Self::engine(p.ctx.rt.spec().constants.max_parents, head + 1)?;
+            p.payloads.clear();
+            tracing::info!(target: "pc::node", head, "every persisted event is finalized: new DAG epoch");
+        }
         Ok(p)
+    }
+
+    fn engine(max_parents: u8, first_anchor_index: u64) -> Result<Engine, ServiceError> {
+        Engine::new(Config { shard: 0, seats: 1, max_parents, coin_period: COIN_PERIOD, first_anchor_index })
+            .map_err(|e| ServiceError::Consensus(e.to_string()))
     }
 
     fn head(&self) -> Result<u64, ServiceError> {
