@@ -1,0 +1,58 @@
+//! The signer's errors: each one leaves every file as it was.
+
+use crate::Purpose;
+
+/// Why the signer refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SignerError {
+    /// `init`/`restore` would overwrite a keystore.
+    #[error("{0}: a keystore already exists; refusing to overwrite it")]
+    Exists(String),
+    /// Decryption failed: the password is wrong (or the ciphertext was altered).
+    #[error("wrong password (or the keystore's encrypted part was altered)")]
+    WrongPassword,
+    /// The keystore file is not one.
+    #[error("{path}: corrupt keystore: {why}")]
+    Corrupt {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// A mnemonic that does not parse.
+    #[error("invalid mnemonic: {0}")]
+    Mnemonic(String),
+    /// A key of one purpose asked to sign another purpose's message.
+    #[error("a {key} key cannot sign {request}")]
+    Purpose {
+        /// The key's purpose.
+        key: Purpose,
+        /// What was to be signed.
+        request: &'static str,
+    },
+    /// The slashing-protection record holds another event for this (seat, seq).
+    #[error("refusing to sign: seat {seat} already signed event {signed} at seq {seq}")]
+    DoubleSign {
+        /// Seat.
+        seat: u8,
+        /// Seq.
+        seq: u64,
+        /// The event signed before.
+        signed: String,
+    },
+    /// Key derivation or encryption failed.
+    #[error("crypto: {0}")]
+    Crypto(String),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> SignerError + '_ {
+    move |source| SignerError::Io { path: path.display().to_string(), source }
+}

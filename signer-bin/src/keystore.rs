@@ -1,0 +1,266 @@
+//! The encrypted keystore and purpose-separated key derivation.
+
+use crate::SignerError;
+use crate::error::io;
+use argon2::{Algorithm, Argon2, Params, Version};
+use bip32::{DerivationPath, XPrv};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
+use pc_utxo_tx::{Keypair, XOnly, keypair_from_seed, sign_sighash};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::io::Write;
+use std::path::Path;
+use zeroize::Zeroizing;
+
+const FORMAT_VERSION: u32 = 1;
+
+/// What a key is for; each purpose has its own hardened BIP-32 branch `m/9999'/<n>'/0'/i'`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Purpose {
+    /// Committee seat keys: sign DAG events.
+    Seat,
+    /// Bond operations.
+    Bond,
+    /// Fee and reward claims.
+    Payout,
+    /// Ordinary transactions.
+    Spend,
+}
+
+impl Purpose {
+    fn branch(self) -> u32 {
+        match self {
+            Purpose::Seat => 0,
+            Purpose::Bond => 1,
+            Purpose::Payout => 2,
+            Purpose::Spend => 3,
+        }
+    }
+
+    /// The derivation path of key `index`.
+    pub fn path(self, index: u32) -> String {
+        format!("m/9999'/{}'/0'/{index}'", self.branch())
+    }
+}
+
+impl fmt::Display for Purpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Purpose::Seat => "seat",
+            Purpose::Bond => "bond",
+            Purpose::Payout => "payout",
+            Purpose::Spend => "spend",
+        })
+    }
+}
+
+impl std::str::FromStr for Purpose {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "seat" => Ok(Purpose::Seat),
+            "bond" => Ok(Purpose::Bond),
+            "payout" => Ok(Purpose::Payout),
+            "spend" => Ok(Purpose::Spend),
+            other => Err(format!("unknown purpose `{other}` (seat, bond, payout, spend)")),
+        }
+    }
+}
+
+/// A message to sign, naming what it is; each kind belongs to exactly one purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// A DAG event id (seat keys).
+    Event([u8; 32]),
+    /// A bond operation's sighash (bond keys).
+    Bond([u8; 32]),
+    /// A payout claim's sighash (payout keys).
+    Payout([u8; 32]),
+    /// A transaction's sighash (spend keys).
+    Transaction([u8; 32]),
+}
+
+impl Request {
+    fn purpose(&self) -> (Purpose, &'static str, &[u8; 32]) {
+        match self {
+            Request::Event(m) => (Purpose::Seat, "an event", m),
+            Request::Bond(m) => (Purpose::Bond, "a bond operation", m),
+            Request::Payout(m) => (Purpose::Payout, "a payout claim", m),
+            Request::Transaction(m) => (Purpose::Spend, "a transaction", m),
+        }
+    }
+}
+
+/// Argon2id cost parameters (stored in the file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KdfParams {
+    /// Memory in KiB.
+    pub m_kib: u32,
+    /// Passes.
+    pub t: u32,
+    /// Lanes.
+    pub p: u32,
+}
+
+impl Default for KdfParams {
+    /// 64 MiB, 3 passes, 1 lane.
+    fn default() -> Self {
+        KdfParams { m_kib: 64 * 1024, t: 3, p: 1 }
+    }
+}
+
+/// The file: the parameters in clear (and bound as associated data), the entropy encrypted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeystoreFile {
+    version: u32,
+    kdf: String,
+    kdf_params: KdfParams,
+    salt: String,
+    cipher: String,
+    nonce: String,
+    ciphertext: String,
+}
+
+impl KeystoreFile {
+    fn aad(&self) -> Vec<u8> {
+        format!(
+            "phantom-signer v{} {} {:?} {} {} {}",
+            self.version, self.kdf, self.kdf_params, self.salt, self.cipher, self.nonce
+        )
+        .into_bytes()
+    }
+}
+
+/// An unlocked keystore: the BIP-39 seed, kept zeroized on drop.
+pub struct Keystore {
+    seed: Zeroizing<[u8; 64]>,
+}
+
+impl fmt::Debug for Keystore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Keystore { .. }")
+    }
+}
+
+fn crypto(e: impl fmt::Display) -> SignerError {
+    SignerError::Crypto(e.to_string())
+}
+
+fn derive_key(password: &[u8], salt: &[u8], p: KdfParams) -> Result<Zeroizing<[u8; 32]>, SignerError> {
+    let params = Params::new(p.m_kib, p.t, p.p, Some(32)).map_err(crypto)?;
+    let mut key = Zeroizing::new([0u8; 32]);
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password_into(password, salt, &mut key[..])
+        .map_err(crypto)?;
+    Ok(key)
+}
+
+impl Keystore {
+    /// Creates a keystore from fresh OS randomness. Returns it with the mnemonic, which the
+    /// caller shows once: it is the only backup.
+    pub fn create(
+        path: &Path,
+        password: &str,
+        params: KdfParams,
+    ) -> Result<(Keystore, Zeroizing<String>), SignerError> {
+        let mut entropy = Zeroizing::new([0u8; 32]);
+        getrandom::fill(&mut entropy[..]).map_err(crypto)?;
+        let mnemonic = bip39::Mnemonic::from_entropy(&entropy[..]).map_err(|e| SignerError::Mnemonic(e.to_string()))?;
+        let phrase = Zeroizing::new(mnemonic.to_string());
+        let ks = Self::write(path, &entropy[..], password, params)?;
+        Ok((ks, phrase))
+    }
+
+    /// Rebuilds a keystore from its mnemonic.
+    pub fn restore(path: &Path, phrase: &str, password: &str, params: KdfParams) -> Result<Keystore, SignerError> {
+        let mnemonic = bip39::Mnemonic::parse_in(bip39::Language::English, phrase.trim())
+            .map_err(|e| SignerError::Mnemonic(e.to_string()))?;
+        let entropy = Zeroizing::new(mnemonic.to_entropy());
+        Self::write(path, &entropy[..], password, params)
+    }
+
+    fn unlocked(entropy: &[u8]) -> Result<Keystore, SignerError> {
+        let mnemonic = bip39::Mnemonic::from_entropy(entropy).map_err(|e| SignerError::Mnemonic(e.to_string()))?;
+        Ok(Keystore { seed: Zeroizing::new(mnemonic.to_seed("")) })
+    }
+
+    fn write(path: &Path, entropy: &[u8], password: &str, params: KdfParams) -> Result<Keystore, SignerError> {
+        if path.exists() {
+            return Err(SignerError::Exists(path.display().to_string()));
+        }
+        let ks = Self::unlocked(entropy)?;
+        let (mut salt, mut nonce) = ([0u8; 16], [0u8; 24]);
+        getrandom::fill(&mut salt).map_err(crypto)?;
+        getrandom::fill(&mut nonce).map_err(crypto)?;
+        let mut file = KeystoreFile {
+            version: FORMAT_VERSION,
+            kdf: "argon2id".into(),
+            kdf_params: params,
+            salt: hex::encode(salt),
+            cipher: "xchacha20poly1305".into(),
+            nonce: hex::encode(nonce),
+            ciphertext: String::new(),
+        };
+        let key = derive_key(password.as_bytes(), &salt, params)?;
+        let cipher = XChaCha20Poly1305::new(Key::from_slice(&key[..]));
+        let aad = file.aad();
+        let ct = cipher.encrypt(XNonce::from_slice(&nonce), Payload { msg: entropy, aad: &aad }).map_err(crypto)?;
+        file.ciphertext = hex::encode(ct);
+        let json = serde_json::to_vec_pretty(&file).map_err(crypto)?;
+        // Write beside, flush to disk, then rename: the keystore appears whole or not at all.
+        let tmp = path.with_extension("tmp");
+        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(&json).and_then(|()| f.sync_all()).map_err(io(&tmp))?;
+        std::fs::rename(&tmp, path).map_err(io(path))?;
+        Ok(ks)
+    }
+
+    /// Unlocks a keystore file.
+    pub fn open(path: &Path, password: &str) -> Result<Keystore, SignerError> {
+        let corrupt = |why: String| SignerError::Corrupt { path: path.display().to_string(), why };
+        let bytes = std::fs::read(path).map_err(io(path))?;
+        let file: KeystoreFile = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        if file.version != FORMAT_VERSION || file.kdf != "argon2id" || file.cipher != "xchacha20poly1305" {
+            return Err(corrupt(format!("unsupported format v{} {}/{}", file.version, file.kdf, file.cipher)));
+        }
+        let salt = hex::decode(&file.salt).map_err(|e| corrupt(format!("salt: {e}")))?;
+        let nonce: [u8; 24] = hex::decode(&file.nonce)
+            .ok()
+            .and_then(|n| n.try_into().ok())
+            .ok_or_else(|| corrupt("nonce must be 24 bytes of hex".into()))?;
+        let ct = hex::decode(&file.ciphertext).map_err(|e| corrupt(format!("ciphertext: {e}")))?;
+        let key = derive_key(password.as_bytes(), &salt, file.kdf_params)?;
+        let cipher = XChaCha20Poly1305::new(Key::from_slice(&key[..]));
+        let aad = file.aad();
+        let entropy = Zeroizing::new(
+            cipher
+                .decrypt(XNonce::from_slice(&nonce), Payload { msg: &ct, aad: &aad })
+                .map_err(|_| SignerError::WrongPassword)?,
+        );
+        Self::unlocked(&entropy)
+    }
+
+    /// The key pair of `purpose` number `index`.
+    pub fn keypair(&self, purpose: Purpose, index: u32) -> Result<Keypair, SignerError> {
+        let path: DerivationPath = purpose.path(index).parse().map_err(crypto)?;
+        let xprv = XPrv::derive_from_path(&self.seed[..], &path).map_err(crypto)?;
+        let secret = Zeroizing::new(xprv.to_bytes());
+        keypair_from_seed(*secret).map_err(crypto)
+    }
+
+    /// The BIP-340 public key of `purpose` number `index`.
+    pub fn public_key(&self, purpose: Purpose, index: u32) -> Result<XOnly, SignerError> {
+        Ok(XOnly::of(&self.keypair(purpose, index)?))
+    }
+
+    /// Signs `request` with key `index` of `purpose`, refusing a request of another purpose.
+    pub fn sign(&self, purpose: Purpose, index: u32, request: &Request) -> Result<[u8; 64], SignerError> {
+        let (needed, what, msg) = request.purpose();
+        if needed != purpose {
+            return Err(SignerError::Purpose { key: purpose, request: what });
+        }
+        Ok(sign_sighash(&self.keypair(purpose, index)?, msg))
+    }
+}

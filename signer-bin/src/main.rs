@@ -1,0 +1,86 @@
+//! `phantom-signer`: creates, restores and uses the encrypted keystore (docs/signer.md).
+#![forbid(unsafe_code)]
+
+use clap::{Parser, Subcommand};
+use phantom_signer::{KdfParams, Keystore, Purpose, SignerError};
+use std::io::Read;
+use std::path::PathBuf;
+
+/// PhantomCoin key holder.
+#[derive(Debug, Parser)]
+#[command(name = "phantom-signer", version, about)]
+struct Cli {
+    /// The keystore file.
+    #[arg(long, global = true, default_value = "phantom-keystore.json")]
+    keystore: PathBuf,
+    /// A file holding the keystore password (else the PHANTOM_SIGNER_PASSWORD variable).
+    #[arg(long, global = true)]
+    password_file: Option<PathBuf>,
+    /// Argon2id memory in KiB for a new keystore.
+    #[arg(long, global = true, default_value_t = 64 * 1024)]
+    kdf_memory_kib: u32,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Creates a keystore and prints its 24-word mnemonic once (write it down: it is the backup).
+    Init,
+    /// Rebuilds a keystore from a mnemonic read from standard input.
+    Restore,
+    /// Prints the address (Bech32m) of key INDEX of PURPOSE.
+    Address {
+        /// seat, bond, payout or spend.
+        #[arg(long, default_value = "spend")]
+        purpose: Purpose,
+        /// Key index.
+        #[arg(long, default_value_t = 0)]
+        index: u32,
+    },
+}
+
+fn password(cli: &Cli) -> Result<String, SignerError> {
+    match &cli.password_file {
+        Some(p) => std::fs::read_to_string(p)
+            .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
+            .map_err(|source| SignerError::Io { path: p.display().to_string(), source }),
+        None => std::env::var("PHANTOM_SIGNER_PASSWORD").map_err(|_| {
+            SignerError::Crypto("no password: pass --password-file or set PHANTOM_SIGNER_PASSWORD".into())
+        }),
+    }
+}
+
+fn run(cli: &Cli) -> Result<(), SignerError> {
+    let params = KdfParams { m_kib: cli.kdf_memory_kib, ..KdfParams::default() };
+    match &cli.command {
+        Command::Init => {
+            let (_, phrase) = Keystore::create(&cli.keystore, &password(cli)?, params)?;
+            println!("{}", phrase.as_str());
+        }
+        Command::Restore => {
+            let mut phrase = zeroize::Zeroizing::new(String::new());
+            std::io::stdin()
+                .read_to_string(&mut phrase)
+                .map_err(|source| SignerError::Io { path: "stdin".into(), source })?;
+            Keystore::restore(&cli.keystore, &phrase, &password(cli)?, params)?;
+            println!("restored {}", cli.keystore.display());
+        }
+        Command::Address { purpose, index } => {
+            let ks = Keystore::open(&cli.keystore, &password(cli)?)?;
+            println!("{}", pc_utxo_tx::Address::Key(ks.public_key(*purpose, *index)?));
+        }
+    }
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

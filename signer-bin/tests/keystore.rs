@@ -1,0 +1,99 @@
+//! The keystore and slashing protection: backup and restore, purpose separation, errors that
+//! write nothing, and a double-sign refused after a restart.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use pc_codec::Hash32;
+use phantom_signer::{KdfParams, Keystore, Protection, Purpose, Request, SignerError};
+
+/// Cheap parameters for tests (the CLI default is 64 MiB).
+const FAST: KdfParams = KdfParams { m_kib: 64, t: 1, p: 1 };
+
+#[test]
+fn a_mnemonic_restores_the_same_keys_and_each_purpose_has_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ks, phrase) = Keystore::create(&dir.path().join("a.json"), "pw", FAST).unwrap();
+    assert_eq!(phrase.split_whitespace().count(), 24);
+    let restored = Keystore::restore(&dir.path().join("b.json"), &phrase, "other", FAST).unwrap();
+    let reopened = Keystore::open(&dir.path().join("a.json"), "pw").unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for p in [Purpose::Seat, Purpose::Bond, Purpose::Payout, Purpose::Spend] {
+        for i in 0..2 {
+            let k = ks.public_key(p, i).unwrap();
+            assert_eq!(k, restored.public_key(p, i).unwrap());
+            assert_eq!(k, reopened.public_key(p, i).unwrap());
+            assert!(seen.insert(k), "{p} {i} shares a key");
+        }
+    }
+}
+
+#[test]
+fn the_same_words_give_the_same_keys_and_a_bad_checksum_writes_nothing() {
+    // 32 zero bytes of entropy: "abandon" ×23 "art".
+    let dir = tempfile::tempdir().unwrap();
+    let phrase = ["abandon"; 23].join(" ") + " art";
+    let ks = Keystore::restore(&dir.path().join("k.json"), &phrase, "pw", FAST).unwrap();
+    let again = Keystore::restore(&dir.path().join("k2.json"), &phrase, "pw", FAST).unwrap();
+    assert_eq!(ks.public_key(Purpose::Spend, 0).unwrap(), again.public_key(Purpose::Spend, 0).unwrap());
+    let bad = ["abandon"; 24].join(" ");
+    assert!(matches!(Keystore::restore(&dir.path().join("k3.json"), &bad, "pw", FAST), Err(SignerError::Mnemonic(_))));
+    assert!(!dir.path().join("k3.json").exists(), "a bad mnemonic writes nothing");
+}
+
+#[test]
+fn a_key_signs_only_its_own_purpose() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ks, _) = Keystore::create(&dir.path().join("k.json"), "pw", FAST).unwrap();
+    let msg = [7u8; 32];
+    let sig = ks.sign(Purpose::Spend, 0, &Request::Transaction(msg)).unwrap();
+    assert!(pc_utxo_tx::Bip340::verify(&ks.public_key(Purpose::Spend, 0).unwrap(), &msg, &sig));
+    for (purpose, req) in [
+        (Purpose::Seat, Request::Transaction(msg)),
+        (Purpose::Spend, Request::Event(msg)),
+        (Purpose::Payout, Request::Bond(msg)),
+        (Purpose::Bond, Request::Payout(msg)),
+    ] {
+        assert!(matches!(ks.sign(purpose, 0, &req), Err(SignerError::Purpose { .. })), "{purpose} signed {req:?}");
+    }
+}
+
+#[test]
+fn wrong_passwords_corrupt_files_and_overwrites_are_refused_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.json");
+    Keystore::create(&path, "right", FAST).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    assert!(matches!(Keystore::open(&path, "wrong"), Err(SignerError::WrongPassword)));
+    assert!(matches!(Keystore::create(&path, "right", FAST), Err(SignerError::Exists(_))));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    // A changed KDF parameter is bound as associated data: it fails like a wrong password.
+    let mut v: serde_json::Value = serde_json::from_slice(&before).unwrap();
+    v["kdf_params"]["t"] = serde_json::json!(2);
+    std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+    assert!(matches!(Keystore::open(&path, "right"), Err(SignerError::WrongPassword)));
+    std::fs::write(&path, &before[..before.len() / 2]).unwrap();
+    assert!(matches!(Keystore::open(&path, "right"), Err(SignerError::Corrupt { .. })));
+    let mut v: serde_json::Value = serde_json::from_slice(&before).unwrap();
+    v["nonce"] = serde_json::json!("00");
+    std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+    assert!(matches!(Keystore::open(&path, "right"), Err(SignerError::Corrupt { .. })));
+}
+
+#[test]
+fn a_double_sign_is_refused_even_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("protection.log");
+    let (a, b) = (Hash32([1; 32]), Hash32([2; 32]));
+    {
+        let mut p = Protection::open(&path).unwrap();
+        p.record(3, 10, &a).unwrap();
+        p.record(3, 10, &a).unwrap(); // the same event again is fine
+        assert!(matches!(p.record(3, 10, &b), Err(SignerError::DoubleSign { seat: 3, seq: 10, .. })));
+        p.record(3, 11, &b).unwrap();
+        p.record(4, 10, &b).unwrap(); // another seat
+    }
+    let mut p = Protection::open(&path).unwrap();
+    assert!(matches!(p.record(3, 10, &b), Err(SignerError::DoubleSign { .. })), "the record survived the restart");
+    p.record(3, 10, &a).unwrap();
+    std::fs::write(&path, "3 10 nothex\n").unwrap();
+    assert!(matches!(Protection::open(&path), Err(SignerError::Corrupt { .. })));
+}
