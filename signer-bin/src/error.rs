@@ -40,6 +40,17 @@ pub enum SignerError {
         /// The event signed before.
         signed: String,
     },
+    /// The spendable outputs do not cover the amount and the fee.
+    #[error("insufficient funds: {have} spendable units, {need} needed (amount + fee)")]
+    InsufficientFunds {
+        /// Spendable units.
+        have: u64,
+        /// Amount plus fee (at least).
+        need: u64,
+    },
+    /// The node refused or could not be reached.
+    #[error("node: {0}")]
+    Node(String),
     /// Key derivation or encryption failed.
     #[error("crypto: {0}")]
     Crypto(String),

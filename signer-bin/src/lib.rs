@@ -6,6 +6,8 @@
 //! - [`Protection`]: the slashing-protection record. A seat never signs two different events
 //!   for one (seat, seq), and the record survives restarts.
 //!
+//! - [`wallet`]: balance and send over a node's JSON-RPC, signing with the spend keys.
+//!
 //! Design and file formats: `docs/signer.md`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -13,6 +15,7 @@
 mod error;
 mod keystore;
 mod protection;
+pub mod wallet;
 
 pub use error::SignerError;
 pub use keystore::{KdfParams, Keystore, Purpose, Request};

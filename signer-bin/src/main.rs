@@ -29,6 +29,33 @@ enum Command {
     Init,
     /// Rebuilds a keystore from a mnemonic read from standard input.
     Restore,
+    /// Prints the total and spendable balance of spend key INDEX, from the node.
+    Balance {
+        /// The node's JSON-RPC URL.
+        #[arg(long, default_value = "http://127.0.0.1:9944")]
+        rpc_url: String,
+        /// Spend key index.
+        #[arg(long, default_value_t = 0)]
+        index: u32,
+    },
+    /// Sends AMOUNT units from spend key INDEX to an address; prints the transaction id.
+    Send {
+        /// The node's JSON-RPC URL.
+        #[arg(long, default_value = "http://127.0.0.1:9944")]
+        rpc_url: String,
+        /// Spend key index.
+        #[arg(long, default_value_t = 0)]
+        index: u32,
+        /// Destination (Bech32m `pc1…`).
+        #[arg(long)]
+        to: String,
+        /// Units (1 PC = 100,000,000).
+        #[arg(long)]
+        amount: u64,
+        /// Fee in units per byte.
+        #[arg(long, default_value_t = 2)]
+        fee_per_byte: u64,
+    },
     /// Prints the address (Bech32m) of key INDEX of PURPOSE.
     Address {
         /// seat, bond, payout or spend.
@@ -66,12 +93,34 @@ fn run(cli: &Cli) -> Result<(), SignerError> {
             Keystore::restore(&cli.keystore, &phrase, &password(cli)?, params)?;
             println!("restored {}", cli.keystore.display());
         }
+        Command::Balance { rpc_url, index } => {
+            let ks = Keystore::open(&cli.keystore, &password(cli)?)?;
+            let addr = pc_utxo_tx::Address::Key(ks.public_key(Purpose::Spend, *index)?);
+            let node = phantom_signer::wallet::Node::connect(rpc_url)?;
+            let (total, spendable) = block_on(node.balance(&addr))??;
+            println!("{addr} total={total} spendable={spendable}");
+        }
+        Command::Send { rpc_url, index, to, amount, fee_per_byte } => {
+            let to: pc_utxo_tx::Address = to.parse().map_err(|e| SignerError::Node(format!("--to: {e}")))?;
+            let ks = Keystore::open(&cli.keystore, &password(cli)?)?;
+            let node = phantom_signer::wallet::Node::connect(rpc_url)?;
+            let id = block_on(phantom_signer::wallet::send(&node, &ks, *index, &to, *amount, *fee_per_byte))??;
+            println!("{id}");
+        }
         Command::Address { purpose, index } => {
             let ks = Keystore::open(&cli.keystore, &password(cli)?)?;
             println!("{}", pc_utxo_tx::Address::Key(ks.public_key(*purpose, *index)?));
         }
     }
     Ok(())
+}
+
+fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, SignerError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| SignerError::Io { path: "tokio runtime".into(), source })?;
+    Ok(rt.block_on(f))
 }
 
 fn main() -> std::process::ExitCode {
