@@ -76,8 +76,6 @@ pub const TARGET: StorageValue<[u8; 32]> = StorageValue::new("target");
 pub const WINDOW_MINTS: StorageValue<u64> = StorageValue::new("window-mints");
 /// Finalized mints by id.
 pub const MINTS: StorageMap<Hash32, MintRecord> = StorageMap::new("mints");
-/// The genesis hash (bound into every header).
-pub const GENESIS: StorageValue<Hash32> = StorageValue::new("genesis-hash");
 
 /// `modules.mint-pow` in a chainspec.
 #[derive(Debug, Clone, Deserialize)]
@@ -118,6 +116,13 @@ fn build(init: &ModuleInit<'_>) -> Result<Box<dyn Module>, ModuleError> {
     Ok(Box::new(MintPow { config, constants: init.constants.clone() }))
 }
 
+/// The chain's genesis hash, as the UTXO module (a declared dependency) keeps it.
+pub fn genesis_hash(view: &ModuleView<'_>) -> Result<Hash32, ModuleError> {
+    pc_module_utxo::GENESIS_HASH
+        .get(&view.dependency(pc_module_utxo::NAME)?)?
+        .ok_or_else(|| ModuleError::Fatal("utxo genesis hash missing".into()))
+}
+
 /// What a valid mint amounts to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CheckedMint {
@@ -143,7 +148,7 @@ impl MintPow {
         if h.version != 0 {
             return Err(invalid("mint.version", format!("unknown mint version {}", h.version)));
         }
-        let genesis = GENESIS.get(state)?.ok_or_else(|| ModuleError::Fatal("mint-pow genesis hash missing".into()))?;
+        let genesis = genesis_hash(state)?;
         if h.genesis != genesis {
             return Err(invalid("mint.network", "the header is for another chain"));
         }
@@ -188,7 +193,6 @@ impl Module for MintPow {
         state: &mut ModuleState<'_>,
         _events: &mut EventSink<'_>,
     ) -> Result<(), ModuleError> {
-        GENESIS.put(state, &ctx.genesis_hash);
         TIP.put(state, &Tip { id: genesis_tip(&ctx.genesis_hash), height: 0 });
         TARGET.put(state, &self.config.initial_target.0);
         WINDOW_MINTS.put(state, &0);

@@ -1,6 +1,6 @@
 //! `get_mint_template`, `submit_mint_solution`, `mint_status`.
 
-use crate::{GENESIS, MINTS, MintHeader, TARGET, TIP, base_reward, tier_reward};
+use crate::{MINTS, MintHeader, TARGET, TIP, base_reward, genesis_hash, tier_reward};
 use pc_runtime_api::codec::{Encode, Hash32, decode_canonical};
 use pc_runtime_api::{ChainConstants, ModuleView, RpcError, RpcMethod, RpcReply, param, str_param};
 use pc_utxo_tx::Address;
@@ -34,7 +34,7 @@ fn template(constants: &ChainConstants, view: &ModuleView<'_>, params: &Value) -
         .ok()
         .filter(|t| usize::from(*t) < tiers.len())
         .ok_or_else(|| RpcError::invalid_params(format!("tier {tier} does not exist; tiers: {tiers:?}")))?;
-    let genesis = GENESIS.get(view).map_err(storage)?.unwrap_or(Hash32::ZERO);
+    let genesis = genesis_hash(view).map_err(storage)?;
     let tip =
         TIP.get(view).map_err(storage)?.ok_or_else(|| storage(pc_runtime_api::ModuleError::Fatal("no tip".into())))?;
     let target = TARGET.get(view).map_err(storage)?.unwrap_or([0; 32]);
