@@ -128,6 +128,16 @@ pub struct RunArgs {
     /// Milliseconds between two events of this node's seat (development chains).
     #[arg(long, default_value_t = 250)]
     pub event_interval_ms: u64,
+    /// Sign this node's events with the seat key of a phantom-signer service on this unix socket
+    /// (`phantom-signer serve`, docs/signer.md) instead of the development seat key.
+    #[arg(long, requires = "signer_token_file")]
+    pub signer_socket: Option<PathBuf>,
+    /// The signing service's token file.
+    #[arg(long, requires = "signer_socket")]
+    pub signer_token_file: Option<PathBuf>,
+    /// The seat key index in the signer's keystore.
+    #[arg(long, default_value_t = 0)]
+    pub seat_index: u32,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@ use pc_chainspec::ChainSpec;
 use pc_mempool::{Mempool, MempoolConfig};
 use pc_runtime::Runtime;
 use pc_service::NodeCtx;
-use pc_service::keys::{dev_account_key, dev_seat_key};
+use pc_service::keys::{SeatSigner, dev_account_key, dev_seat_key};
 use pc_service::producer::{Producer, ProducerConfig};
 use pc_state::{StateDb, snapshot};
 use pc_store::RocksStore;
@@ -76,12 +76,20 @@ fn run(a: RunArgs) -> Result<(), NodeError> {
     tracing::info!(target: "pc::node", anchor = head.anchor, state_root = %head.state_root, "resuming at last committed anchor");
     let ctx = NodeCtx::new(rt, db, Mempool::new(MempoolConfig::default()));
     let stop = Arc::new(AtomicBool::new(false));
-    let producer = match dev_seat_key(ctx.rt.spec(), 0) {
-        Ok(key) if ctx.rt.spec().constants.committee_size == 1 => {
+    let seat = match (&a.signer_socket, &a.signer_token_file) {
+        (Some(socket), Some(token)) => {
+            let s = SeatSigner::remote(socket, token, a.seat_index)?;
+            tracing::info!(target: "pc::node", socket = %socket.display(), key = %hex::encode(s.public_key().0), "seat key from phantom-signer");
+            Some(s)
+        }
+        _ => dev_seat_key(ctx.rt.spec(), 0).ok().map(SeatSigner::Local),
+    };
+    let producer = match seat {
+        Some(seat) if ctx.rt.spec().constants.committee_size == 1 => {
             let cfg =
                 ProducerConfig { interval: Duration::from_millis(a.event_interval_ms.max(1)), ..Default::default() };
-            let p = Producer::start(ctx.clone(), key, cfg)?;
-            tracing::info!(target: "pc::node", interval_ms = a.event_interval_ms, "validating as seat 0 with the development seat key");
+            let p = Producer::start(ctx.clone(), seat, cfg)?;
+            tracing::info!(target: "pc::node", interval_ms = a.event_interval_ms, "validating as seat 0");
             Some(p.spawn(stop.clone()))
         }
         _ => {

@@ -30,13 +30,11 @@ pub enum SignerError {
         /// What was to be signed.
         request: &'static str,
     },
-    /// The slashing-protection record holds another event for this (seat, seq).
-    #[error("refusing to sign: seat {seat} already signed event {signed} at seq {seq}")]
+    /// The slashing-protection record holds another event for this slot.
+    #[error("refusing to sign: {slot} already holds the signed event {signed}")]
     DoubleSign {
-        /// Seat.
-        seat: u8,
-        /// Seq.
-        seq: u64,
+        /// The slot.
+        slot: crate::Slot,
         /// The event signed before.
         signed: String,
     },
@@ -48,6 +46,12 @@ pub enum SignerError {
         /// Amount plus fee (at least).
         need: u64,
     },
+    /// The signing service refused to sign (slashing protection).
+    #[error("the signer refused: {0}")]
+    Refused(String),
+    /// The signing service could not be reached, or answered something else.
+    #[error("signing service: {0}")]
+    Service(String),
     /// The node refused or could not be reached.
     #[error("node: {0}")]
     Node(String),

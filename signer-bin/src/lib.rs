@@ -6,6 +6,7 @@
 //! - [`Protection`]: the slashing-protection record. A seat never signs two different events
 //!   for one (seat, seq), and the record survives restarts.
 //!
+//! - [`service`]: the seat key behind a unix socket and a token, for phantom-node.
 //! - [`wallet`]: balance and send over a node's JSON-RPC, signing with the spend keys.
 //!
 //! Design and file formats: `docs/signer.md`.
@@ -15,8 +16,9 @@
 mod error;
 mod keystore;
 mod protection;
+pub mod service;
 pub mod wallet;
 
 pub use error::SignerError;
 pub use keystore::{KdfParams, Keystore, Purpose, Request};
-pub use protection::Protection;
+pub use protection::{Protection, Slot};

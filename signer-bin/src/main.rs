@@ -56,6 +56,19 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         fee_per_byte: u64,
     },
+    /// Serves the seat keys to phantom-node on a unix socket (docs/signer.md), under slashing
+    /// protection. Runs until killed.
+    Serve {
+        /// The socket path (created owner-only; a stale one is replaced).
+        #[arg(long)]
+        socket: PathBuf,
+        /// The token file; created with a fresh token (owner-only) if missing.
+        #[arg(long)]
+        token_file: PathBuf,
+        /// The slashing-protection record.
+        #[arg(long, default_value = "phantom-protection.log")]
+        protection: PathBuf,
+    },
     /// Prints the address (Bech32m) of key INDEX of PURPOSE.
     Address {
         /// seat, bond, payout or spend.
@@ -106,6 +119,14 @@ fn run(cli: &Cli) -> Result<(), SignerError> {
             let node = phantom_signer::wallet::Node::connect(rpc_url)?;
             let id = block_on(phantom_signer::wallet::send(&node, &ks, *index, &to, *amount, *fee_per_byte))??;
             println!("{id}");
+        }
+        Command::Serve { socket, token_file, protection } => {
+            let ks = Keystore::open(&cli.keystore, &password(cli)?)?;
+            let protection = phantom_signer::Protection::open(protection)?;
+            let token = phantom_signer::service::load_or_create_token(token_file)?;
+            let service = std::sync::Arc::new(phantom_signer::service::Service::new(ks, protection, token));
+            eprintln!("serving seat keys on {}", socket.display());
+            service.serve(socket)?;
         }
         Command::Address { purpose, index } => {
             let ks = Keystore::open(&cli.keystore, &password(cli)?)?;

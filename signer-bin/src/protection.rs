@@ -1,20 +1,53 @@
-//! Slashing protection: never two different events for one (seat, seq).
+//! Slashing protection: never two different events for one slot.
 
 use crate::SignerError;
 use crate::error::io;
 use pc_codec::Hash32;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// The persistent record of signed events: one line `seat seq event-id` per signature,
-/// appended and synced before the signature leaves the signer.
+/// Where an event sits: one seat signs at most one event per slot. The epoch is part of the
+/// signed event (docs/spec/consensus.md §2), so a new DAG never reuses a slot of an old one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Slot {
+    /// Shard of the DAG.
+    pub shard: u16,
+    /// DAG epoch (global index of its first anchor).
+    pub epoch: u64,
+    /// Seat index.
+    pub seat: u8,
+    /// The seat's event number.
+    pub seq: u64,
+}
+
+impl fmt::Display for Slot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "shard {} epoch {} seat {} seq {}", self.shard, self.epoch, self.seat, self.seq)
+    }
+}
+
+/// The persistent record of signed events: one line `shard epoch seat seq event-id` per
+/// signature, appended and synced before the signature leaves the signer.
 #[derive(Debug)]
 pub struct Protection {
     path: PathBuf,
-    signed: BTreeMap<(u8, u64), Hash32>,
+    signed: BTreeMap<Slot, Hash32>,
     file: File,
+}
+
+fn parse_line(line: &str) -> Option<(Slot, Hash32)> {
+    let mut parts = line.split(' ');
+    let slot = Slot {
+        shard: parts.next()?.parse().ok()?,
+        epoch: parts.next()?.parse().ok()?,
+        seat: parts.next()?.parse().ok()?,
+        seq: parts.next()?.parse().ok()?,
+    };
+    let id = Hash32::from_hex(parts.next()?).ok()?;
+    parts.next().is_none().then_some((slot, id))
 }
 
 impl Protection {
@@ -28,31 +61,26 @@ impl Protection {
         };
         let mut signed = BTreeMap::new();
         for (n, line) in text.lines().enumerate() {
-            let bad =
-                || SignerError::Corrupt { path: path.display().to_string(), why: format!("line {}: {line:?}", n + 1) };
-            let mut parts = line.split(' ');
-            let seat = parts.next().and_then(|s| s.parse::<u8>().ok()).ok_or_else(bad)?;
-            let seq = parts.next().and_then(|s| s.parse::<u64>().ok()).ok_or_else(bad)?;
-            let id = parts.next().and_then(|s| Hash32::from_hex(s).ok()).ok_or_else(bad)?;
-            if parts.next().is_some() {
-                return Err(bad());
-            }
-            signed.insert((seat, seq), id);
+            let (slot, id) = parse_line(line).ok_or_else(|| SignerError::Corrupt {
+                path: path.display().to_string(),
+                why: format!("line {}: {line:?}", n + 1),
+            })?;
+            signed.insert(slot, id);
         }
         let file = OpenOptions::new().create(true).append(true).open(path).map_err(io(path))?;
         Ok(Protection { path: path.to_path_buf(), signed, file })
     }
 
-    /// Records that `seat` signs `event` at `seq`, or refuses if it signed another event there.
+    /// Records that `event` is signed at `slot`, or refuses if another event was signed there.
     /// Signing the same event again is allowed (a resend after a crash is not a fault).
-    pub fn record(&mut self, seat: u8, seq: u64, event: &Hash32) -> Result<(), SignerError> {
-        match self.signed.get(&(seat, seq)) {
+    pub fn record(&mut self, slot: Slot, event: &Hash32) -> Result<(), SignerError> {
+        match self.signed.get(&slot) {
             Some(prev) if prev == event => Ok(()),
-            Some(prev) => Err(SignerError::DoubleSign { seat, seq, signed: prev.to_hex() }),
+            Some(prev) => Err(SignerError::DoubleSign { slot, signed: prev.to_hex() }),
             None => {
-                let line = format!("{seat} {seq} {}\n", event.to_hex());
+                let line = format!("{} {} {} {} {}\n", slot.shard, slot.epoch, slot.seat, slot.seq, event.to_hex());
                 self.file.write_all(line.as_bytes()).and_then(|()| self.file.sync_data()).map_err(io(&self.path))?;
-                self.signed.insert((seat, seq), *event);
+                self.signed.insert(slot, *event);
                 Ok(())
             }
         }

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pc_codec::Hash32;
-use phantom_signer::{KdfParams, Keystore, Protection, Purpose, Request, SignerError};
+use phantom_signer::{KdfParams, Keystore, Protection, Purpose, Request, SignerError, Slot};
 
 /// Cheap parameters for tests (the CLI default is 64 MiB).
 const FAST: KdfParams = KdfParams { m_kib: 64, t: 1, p: 1 };
@@ -83,17 +83,22 @@ fn a_double_sign_is_refused_even_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("protection.log");
     let (a, b) = (Hash32([1; 32]), Hash32([2; 32]));
+    let slot = |epoch, seat, seq| Slot { shard: 0, epoch, seat, seq };
     {
         let mut p = Protection::open(&path).unwrap();
-        p.record(3, 10, &a).unwrap();
-        p.record(3, 10, &a).unwrap(); // the same event again is fine
-        assert!(matches!(p.record(3, 10, &b), Err(SignerError::DoubleSign { seat: 3, seq: 10, .. })));
-        p.record(3, 11, &b).unwrap();
-        p.record(4, 10, &b).unwrap(); // another seat
+        p.record(slot(1, 3, 10), &a).unwrap();
+        p.record(slot(1, 3, 10), &a).unwrap(); // the same event again is fine
+        let refused = p.record(slot(1, 3, 10), &b);
+        assert!(matches!(refused, Err(SignerError::DoubleSign { slot: s, .. }) if s == slot(1, 3, 10)));
+        p.record(slot(1, 3, 11), &b).unwrap();
+        p.record(slot(1, 4, 10), &b).unwrap(); // another seat
+        p.record(slot(7, 3, 10), &b).unwrap(); // another DAG epoch
     }
     let mut p = Protection::open(&path).unwrap();
-    assert!(matches!(p.record(3, 10, &b), Err(SignerError::DoubleSign { .. })), "the record survived the restart");
-    p.record(3, 10, &a).unwrap();
-    std::fs::write(&path, "3 10 nothex\n").unwrap();
+    let again = p.record(slot(1, 3, 10), &b);
+    assert!(matches!(again, Err(SignerError::DoubleSign { .. })), "the record survived the restart");
+    assert!(matches!(p.record(slot(7, 3, 10), &a), Err(SignerError::DoubleSign { .. })));
+    p.record(slot(1, 3, 10), &a).unwrap();
+    std::fs::write(&path, "0 1 3 10 nothex\n").unwrap();
     assert!(matches!(Protection::open(&path), Err(SignerError::Corrupt { .. })));
 }

@@ -21,7 +21,8 @@ pub struct Config {
     pub max_parents: u8,
     /// Every `coin_period`-th voting level flips a coin instead of deciding.
     pub coin_period: u64,
-    /// Global index of the first anchor this engine emits (A0 is genesis, so usually 1).
+    /// Global index of the first anchor this engine emits (A0 is genesis, so usually 1). It
+    /// also names the DAG epoch: every event carries it, and events of another epoch are refused.
     pub first_anchor_index: u64,
 }
 
@@ -166,6 +167,11 @@ impl Engine {
         })
     }
 
+    /// The DAG epoch: the global index of the first anchor this engine emits.
+    pub fn epoch(&self) -> u64 {
+        self.cfg.first_anchor_index
+    }
+
     /// The quorum q = k − f.
     pub fn quorum(&self) -> u32 {
         self.q
@@ -262,6 +268,9 @@ impl Engine {
         }
         if ev.shard != self.cfg.shard {
             return Err(InsertError::Invalid("event of another shard"));
+        }
+        if ev.epoch != self.cfg.first_anchor_index {
+            return Err(InsertError::Invalid("event of another DAG epoch"));
         }
         if ev.creator >= self.cfg.seats {
             return Err(InsertError::Invalid("creator is not a seat"));
@@ -576,6 +585,7 @@ impl Engine {
         let d = self.derive(creator, &parents);
         Some(Event {
             shard: self.cfg.shard,
+            epoch: self.cfg.first_anchor_index,
             creator,
             seq,
             parents: parents.iter().map(|&p| self.dag.node(p).id).collect(),

@@ -13,6 +13,9 @@ pub const MAX_EVENT_BYTES: usize = 1024;
 pub struct Event {
     /// Shard of the DAG.
     pub shard: ShardId,
+    /// The DAG epoch, named by the global index of the first anchor this DAG finalizes. It
+    /// makes (shard, epoch, creator, seq) a unique slot: a new DAG never reuses a signed one.
+    pub epoch: u64,
     /// Seat index of the creator.
     pub creator: u8,
     /// 1 for the creator's first event, +1 for each next one.

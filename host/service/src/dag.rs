@@ -11,6 +11,10 @@ use std::sync::Arc;
 const MAX_RECORD: usize = 64 << 20;
 /// Meta key: the global index of the first anchor the persisted DAG finalizes.
 const FIRST_ANCHOR_KEY: &[u8] = b"dag-first-anchor";
+/// Meta key: the event built but not signed yet (its signature field is zero). A node that
+/// crashes before the signature comes back offers this same event again after the restart, so
+/// the signer's slashing protection never sees two events for one slot from an honest node.
+const UNSIGNED_KEY: &[u8] = b"dag-unsigned";
 
 /// One persisted event.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
@@ -70,14 +74,33 @@ impl DagLog {
             batch.delete(Column::Dag, seq.to_be_bytes().to_vec());
         }
         batch.put(Column::Meta, FIRST_ANCHOR_KEY.to_vec(), (head + 1).to_be_bytes().to_vec());
+        batch.delete(Column::Meta, UNSIGNED_KEY.to_vec());
         self.kv.write(batch, Durability::Sync)?;
         self.next = 0;
         Ok(())
     }
 
-    /// Appends a record durably (before the engine sees the event).
+    /// The event built before a crash and never signed, if any.
+    pub fn unsigned(&self) -> Result<Option<DagRecord>, ServiceError> {
+        let Some(bytes) = self.kv.get(Column::Meta, UNSIGNED_KEY)? else { return Ok(None) };
+        pc_codec::decode_canonical(&bytes, MAX_RECORD)
+            .map(Some)
+            .map_err(|source| ServiceError::Corrupt { what: "unsigned dag record", source })
+    }
+
+    /// Persists an event about to be sent to the signer.
+    pub fn save_unsigned(&self, r: &DagRecord) -> Result<(), ServiceError> {
+        let mut batch = WriteBatch::new();
+        batch.put(Column::Meta, UNSIGNED_KEY.to_vec(), r.encode());
+        self.kv.write(batch, Durability::Sync)?;
+        Ok(())
+    }
+
+    /// Appends a signed record durably (before the engine sees the event), replacing the
+    /// unsigned one in the same write.
     pub fn append(&mut self, r: &DagRecord) -> Result<(), ServiceError> {
         let mut batch = WriteBatch::new();
+        batch.delete(Column::Meta, UNSIGNED_KEY.to_vec());
         batch.put(Column::Dag, self.next.to_be_bytes().to_vec(), r.encode());
         self.kv.write(batch, Durability::Sync)?;
         self.next += 1;

@@ -26,6 +26,9 @@ pub enum ServiceError {
     /// This node cannot produce events on this chain.
     #[error("{0}")]
     NoSeat(String),
+    /// The seat's signer refused or could not be reached; production pauses and retries.
+    #[error("seat signer: {0}")]
+    Signer(String),
     /// The RPC server failed.
     #[error("rpc: {0}")]
     Rpc(String),

@@ -2,8 +2,8 @@
 
 use crate::ServiceError;
 use pc_chainspec::{ChainSpec, ChainType};
-use pc_codec::{Domain, Hash32};
-use pc_consensus::SignatureVerifier;
+use pc_codec::{Domain, Hash32, Identified};
+use pc_consensus::{Event, SignatureVerifier};
 use pc_utxo_tx::{Bip340, Keypair, XOnly, keypair_from_seed, sign_sighash};
 
 const DEV_SEAT: Domain = Domain::new("phantomcoin/v1/node/dev-seat-key");
@@ -32,6 +32,52 @@ pub fn dev_account_key(i: u32) -> Result<Keypair, ServiceError> {
 /// Signs an event id.
 pub fn sign_event(kp: &Keypair, id: &Hash32) -> [u8; 64] {
     sign_sighash(kp, &id.0)
+}
+
+/// Where the seat key lives: in the node (development chains only) or in phantom-signer,
+/// reached over its socket (docs/signer.md), which keeps the slashing-protection record.
+#[derive(Debug)]
+pub enum SeatSigner {
+    /// A key held by the node.
+    Local(Keypair),
+    /// Seat key `index` of a phantom-signer service.
+    Remote {
+        /// The connection.
+        client: phantom_signer::service::Client,
+        /// Seat key index in the signer's keystore.
+        index: u32,
+        /// Its public key, fetched once at start.
+        key: XOnly,
+    },
+}
+
+impl SeatSigner {
+    /// Connects to the service at `socket` and fetches seat key `index`.
+    pub fn remote(socket: &std::path::Path, token_file: &std::path::Path, index: u32) -> Result<Self, ServiceError> {
+        let mut client = phantom_signer::service::Client::new(socket, token_file)
+            .map_err(|e| ServiceError::Signer(e.to_string()))?;
+        let key = client.seat_key(index).map_err(|e| ServiceError::Signer(e.to_string()))?;
+        Ok(SeatSigner::Remote { client, index, key })
+    }
+
+    /// The seat's public key.
+    pub fn public_key(&self) -> XOnly {
+        match self {
+            SeatSigner::Local(kp) => XOnly::of(kp),
+            SeatSigner::Remote { key, .. } => *key,
+        }
+    }
+
+    /// Signs `event`. A remote refusal (slashing protection) or an unreachable signer is
+    /// [`ServiceError::Signer`]: the event stays unsigned and may be offered again.
+    pub fn sign(&mut self, event: &Event) -> Result<[u8; 64], ServiceError> {
+        match self {
+            SeatSigner::Local(kp) => Ok(sign_event(kp, &event.id())),
+            SeatSigner::Remote { client, index, key } => {
+                client.sign_event(*index, key, event).map_err(|e| ServiceError::Signer(e.to_string()))
+            }
+        }
+    }
 }
 
 /// Verifies event signatures against the committee's seat keys.

@@ -1,13 +1,12 @@
 //! The single-seat validator: mempool → event payload → engine → finalized anchor → runtime.
 
 use crate::dag::{DagLog, DagRecord};
-use crate::keys::{SeatKeys, sign_event};
+use crate::keys::{SeatKeys, SeatSigner};
 use crate::{FinalizedNotice, NodeCtx, ServiceError};
 use pc_codec::{ConsensusTime, Encode, Hash32, Identified, merkle};
 use pc_consensus::{AnchorBatch, Config, Engine, Output, SignedEvent};
 use pc_runtime::AnchorInput;
 use pc_runtime_api::{AnchorCtx, Call};
-use pc_utxo_tx::{Keypair, XOnly};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,8 +36,12 @@ pub struct Producer {
     ctx: Arc<NodeCtx>,
     cfg: ProducerConfig,
     engine: Engine,
-    key: Keypair,
+    key: SeatSigner,
     verifier: SeatKeys,
+    /// The event of the current slot, built and persisted but not signed yet.
+    unsigned: Option<DagRecord>,
+    /// Our last persisted seq in this epoch.
+    last_seq: u64,
     log: DagLog,
     /// Payloads of events not finalized yet.
     payloads: BTreeMap<Hash32, Vec<Call>>,
@@ -63,7 +66,7 @@ pub fn payload_root(calls: &[Call]) -> Hash32 {
 impl Producer {
     /// Builds the engine and replays every persisted event, applying finalized anchors the
     /// state does not have yet (the anchors a crash interrupted).
-    pub fn start(ctx: Arc<NodeCtx>, key: Keypair, cfg: ProducerConfig) -> Result<Self, ServiceError> {
+    pub fn start(ctx: Arc<NodeCtx>, key: SeatSigner, cfg: ProducerConfig) -> Result<Self, ServiceError> {
         let c = &ctx.rt.spec().constants;
         if c.committee_size != 1 {
             return Err(ServiceError::NoSeat(format!(
@@ -74,12 +77,24 @@ impl Producer {
         let head = ctx.db.head()?.map_or(0, |h| h.anchor);
         let (log, records, first_anchor_index) = DagLog::open(ctx.db.kv().clone(), head)?;
         let engine = Self::engine(c.max_parents, first_anchor_index)?;
-        let verifier = SeatKeys(vec![XOnly::of(&key)]);
+        let verifier = SeatKeys(vec![key.public_key()]);
         let max_calls = usize::try_from(c.max_event_txs).unwrap_or(usize::MAX);
-        let mut p =
-            Producer { ctx, cfg, engine, key, verifier, log, payloads: BTreeMap::new(), max_calls, replaying: true };
+        let mut p = Producer {
+            ctx,
+            cfg,
+            engine,
+            key,
+            verifier,
+            log,
+            unsigned: None,
+            last_seq: 0,
+            payloads: BTreeMap::new(),
+            max_calls,
+            replaying: true,
+        };
         let replayed = records.len();
         for r in records {
+            p.last_seq = r.event.event.seq;
             if payload_root(&r.payload) != r.event.event.payload_root {
                 return Err(ServiceError::Consensus(format!(
                     "persisted event {} does not match its payload",
@@ -97,8 +112,12 @@ impl Producer {
             p.log.reset(head)?;
             p.engine = Self::engine(p.ctx.rt.spec().constants.max_parents, head + 1)?;
             p.payloads.clear();
+            p.last_seq = 0;
             tracing::info!(target: "pc::node", head, "every persisted event is finalized: new DAG epoch");
         }
+        // The event of the next slot, if a crash came between building and persisting it.
+        let (epoch, next_seq) = (p.engine.epoch(), p.last_seq + 1);
+        p.unsigned = p.log.unsigned()?.filter(|r| r.event.event.epoch == epoch && r.event.event.seq == next_seq);
         Ok(p)
     }
 
@@ -113,17 +132,36 @@ impl Producer {
 
     /// Creates, persists and inserts one event carrying the best pending calls, then applies
     /// whatever it finalized.
+    ///
+    /// The event is persisted unsigned before it goes to the signer and is offered again until
+    /// signed, so a signer that is down (or a crash) pauses production without changing the
+    /// event of the slot.
     pub fn step(&mut self) -> Result<(), ServiceError> {
-        let selected = self.ctx.mempool.select(&self.ctx.rt, &self.ctx.db, self.max_calls, self.cfg.max_payload_bytes);
-        let payload: Vec<Call> = selected.iter().map(|(_, c)| c.clone()).collect();
-        let len = u32::try_from(payload.encoded_size()).unwrap_or(u32::MAX);
-        let event = self
-            .engine
-            .next_event(0, payload_root(&payload), len)
-            .ok_or_else(|| ServiceError::Consensus("the engine cannot create an event".into()))?;
-        let sig = sign_event(&self.key, &event.id());
-        let record = DagRecord { event: SignedEvent { event, sig }, payload };
+        let mut record = match self.unsigned.take() {
+            Some(r) => r,
+            None => {
+                let selected =
+                    self.ctx.mempool.select(&self.ctx.rt, &self.ctx.db, self.max_calls, self.cfg.max_payload_bytes);
+                let payload: Vec<Call> = selected.iter().map(|(_, c)| c.clone()).collect();
+                let len = u32::try_from(payload.encoded_size()).unwrap_or(u32::MAX);
+                let event = self
+                    .engine
+                    .next_event(0, payload_root(&payload), len)
+                    .ok_or_else(|| ServiceError::Consensus("the engine cannot create an event".into()))?;
+                let r = DagRecord { event: SignedEvent { event, sig: [0; 64] }, payload };
+                self.log.save_unsigned(&r)?;
+                r
+            }
+        };
+        match self.key.sign(&record.event.event) {
+            Ok(sig) => record.event.sig = sig,
+            Err(e) => {
+                self.unsigned = Some(record);
+                return Err(e);
+            }
+        }
         self.log.append(&record)?;
+        self.last_seq = record.event.event.seq;
         self.insert(record)
     }
 
@@ -185,7 +223,13 @@ impl Producer {
         std::thread::spawn(move || {
             let slice = Duration::from_millis(10).min(self.cfg.interval);
             while !stop.load(Ordering::Relaxed) {
-                self.step()?;
+                match self.step() {
+                    Ok(()) => {}
+                    Err(ServiceError::Signer(why)) => {
+                        tracing::warn!(target: "pc::node", %why, "event not signed; production paused, retrying")
+                    }
+                    Err(e) => return Err(e),
+                }
                 let mut waited = Duration::ZERO;
                 while waited < self.cfg.interval && !stop.load(Ordering::Relaxed) {
                     std::thread::sleep(slice);
