@@ -52,6 +52,12 @@ pub enum SignerError {
     /// The signing service could not be reached, or answered something else.
     #[error("signing service: {0}")]
     Service(String),
+    /// A PSPT file is malformed, incomplete or for another network or transaction.
+    #[error("pspt: {0}")]
+    Pspt(String),
+    /// A MuSig2 step cannot be taken.
+    #[error("musig2: {0}")]
+    Musig(String),
     /// The node refused or could not be reached.
     #[error("node: {0}")]
     Node(String),

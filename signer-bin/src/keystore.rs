@@ -133,6 +133,16 @@ impl KeystoreFile {
     }
 }
 
+/// Writes beside, flushes to disk, then renames: the file appears whole or not at all.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SignerError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
 /// An unlocked keystore: the BIP-39 seed, kept zeroized on drop.
 pub struct Keystore {
     seed: Zeroizing<[u8; 64]>,
@@ -209,12 +219,14 @@ impl Keystore {
         let ct = cipher.encrypt(XNonce::from_slice(&nonce), Payload { msg: entropy, aad: &aad }).map_err(crypto)?;
         file.ciphertext = hex::encode(ct);
         let json = serde_json::to_vec_pretty(&file).map_err(crypto)?;
-        // Write beside, flush to disk, then rename: the keystore appears whole or not at all.
-        let tmp = path.with_extension("tmp");
-        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(&json).and_then(|()| f.sync_all()).map_err(io(&tmp))?;
-        std::fs::rename(&tmp, path).map_err(io(path))?;
+        write_atomic(path, &json)?;
         Ok(ks)
+    }
+
+    /// A 32-byte secret for a local purpose of this keystore (not a BIP-32 key: nothing outside
+    /// this signer ever sees it), e.g. the key that encrypts MuSig2 secret nonces at rest.
+    pub(crate) fn derived_secret(&self, domain: pc_codec::Domain) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(domain.hash(&self.seed[..]).0)
     }
 
     /// Unlocks a keystore file.

@@ -6,6 +6,8 @@
 //! - [`Protection`]: the slashing-protection record. A seat never signs two different events
 //!   for one (seat, seq), and the record survives restarts.
 //!
+//! - [`pspt`]: partially-signed transaction files for watch-only and offline signing, and
+//!   [`musig`]: n-of-n MuSig2 between signer processes, carried in them.
 //! - [`service`]: the seat key behind a unix socket and a token, for phantom-node.
 //! - [`wallet`]: balance and send over a node's JSON-RPC, signing with the spend keys.
 //!
@@ -15,7 +17,9 @@
 
 mod error;
 mod keystore;
+pub mod musig;
 mod protection;
+pub mod pspt;
 pub mod service;
 pub mod wallet;
 

@@ -6,13 +6,15 @@ use phantom_signer::{KdfParams, Keystore, Purpose, SignerError};
 use std::io::Read;
 use std::path::PathBuf;
 
+mod pspt_cmd;
+
 /// PhantomCoin key holder.
 #[derive(Debug, Parser)]
 #[command(name = "phantom-signer", version, about)]
-struct Cli {
+pub(crate) struct Cli {
     /// The keystore file.
     #[arg(long, global = true, default_value = "phantom-keystore.json")]
-    keystore: PathBuf,
+    pub(crate) keystore: PathBuf,
     /// A file holding the keystore password (else the PHANTOM_SIGNER_PASSWORD variable).
     #[arg(long, global = true)]
     password_file: Option<PathBuf>,
@@ -69,6 +71,22 @@ enum Command {
         #[arg(long, default_value = "phantom-protection.log")]
         protection: PathBuf,
     },
+    /// Partially-signed transactions: create, inspect, sign, combine, MuSig2 rounds, finalize,
+    /// broadcast (docs/signer.md).
+    #[command(subcommand)]
+    Pspt(pspt_cmd::PsptCommand),
+    /// Prints spend key INDEX's full public key (33 bytes, hex): what a MuSig2 partner needs.
+    Pubkey {
+        /// Spend key index.
+        #[arg(long, default_value_t = 0)]
+        index: u32,
+    },
+    /// Prints the address of the MuSig2 aggregate of these participant keys (no keystore needed).
+    MusigAddress {
+        /// Participants' keys (`phantom-signer pubkey`), comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        keys: Vec<String>,
+    },
     /// Prints the address (Bech32m) of key INDEX of PURPOSE.
     Address {
         /// seat, bond, payout or spend.
@@ -80,7 +98,7 @@ enum Command {
     },
 }
 
-fn password(cli: &Cli) -> Result<String, SignerError> {
+pub(crate) fn password(cli: &Cli) -> Result<String, SignerError> {
     match &cli.password_file {
         Some(p) => std::fs::read_to_string(p)
             .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
@@ -128,6 +146,15 @@ fn run(cli: &Cli) -> Result<(), SignerError> {
             eprintln!("serving seat keys on {}", socket.display());
             service.serve(socket)?;
         }
+        Command::Pspt(cmd) => pspt_cmd::run(cmd, cli)?,
+        Command::Pubkey { index } => {
+            let ks = Keystore::open(&cli.keystore, &password(cli)?)?;
+            println!("{}", hex::encode(ks.keypair(Purpose::Spend, *index)?.public_key().serialize()));
+        }
+        Command::MusigAddress { keys } => {
+            let keys = keys.iter().map(|k| phantom_signer::musig::parse_key(k)).collect::<Result<Vec<_>, _>>()?;
+            println!("{}", phantom_signer::musig::aggregate_address(&keys)?);
+        }
         Command::Address { purpose, index } => {
             let ks = Keystore::open(&cli.keystore, &password(cli)?)?;
             println!("{}", pc_utxo_tx::Address::Key(ks.public_key(*purpose, *index)?));
@@ -136,7 +163,7 @@ fn run(cli: &Cli) -> Result<(), SignerError> {
     Ok(())
 }
 
-fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, SignerError> {
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, SignerError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -1,12 +1,13 @@
 //! Wallet commands over a node's JSON-RPC: balance and send from a keystore's spend keys.
 
+use crate::pspt::{Input, Pspt};
 use crate::{Keystore, Purpose, Request, SignerError};
 use jsonrpsee_core::client::ClientT;
 use jsonrpsee_core::rpc_params;
 use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
 use parity_scale_codec::Encode;
 use pc_codec::Hash32;
-use pc_utxo_tx::{Address, OutPoint, Transaction, TxIn, TxOut, Witness, sighash};
+use pc_utxo_tx::{Address, OutPoint, Predicate, Transaction, TxIn, TxOut, Witness, predicate_hash};
 use serde_json::Value;
 
 fn rpc_err(e: impl std::fmt::Display) -> SignerError {
@@ -34,9 +35,140 @@ impl Node {
     }
 }
 
-/// Sends `amount` units from spend key `index` to `to`, paying `fee_per_byte`: picks mature
-/// outputs largest first, returns the change to the same key, orders canonically, signs,
-/// submits, and returns the transaction id.
+impl Node {
+    /// The genesis hash of the node's chain.
+    pub async fn genesis(&self) -> Result<Hash32, SignerError> {
+        let info = self.call("chain_getInfo", rpc_params![]).await?;
+        info["genesis_hash"]
+            .as_str()
+            .and_then(|h| Hash32::from_hex(h).ok())
+            .ok_or_else(|| rpc_err("chain_getInfo lacks a genesis hash"))
+    }
+
+    /// The mature unspent outputs of `address`, largest first.
+    pub async fn spendable(&self, address: &Address) -> Result<Vec<(OutPoint, u64)>, SignerError> {
+        let list = self.call("utxo_listUnspent", rpc_params![address.to_string()]).await?;
+        let mut coins: Vec<(OutPoint, u64)> = list
+            .as_array()
+            .map(|a| a.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter(|u| u["mature"] == true)
+            .filter_map(|u| {
+                let tx = Hash32::from_hex(u["txid"].as_str()?).ok()?;
+                Some((OutPoint { tx, index: u32::try_from(u["index"].as_u64()?).ok()? }, u["value"].as_u64()?))
+            })
+            .collect();
+        coins.sort_by_key(|c| std::cmp::Reverse(c.1));
+        Ok(coins)
+    }
+
+    /// Submits a signed transaction; returns its id.
+    pub async fn submit(&self, tx: &Transaction) -> Result<String, SignerError> {
+        let id = self.call("tx_submit", rpc_params![hex::encode(tx.encode())]).await?;
+        id.as_str().map(String::from).ok_or_else(|| rpc_err("tx_submit returned no id"))
+    }
+}
+
+/// Builds an unsigned PSPT paying `amount` to `to` from the mature outputs of `from`: largest
+/// first until the amount and the fee are covered, change above the dust limit back to `from`,
+/// canonical order. Needs no key: a watch-only wallet creates, an offline one signs. A
+/// predicate-hash address needs the predicate it hides (`reveal`).
+pub async fn create(
+    node: &Node,
+    from: &Address,
+    reveal: Option<&Predicate>,
+    to: &Address,
+    amount: u64,
+    fee_per_byte: u64,
+) -> Result<Pspt, SignerError> {
+    if let Address::PredicateHash(h) = from
+        && reveal.is_none_or(|p| predicate_hash(p) != *h)
+    {
+        return Err(SignerError::Pspt(format!("{from} pays to a predicate hash: pass the predicate it hides")));
+    }
+    let genesis = node.genesis().await?;
+    let input_of = |(prev, value): (OutPoint, u64)| Input {
+        prev,
+        value,
+        predicate: from.predicate(),
+        reveal: reveal.cloned(),
+        preimage: None,
+    };
+    let build = |picked: &[(OutPoint, u64)], fee: u64, total: u64| -> Option<Pspt> {
+        let change = total.checked_sub(amount)?.checked_sub(fee)?;
+        let mut outputs = vec![TxOut { value: amount, predicate: to.predicate() }];
+        if change >= pc_utxo_tx::DEFAULT_DUST {
+            outputs.push(TxOut { value: change, predicate: from.predicate() });
+        }
+        let mut inputs: Vec<Input> = picked.iter().copied().map(input_of).collect();
+        inputs.sort_by_key(|i| i.prev);
+        let tx_in = inputs.iter().map(|i| TxIn { prev: i.prev, witness: Witness::Empty }).collect();
+        let mut tx = Transaction { version: 0, inputs: tx_in, outputs };
+        tx.sort_canonical();
+        Some(Pspt::new(&genesis, tx, &inputs))
+    };
+    let (mut picked, mut total) = (Vec::new(), 0u64);
+    for coin in node.spendable(from).await? {
+        picked.push(coin);
+        total = total.saturating_add(coin.1);
+        let Some(probe) = build(&picked, 0, total) else { continue };
+        let fee = fee_per_byte.saturating_mul(signed_size(&probe)? + 40);
+        if let Some(p) = build(&picked, fee, total) {
+            return Ok(p);
+        }
+    }
+    Err(SignerError::InsufficientFunds { have: total, need: amount.saturating_add(fee_per_byte) })
+}
+
+/// The size of the transaction once signed: witnesses built with a placeholder signature for
+/// every key, which has the final signature's size.
+fn signed_size(p: &Pspt) -> Result<u64, SignerError> {
+    let dummy = [0u8; 64];
+    let sigs: std::collections::BTreeMap<[u8; 32], [u8; 64]> = p.keys()?.iter().map(|k| (k.0, dummy)).collect();
+    let mut tx = p.transaction()?;
+    for (input, spec) in tx.inputs.iter_mut().zip(p.parsed_inputs()?) {
+        input.witness = crate::pspt::witness(&spec.predicate, &spec, &sigs)
+            .ok_or_else(|| SignerError::Pspt("an input whose witness size cannot be estimated".into()))?;
+    }
+    Ok(tx.encoded_size() as u64)
+}
+
+/// Signs every input of `pspt` that needs one of spend keys `0..scan`; returns how many keys
+/// signed. None needed is an error: a signer that signs nothing should say so.
+pub fn sign(pspt: &mut Pspt, ks: &Keystore, scan: u32) -> Result<usize, SignerError> {
+    let needed = pspt.keys()?;
+    let msg = pspt.sighash()?;
+    let mut signed = 0;
+    for i in 0..scan {
+        let key = ks.public_key(Purpose::Spend, i)?;
+        if needed.contains(&key) {
+            let sig = ks.sign(Purpose::Spend, i, &Request::Transaction(msg))?;
+            pspt.add_signature(&key, &sig)?;
+            signed += 1;
+        }
+    }
+    if signed == 0 {
+        return Err(SignerError::Pspt(format!("none of this keystore's spend keys 0..{scan} is needed")));
+    }
+    Ok(signed)
+}
+
+/// Finalizes and submits `pspt` after checking it is for the node's network; returns the id.
+pub async fn broadcast(node: &Node, pspt: &Pspt) -> Result<String, SignerError> {
+    let genesis = node.genesis().await?;
+    if pspt.genesis()? != genesis {
+        return Err(SignerError::Pspt(format!(
+            "a PSPT for another network: genesis {} but the node runs {}",
+            pspt.genesis,
+            genesis.to_hex()
+        )));
+    }
+    node.submit(&pspt.finalize()?).await
+}
+
+/// Sends `amount` units from spend key `index` to `to`, paying `fee_per_byte`: create, sign
+/// and broadcast in one step. Returns the transaction id.
 pub async fn send(
     node: &Node,
     ks: &Keystore,
@@ -46,52 +178,7 @@ pub async fn send(
     fee_per_byte: u64,
 ) -> Result<String, SignerError> {
     let from = Address::Key(ks.public_key(Purpose::Spend, index)?);
-    let info = node.call("chain_getInfo", rpc_params![]).await?;
-    let genesis = info["genesis_hash"]
-        .as_str()
-        .and_then(|h| Hash32::from_hex(h).ok())
-        .ok_or_else(|| rpc_err("chain_getInfo lacks a genesis hash"))?;
-    let list = node.call("utxo_listUnspent", rpc_params![from.to_string()]).await?;
-    let mut coins: Vec<(OutPoint, u64)> = list
-        .as_array()
-        .map(|a| a.as_slice())
-        .unwrap_or_default()
-        .iter()
-        .filter(|u| u["mature"] == true)
-        .filter_map(|u| {
-            let tx = Hash32::from_hex(u["txid"].as_str()?).ok()?;
-            Some((OutPoint { tx, index: u32::try_from(u["index"].as_u64()?).ok()? }, u["value"].as_u64()?))
-        })
-        .collect();
-    coins.sort_by_key(|c| std::cmp::Reverse(c.1));
-    // Size grows with each input; recompute the fee as coins are added.
-    let mut picked: Vec<(OutPoint, u64)> = Vec::new();
-    let mut total = 0u64;
-    let build = |picked: &[(OutPoint, u64)], fee: u64, total: u64| -> Option<Transaction> {
-        let change = total.checked_sub(amount)?.checked_sub(fee)?;
-        let mut outputs = vec![TxOut { value: amount, predicate: to.predicate() }];
-        if change >= pc_utxo_tx::DEFAULT_DUST {
-            outputs.push(TxOut { value: change, predicate: from.predicate() });
-        }
-        let inputs = picked.iter().map(|(p, _)| TxIn { prev: *p, witness: Witness::Sig([0; 64]) }).collect();
-        let mut tx = Transaction { version: 0, inputs, outputs };
-        tx.sort_canonical();
-        Some(tx)
-    };
-    for coin in coins {
-        picked.push(coin);
-        total = total.saturating_add(coin.1);
-        // A signature is the same size as the placeholder, so this size is final.
-        let Some(probe) = build(&picked, 0, total) else { continue };
-        let fee = fee_per_byte.saturating_mul(probe.encoded_size() as u64 + 40);
-        if let Some(mut tx) = build(&picked, fee, total) {
-            let sig = ks.sign(Purpose::Spend, index, &Request::Transaction(sighash(&genesis, &tx.txid())))?;
-            for input in &mut tx.inputs {
-                input.witness = Witness::Sig(sig);
-            }
-            let id = node.call("tx_submit", rpc_params![hex::encode(tx.encode())]).await?;
-            return id.as_str().map(String::from).ok_or_else(|| rpc_err("tx_submit returned no id"));
-        }
-    }
-    Err(SignerError::InsufficientFunds { have: total, need: amount.saturating_add(fee_per_byte) })
+    let mut pspt = create(node, &from, None, to, amount, fee_per_byte).await?;
+    sign(&mut pspt, ks, index + 1)?;
+    broadcast(node, &pspt).await
 }
