@@ -98,10 +98,10 @@ proptest! {
         let mut json = serde_json::to_vec(&p).unwrap();
         let i = pos % json.len();
         json[i] = byte;
-        if let Ok(q) = serde_json::from_slice::<Pspt>(&json) {
-            if q.check().is_ok() {
-                prop_assert!(q.transaction().is_ok() && q.parsed_inputs().is_ok());
-            }
+        if let Ok(q) = serde_json::from_slice::<Pspt>(&json)
+            && q.check().is_ok()
+        {
+            prop_assert!(q.transaction().is_ok() && q.parsed_inputs().is_ok());
         }
     }
 
