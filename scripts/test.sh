@@ -6,7 +6,7 @@
 #        PC_SIM_SEEDS (simulation seed count, once the consensus simulator lands).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
+./scripts/setup.sh --test
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/phantomcoin/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"

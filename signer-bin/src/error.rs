@@ -52,6 +52,9 @@ pub enum SignerError {
     /// The signing service could not be reached, or answered something else.
     #[error("signing service: {0}")]
     Service(String),
+    /// The PKCS#11 module, token or key failed or is missing.
+    #[error("hsm: {0}")]
+    Hsm(String),
     /// A PSPT file is malformed, incomplete or for another network or transaction.
     #[error("pspt: {0}")]
     Pspt(String),

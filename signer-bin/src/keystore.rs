@@ -143,9 +143,21 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SignerError>
     std::fs::rename(&tmp, path).map_err(io(path))
 }
 
-/// An unlocked keystore: the BIP-39 seed, kept zeroized on drop.
+/// An unlocked keystore.
 pub struct Keystore {
-    seed: Zeroizing<[u8; 64]>,
+    secret: Secret,
+}
+
+enum Secret {
+    /// The BIP-39 seed, zeroized on drop (password keystores).
+    Memory(Zeroizing<[u8; 64]>),
+    /// The entropy sealed by an HSM key, unsealed for each use (docs/signer.md, "HSM").
+    Hsm(Box<crate::hsm::SealedEntropy>),
+}
+
+fn seed_of(entropy: &[u8]) -> Result<Zeroizing<[u8; 64]>, SignerError> {
+    let mnemonic = bip39::Mnemonic::from_entropy(entropy).map_err(|e| SignerError::Mnemonic(e.to_string()))?;
+    Ok(Zeroizing::new(mnemonic.to_seed("")))
 }
 
 impl fmt::Debug for Keystore {
@@ -192,8 +204,51 @@ impl Keystore {
     }
 
     fn unlocked(entropy: &[u8]) -> Result<Keystore, SignerError> {
-        let mnemonic = bip39::Mnemonic::from_entropy(entropy).map_err(|e| SignerError::Mnemonic(e.to_string()))?;
-        Ok(Keystore { seed: Zeroizing::new(mnemonic.to_seed("")) })
+        Ok(Keystore { secret: Secret::Memory(seed_of(entropy)?) })
+    }
+
+    /// Like [`create`](Self::create), but the entropy is sealed by an AES key inside an HSM
+    /// (made there if the token has none under that label); `pin` is the token's user PIN.
+    pub fn create_in_hsm(
+        path: &Path,
+        cfg: &crate::HsmConfig,
+        pin: &str,
+    ) -> Result<(Keystore, Zeroizing<String>), SignerError> {
+        let mut entropy = Zeroizing::new([0u8; 32]);
+        getrandom::fill(&mut entropy[..]).map_err(crypto)?;
+        let mnemonic = bip39::Mnemonic::from_entropy(&entropy[..]).map_err(|e| SignerError::Mnemonic(e.to_string()))?;
+        let phrase = Zeroizing::new(mnemonic.to_string());
+        Ok((Self::write_hsm(path, &entropy[..], cfg, pin)?, phrase))
+    }
+
+    /// Like [`restore`](Self::restore), into an HSM keystore.
+    pub fn restore_in_hsm(
+        path: &Path,
+        phrase: &str,
+        cfg: &crate::HsmConfig,
+        pin: &str,
+    ) -> Result<Keystore, SignerError> {
+        let mnemonic = bip39::Mnemonic::parse_in(bip39::Language::English, phrase.trim())
+            .map_err(|e| SignerError::Mnemonic(e.to_string()))?;
+        Self::write_hsm(path, &Zeroizing::new(mnemonic.to_entropy()), cfg, pin)
+    }
+
+    fn write_hsm(path: &Path, entropy: &[u8], cfg: &crate::HsmConfig, pin: &str) -> Result<Keystore, SignerError> {
+        if path.exists() {
+            return Err(SignerError::Exists(path.display().to_string()));
+        }
+        let (file, hsm) = crate::hsm::HsmFile::seal(cfg, pin, entropy)?;
+        let sealed = crate::hsm::SealedEntropy::from_parts(hsm, &file)?;
+        write_atomic(path, &serde_json::to_vec_pretty(&file).map_err(crypto)?)?;
+        Ok(Keystore { secret: Secret::Hsm(Box::new(sealed)) })
+    }
+
+    /// The BIP-39 seed (unsealed by the HSM for an HSM keystore).
+    fn seed(&self) -> Result<Zeroizing<[u8; 64]>, SignerError> {
+        match &self.secret {
+            Secret::Memory(seed) => Ok(seed.clone()),
+            Secret::Hsm(sealed) => seed_of(&sealed.unseal()?),
+        }
     }
 
     fn write(path: &Path, entropy: &[u8], password: &str, params: KdfParams) -> Result<Keystore, SignerError> {
@@ -225,14 +280,19 @@ impl Keystore {
 
     /// A 32-byte secret for a local purpose of this keystore (not a BIP-32 key: nothing outside
     /// this signer ever sees it), e.g. the key that encrypts MuSig2 secret nonces at rest.
-    pub(crate) fn derived_secret(&self, domain: pc_codec::Domain) -> Zeroizing<[u8; 32]> {
-        Zeroizing::new(domain.hash(&self.seed[..]).0)
+    pub(crate) fn derived_secret(&self, domain: pc_codec::Domain) -> Result<Zeroizing<[u8; 32]>, SignerError> {
+        Ok(Zeroizing::new(domain.hash(&self.seed()?[..]).0))
     }
 
     /// Unlocks a keystore file.
     pub fn open(path: &Path, password: &str) -> Result<Keystore, SignerError> {
         let corrupt = |why: String| SignerError::Corrupt { path: path.display().to_string(), why };
         let bytes = std::fs::read(path).map_err(io(path))?;
+        let probe: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        if probe.get("backend").and_then(|b| b.as_str()) == Some(crate::hsm::BACKEND) {
+            let file: crate::hsm::HsmFile = serde_json::from_value(probe).map_err(|e| corrupt(e.to_string()))?;
+            return Ok(Keystore { secret: Secret::Hsm(Box::new(file.open(path, password)?)) });
+        }
         let file: KeystoreFile = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
         if file.version != FORMAT_VERSION || file.kdf != "argon2id" || file.cipher != "xchacha20poly1305" {
             return Err(corrupt(format!("unsupported format v{} {}/{}", file.version, file.kdf, file.cipher)));
@@ -257,7 +317,7 @@ impl Keystore {
     /// The key pair of `purpose` number `index`.
     pub fn keypair(&self, purpose: Purpose, index: u32) -> Result<Keypair, SignerError> {
         let path: DerivationPath = purpose.path(index).parse().map_err(crypto)?;
-        let xprv = XPrv::derive_from_path(&self.seed[..], &path).map_err(crypto)?;
+        let xprv = XPrv::derive_from_path(&self.seed()?[..], &path).map_err(crypto)?;
         let secret = Zeroizing::new(xprv.to_bytes());
         keypair_from_seed(*secret).map_err(crypto)
     }

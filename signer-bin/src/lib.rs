@@ -3,6 +3,8 @@
 //! - [`Keystore`]: a BIP-39 mnemonic (the backup) whose entropy is stored encrypted with
 //!   Argon2id + XChaCha20-Poly1305, and BIP-32 keys derived on one hardened branch per
 //!   [`Purpose`]. A request names what it signs; a key of another purpose is refused.
+//! - [`HsmConfig`]: the PKCS#11 backend — the entropy sealed by a non-extractable AES key in
+//!   an HSM (cryptoki), unsealed only to derive a key for one signature.
 //! - [`Protection`]: the slashing-protection record. A seat never signs two different events
 //!   for one (seat, seq), and the record survives restarts.
 //!
@@ -16,6 +18,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod hsm;
 mod keystore;
 pub mod musig;
 mod protection;
@@ -24,5 +27,6 @@ pub mod service;
 pub mod wallet;
 
 pub use error::SignerError;
+pub use hsm::HsmConfig;
 pub use keystore::{KdfParams, Keystore, Purpose, Request};
 pub use protection::{Protection, Slot};

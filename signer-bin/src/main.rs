@@ -28,9 +28,9 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Creates a keystore and prints its 24-word mnemonic once (write it down: it is the backup).
-    Init,
+    Init(HsmArgs),
     /// Rebuilds a keystore from a mnemonic read from standard input.
-    Restore,
+    Restore(HsmArgs),
     /// Prints the total and spendable balance of spend key INDEX, from the node.
     Balance {
         /// The node's JSON-RPC URL.
@@ -98,6 +98,31 @@ enum Command {
     },
 }
 
+/// With `--hsm-token`, the keystore's entropy is sealed by an AES key inside a PKCS#11 token and
+/// the password is the token's user PIN (docs/signer.md, "HSM").
+#[derive(Debug, clap::Args)]
+struct HsmArgs {
+    /// The label of the PKCS#11 token to seal the keystore with.
+    #[arg(long)]
+    hsm_token: Option<String>,
+    /// The PKCS#11 module.
+    #[arg(long, default_value = "/usr/lib/softhsm/libsofthsm2.so")]
+    hsm_module: PathBuf,
+    /// The label of the AES key on the token (generated there, non-extractable, if missing).
+    #[arg(long, default_value = "phantom-signer-kek")]
+    hsm_key_label: String,
+}
+
+impl HsmArgs {
+    fn config(&self) -> Option<phantom_signer::HsmConfig> {
+        self.hsm_token.as_ref().map(|token| phantom_signer::HsmConfig {
+            module: self.hsm_module.clone(),
+            token: token.clone(),
+            key_label: self.hsm_key_label.clone(),
+        })
+    }
+}
+
 pub(crate) fn password(cli: &Cli) -> Result<String, SignerError> {
     match &cli.password_file {
         Some(p) => std::fs::read_to_string(p)
@@ -112,16 +137,22 @@ pub(crate) fn password(cli: &Cli) -> Result<String, SignerError> {
 fn run(cli: &Cli) -> Result<(), SignerError> {
     let params = KdfParams { m_kib: cli.kdf_memory_kib, ..KdfParams::default() };
     match &cli.command {
-        Command::Init => {
-            let (_, phrase) = Keystore::create(&cli.keystore, &password(cli)?, params)?;
+        Command::Init(hsm) => {
+            let (_, phrase) = match hsm.config() {
+                Some(cfg) => Keystore::create_in_hsm(&cli.keystore, &cfg, &password(cli)?)?,
+                None => Keystore::create(&cli.keystore, &password(cli)?, params)?,
+            };
             println!("{}", phrase.as_str());
         }
-        Command::Restore => {
+        Command::Restore(hsm) => {
             let mut phrase = zeroize::Zeroizing::new(String::new());
             std::io::stdin()
                 .read_to_string(&mut phrase)
                 .map_err(|source| SignerError::Io { path: "stdin".into(), source })?;
-            Keystore::restore(&cli.keystore, &phrase, &password(cli)?, params)?;
+            match hsm.config() {
+                Some(cfg) => Keystore::restore_in_hsm(&cli.keystore, &phrase, &cfg, &password(cli)?)?,
+                None => Keystore::restore(&cli.keystore, &phrase, &password(cli)?, params)?,
+            };
             println!("restored {}", cli.keystore.display());
         }
         Command::Balance { rpc_url, index } => {

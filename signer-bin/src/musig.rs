@@ -173,7 +173,7 @@ impl NonceStore {
         dir.push(".musig");
         let dir = PathBuf::from(dir);
         std::fs::create_dir_all(&dir).map_err(crate::error::io(&dir))?;
-        let key = ks.derived_secret(NONCE_KEY);
+        let key = ks.derived_secret(NONCE_KEY)?;
         Ok(NonceStore { dir, cipher: XChaCha20Poly1305::new(Key::from_slice(&key[..])) })
     }
 
