@@ -40,6 +40,15 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         index: u32,
     },
+    /// Lists the unspent outputs of spend key INDEX (JSON, from the node).
+    Unspent {
+        /// The node's JSON-RPC URL.
+        #[arg(long, default_value = "http://127.0.0.1:9944")]
+        rpc_url: String,
+        /// Spend key index.
+        #[arg(long, default_value_t = 0)]
+        index: u32,
+    },
     /// Sends AMOUNT units from spend key INDEX to an address; prints the transaction id.
     Send {
         /// The node's JSON-RPC URL.
@@ -161,6 +170,12 @@ fn run(cli: &Cli) -> Result<(), SignerError> {
             let node = phantom_signer::wallet::Node::connect(rpc_url)?;
             let (total, spendable) = block_on(node.balance(&addr))??;
             println!("{addr} total={total} spendable={spendable}");
+        }
+        Command::Unspent { rpc_url, index } => {
+            let ks = Keystore::open(&cli.keystore, &password(cli)?)?;
+            let addr = pc_utxo_tx::Address::Key(ks.public_key(Purpose::Spend, *index)?);
+            let list = block_on(phantom_signer::wallet::Node::connect(rpc_url)?.unspent(&addr))??;
+            println!("{}", serde_json::to_string_pretty(&list).map_err(|e| SignerError::Node(e.to_string()))?);
         }
         Command::Send { rpc_url, index, to, amount, fee_per_byte } => {
             let to: pc_utxo_tx::Address = to.parse().map_err(|e| SignerError::Node(format!("--to: {e}")))?;

@@ -45,9 +45,14 @@ impl Node {
             .ok_or_else(|| rpc_err("chain_getInfo lacks a genesis hash"))
     }
 
+    /// Every unspent output of `address`, as the node lists it (`utxo_listUnspent`).
+    pub async fn unspent(&self, address: &Address) -> Result<Value, SignerError> {
+        self.call("utxo_listUnspent", rpc_params![address.to_string()]).await
+    }
+
     /// The mature unspent outputs of `address`, largest first.
     pub async fn spendable(&self, address: &Address) -> Result<Vec<(OutPoint, u64)>, SignerError> {
-        let list = self.call("utxo_listUnspent", rpc_params![address.to_string()]).await?;
+        let list = self.unspent(address).await?;
         let mut coins: Vec<(OutPoint, u64)> = list
             .as_array()
             .map(|a| a.as_slice())

@@ -36,6 +36,16 @@ async fn mined_coins_in_a_keystore_are_sent_by_the_wallet() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     drop(miner);
+    // The CLI lists the same outputs the wallet spends from.
+    let out = Command::new(env!("CARGO_BIN_EXE_phantom-signer"))
+        .arg("--keystore")
+        .arg(dir.path().join("k.json"))
+        .args(["unspent", "--rpc-url", &url])
+        .env("PHANTOM_SIGNER_PASSWORD", "pw")
+        .output()
+        .unwrap();
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(listed.as_array().unwrap().iter().any(|u| u["mature"] == true), "{listed}");
 
     let friend = Address::Key(XOnly::of(&keypair_from_seed([77; 32]).unwrap()));
     let amount = spendable / 2;
