@@ -138,6 +138,21 @@ pub struct RunArgs {
     /// The seat key index in the signer's keystore.
     #[arg(long, default_value_t = 0)]
     pub seat_index: u32,
+    /// Validate as seat N with its well-known key (development and local chains without a
+    /// committee list; `phantom-node dev-seats` prints them).
+    #[arg(long, conflicts_with = "signer_socket")]
+    pub seat: Option<u8>,
+    /// Join the peer-to-peer network on this libp2p address (e.g. `/ip4/127.0.0.1/tcp/30333`).
+    /// Chains with more than one seat always do (default `/ip4/127.0.0.1/tcp/30333`).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Peers to dial at start (`/ip4/…/tcp/…/p2p/<peer id>`), beside the chainspec's boot nodes.
+    #[arg(long, value_delimiter = ',')]
+    pub bootnodes: Vec<String>,
+    /// The node's network identity secret (32 bytes hex); default: `<base-path>/network/node_key`,
+    /// created on first start.
+    #[arg(long)]
+    pub node_key: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ mod bench;
 mod cli;
 mod commands;
 mod error;
+mod run;
 mod sim;
 
 use clap::Parser;

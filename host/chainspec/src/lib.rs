@@ -61,6 +61,10 @@ pub struct ChainSpec {
     pub boot_nodes: Vec<String>,
     /// The constants sheet.
     pub constants: ChainConstants,
+    /// The genesis committee: one BIP-340 x-only seat key (hex) per seat. Development and local
+    /// chains may leave it empty to use the well-known keys `phantom-node dev-seats` prints.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub committee: Vec<String>,
     /// Enabled modules by name, each with its genesis section (`{}` when it needs none).
     pub modules: BTreeMap<String, serde_json::Value>,
 }
@@ -164,6 +168,14 @@ impl ChainSpec {
             }
         }
         self.constants.validate().map_err(|e: ConstantsError| field(format!("constants.{}", e.field), e.reason))?;
+        if !self.committee.is_empty() && self.committee.len() != usize::from(self.constants.committee_size) {
+            return Err(field("committee", "must list exactly constants.committee_size seat keys"));
+        }
+        for (i, key) in self.committee.iter().enumerate() {
+            if Hash32::from_hex(key).is_err() || self.committee[..i].contains(key) {
+                return Err(field(format!("committee[{i}]"), "must be a distinct 32-byte x-only key in hex"));
+            }
+        }
         for name in self.modules.keys() {
             if !is_valid_name(name) {
                 return Err(field(format!("modules.{name}"), "module names are 1-64 characters of a-z, 0-9 and -"));

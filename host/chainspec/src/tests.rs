@@ -147,3 +147,19 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_committee_lists_one_distinct_key_per_seat() {
+    let key = |b: u8| Hash32([b; 32]).to_hex();
+    let mut v = dev_value();
+    v["committee"] = serde_json::json!([key(1), key(2)]);
+    assert!(err_of(v.clone()).contains("committee"), "two keys for one seat");
+    v["constants"]["committee_size"] = 2.into();
+    assert_eq!(ChainSpec::from_json(&v.to_string()).unwrap().committee.len(), 2);
+    v["committee"] = serde_json::json!([key(1), key(1)]);
+    assert!(err_of(v.clone()).contains("committee[1]"), "duplicate");
+    v["committee"] = serde_json::json!([key(1), "nothex"]);
+    assert!(err_of(v).contains("committee[1]"), "not hex");
+    // Without a committee the field is absent, so existing genesis hashes do not change.
+    assert!(!ChainSpec::from_json(DEV_JSON).unwrap().to_raw_json().unwrap().contains("committee\""));
+}

@@ -8,13 +8,20 @@ use pc_utxo_tx::{Bip340, Keypair, XOnly, keypair_from_seed, sign_sighash};
 
 const DEV_SEAT: Domain = Domain::new("phantomcoin/v1/node/dev-seat-key");
 
-/// The well-known seat key of `seat` on a development chain. Public by design: development
-/// chains are for one machine; real seat keys come from phantom-signer.
+/// The well-known seat key of `seat` on a development or local chain without a committee list.
+/// Public by design: such chains run on one machine; real seat keys come from phantom-signer
+/// and are listed in the chainspec's `committee`.
 pub fn dev_seat_key(spec: &ChainSpec, seat: u8) -> Result<Keypair, ServiceError> {
-    if spec.chain_type != ChainType::Development {
+    if spec.chain_type == ChainType::Live || !spec.committee.is_empty() {
         return Err(ServiceError::NoSeat(format!(
-            "chain `{}` is a {:?} chain: dev seat keys exist only on development chains",
-            spec.id, spec.chain_type
+            "chain `{}` lists its committee: well-known seat keys exist only on development and local chains without one",
+            spec.id
+        )));
+    }
+    if seat >= spec.constants.committee_size {
+        return Err(ServiceError::NoSeat(format!(
+            "seat {seat} does not exist: the chain has {} seats",
+            spec.constants.committee_size
         )));
     }
     let secret = DEV_SEAT.hash(&[spec.id.as_bytes(), &[seat]].concat()).0;
@@ -78,6 +85,19 @@ impl SeatSigner {
             }
         }
     }
+}
+
+/// The committee's seat keys: the chainspec's list, or the well-known keys where it may be empty.
+pub fn committee_keys(spec: &ChainSpec) -> Result<Vec<XOnly>, ServiceError> {
+    if spec.committee.is_empty() {
+        return (0..spec.constants.committee_size).map(|s| dev_seat_key(spec, s).map(|k| XOnly::of(&k))).collect();
+    }
+    spec.committee
+        .iter()
+        .map(|k| {
+            Hash32::from_hex(k).map(|h| XOnly(h.0)).map_err(|_| ServiceError::NoSeat(format!("bad committee key {k}")))
+        })
+        .collect()
 }
 
 /// Verifies event signatures against the committee's seat keys.

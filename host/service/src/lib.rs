@@ -8,14 +8,17 @@
 //! - [`rpc`]: the JSON-RPC server (jsonrpsee, HTTP and WebSocket on one port): the chain and
 //!   transaction methods plus every enabled module's own methods.
 //!
-//! Multi-seat committees need the network layer (libp2p) and arrive with it.
+//! - [`replica`]: the networked participant over [`pc_net`] (libp2p): a validator of one seat
+//!   of a multi-seat committee, or a full node that follows finality without a seat.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod anchor;
 mod dag;
 mod error;
 pub mod keys;
 pub mod producer;
+pub mod replica;
 pub mod rpc;
 
 pub use error::ServiceError;
@@ -51,12 +54,28 @@ pub struct NodeCtx {
     pub mempool: Mempool,
     /// Finalized anchors, for subscribers.
     pub finalized: tokio::sync::broadcast::Sender<FinalizedNotice>,
+    /// Transactions admitted through RPC since the network last announced (call keys).
+    new_txs: std::sync::Mutex<Vec<pc_codec::Hash32>>,
 }
 
 impl NodeCtx {
     /// Shares a runtime, database and mempool.
     pub fn new(rt: Runtime, db: StateDb, mempool: Mempool) -> Arc<Self> {
         let (finalized, _) = tokio::sync::broadcast::channel(1024);
-        Arc::new(NodeCtx { rt, db, mempool, finalized })
+        Arc::new(NodeCtx { rt, db, mempool, finalized, new_txs: std::sync::Mutex::new(Vec::new()) })
+    }
+
+    /// Notes a transaction admitted locally, for the next announcement to peers.
+    pub fn note_new_tx(&self, key: pc_codec::Hash32) {
+        if let Ok(mut v) = self.new_txs.lock()
+            && v.len() < pc_net::wire::MAX_IDS
+        {
+            v.push(key);
+        }
+    }
+
+    /// Takes the transactions noted since the last call.
+    pub fn take_new_txs(&self) -> Vec<pc_codec::Hash32> {
+        self.new_txs.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
     }
 }

@@ -2,11 +2,10 @@
 
 use crate::dag::{DagLog, DagRecord};
 use crate::keys::{SeatKeys, SeatSigner};
-use crate::{FinalizedNotice, NodeCtx, ServiceError};
-use pc_codec::{ConsensusTime, Encode, Hash32, Identified, merkle};
+use crate::{NodeCtx, ServiceError};
+use pc_codec::{Encode, Hash32, Identified, merkle};
 use pc_consensus::{AnchorBatch, Config, Engine, Output, SignedEvent};
-use pc_runtime::AnchorInput;
-use pc_runtime_api::{AnchorCtx, Call};
+use pc_runtime_api::Call;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -185,37 +184,7 @@ impl Producer {
         for id in &batch.events {
             calls.extend(self.payloads.remove(id).unwrap_or_default());
         }
-        let keys: Vec<Hash32> = calls.iter().map(|c| self.ctx.rt.call_key(c)).collect();
-        let head = self.head()?;
-        if batch.index <= head {
-            if self.replaying {
-                self.ctx.mempool.finalized(&keys);
-                return Ok(()); // committed before the restart; the replay only rebuilds the engine
-            }
-            return Err(ServiceError::Consensus(format!(
-                "the engine finalized anchor {} but the state is already at {head}",
-                batch.index
-            )));
-        }
-        let ctx = AnchorCtx {
-            shard: 0,
-            index: batch.index,
-            anchor_id: batch.anchor,
-            consensus_time: ConsensusTime { anchor: batch.index, lamport: batch.lamport },
-        };
-        let outcome = self.ctx.rt.apply_anchor(&self.ctx.db, &AnchorInput { ctx, calls })?;
-        self.ctx.mempool.finalized(&keys);
-        let r = &outcome.record;
-        tracing::debug!(target: "pc::node", anchor = r.index, calls = r.calls, dropped = r.dropped, root = %r.state_root, "anchor finalized");
-        // No subscriber is not an error.
-        let _ = self.ctx.finalized.send(FinalizedNotice {
-            anchor: r.index,
-            anchor_id: r.anchor_id.to_hex(),
-            state_root: r.state_root.to_hex(),
-            calls: r.calls,
-            dropped: r.dropped,
-        });
-        Ok(())
+        crate::anchor::apply(&self.ctx, &batch, calls, self.replaying)
     }
 
     /// Runs [`step`](Self::step) every interval on its own thread until `stop` is set.

@@ -107,6 +107,21 @@ async fn finalized_subscription(pending: PendingSubscriptionSink, ctx: Arc<NodeC
 pub fn module(ctx: Arc<NodeCtx>) -> Result<RpcModule<NodeCtx>, jsonrpsee::core::RegisterMethodError> {
     let mut m = RpcModule::from_arc(ctx.clone());
     m.register_method("chain_getInfo", |_, ctx, _| chain_info(ctx))?;
+    m.register_method("chain_getAnchor", |params, ctx, _| {
+        let index: u64 = params.one().map_err(|e| {
+            err(jsonrpsee::types::error::INVALID_PARAMS_CODE, format!("expected [anchor index]: {e}"), None)
+        })?;
+        let rec = Runtime::anchor_record(&ctx.db, index)
+            .map_err(internal)?
+            .ok_or_else(|| err(NOT_FOUND, format!("no finalized anchor {index}"), None))?;
+        Ok::<Value, ErrorObjectOwned>(json!({
+            "index": rec.index,
+            "anchor_id": rec.anchor_id,
+            "state_root": rec.state_root,
+            "events_root": rec.events_root,
+            "lamport": rec.consensus_time.lamport,
+        }))
+    })?;
     m.register_method("tx_status", |params, ctx, _| {
         let key = id_param(&params)?;
         status_of(ctx, &key)
@@ -141,6 +156,7 @@ pub fn module(ctx: Arc<NodeCtx>) -> Result<RpcModule<NodeCtx>, jsonrpsee::core::
                 RpcReply::Submit(data) => {
                     let call = Call { module: module.to_string(), data };
                     let key = ctx.mempool.submit(&ctx.rt, &ctx.db, call).map_err(submit_error)?;
+                    ctx.note_new_tx(key);
                     Ok(json!(key))
                 }
             }

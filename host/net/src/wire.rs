@@ -1,0 +1,136 @@
+//! What nodes say to each other (SCALE, decoded canonically with hard size caps).
+//!
+//! Gossip carries only inventory — ids of events and transactions a node holds. Everything
+//! else is pulled with a request, so a node votes only on events whose payload it has
+//! (pull-then-vote, docs/spec/consensus.md §3).
+
+use parity_scale_codec::{Decode, Encode};
+use pc_codec::Hash32;
+use pc_consensus::SignedEvent;
+use pc_runtime_api::Call;
+
+/// Largest gossip message.
+pub const MAX_ANNOUNCE_BYTES: usize = 64 * 1024;
+/// Largest request.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// Largest response (a batch of events with their payloads).
+pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
+/// Most ids in one announcement or request.
+pub const MAX_IDS: usize = 1024;
+/// Most events in one response.
+pub const MAX_EVENTS: usize = 256;
+
+/// An event with the payload its `payload_root` commits to.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct EventWithPayload {
+    /// The signed event.
+    pub event: SignedEvent,
+    /// Its calls.
+    pub payload: Vec<Call>,
+}
+
+/// Gossiped inventory.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct Announce {
+    /// Events the sender accepted.
+    pub events: Vec<Hash32>,
+    /// Transactions (call keys) in the sender's mempool.
+    pub txs: Vec<Hash32>,
+}
+
+/// A pull.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum Request {
+    /// These events and the ancestors the requester lacks; `heads[s]` is the highest seq of
+    /// seat s the requester holds.
+    Events {
+        /// Wanted ids.
+        ids: Vec<Hash32>,
+        /// The requester's heads.
+        heads: Vec<u64>,
+    },
+    /// Anti-entropy: every event above the requester's heads, oldest first (capped).
+    Sync {
+        /// The requester's heads.
+        heads: Vec<u64>,
+    },
+    /// These pending transactions.
+    Txs {
+        /// Call keys.
+        ids: Vec<Hash32>,
+    },
+}
+
+/// The answer to a [`Request`].
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum Response {
+    /// Events, parents before children.
+    Events(Vec<EventWithPayload>),
+    /// Transactions.
+    Txs(Vec<Call>),
+}
+
+/// Why bytes from a peer were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    /// Not a canonical encoding of the message, or over its size cap.
+    #[error("malformed {what}: {why}")]
+    Malformed {
+        /// The message kind.
+        what: &'static str,
+        /// The decoder's reason.
+        why: String,
+    },
+    /// Decodes, but breaks a count limit.
+    #[error("{what} exceeds its limit")]
+    TooMany {
+        /// The message kind.
+        what: &'static str,
+    },
+}
+
+fn decode<T: Decode + Encode>(what: &'static str, bytes: &[u8], cap: usize) -> Result<T, WireError> {
+    pc_codec::decode_canonical(bytes, cap).map_err(|e| WireError::Malformed { what, why: e.to_string() })
+}
+
+impl Announce {
+    /// Decodes gossip bytes.
+    pub fn decode_wire(bytes: &[u8]) -> Result<Self, WireError> {
+        let a: Announce = decode("announcement", bytes, MAX_ANNOUNCE_BYTES)?;
+        if a.events.len() + a.txs.len() > MAX_IDS {
+            return Err(WireError::TooMany { what: "announcement" });
+        }
+        Ok(a)
+    }
+}
+
+impl Request {
+    /// Decodes request bytes.
+    pub fn decode_wire(bytes: &[u8]) -> Result<Self, WireError> {
+        let r: Request = decode("request", bytes, MAX_REQUEST_BYTES)?;
+        let n = match &r {
+            Request::Events { ids, heads } => ids.len().max(heads.len()),
+            Request::Sync { heads } => heads.len(),
+            Request::Txs { ids } => ids.len(),
+        };
+        if n > MAX_IDS {
+            return Err(WireError::TooMany { what: "request" });
+        }
+        Ok(r)
+    }
+}
+
+impl Response {
+    /// Decodes response bytes.
+    pub fn decode_wire(bytes: &[u8]) -> Result<Self, WireError> {
+        let r: Response = decode("response", bytes, MAX_RESPONSE_BYTES)?;
+        let n = match &r {
+            Response::Events(e) => e.len(),
+            Response::Txs(t) => t.len(),
+        };
+        if n > MAX_EVENTS.max(MAX_IDS) {
+            return Err(WireError::TooMany { what: "response" });
+        }
+        Ok(r)
+    }
+}

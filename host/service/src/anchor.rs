@@ -1,0 +1,44 @@
+//! Applying a finalized anchor: the one step every validator and full node shares.
+
+use crate::{FinalizedNotice, NodeCtx, ServiceError};
+use pc_codec::{ConsensusTime, Hash32};
+use pc_consensus::AnchorBatch;
+use pc_runtime::AnchorInput;
+use pc_runtime_api::{AnchorCtx, Call};
+
+/// Applies `batch` with its `calls` (in total order) in one atomic commit, clears them from the
+/// mempool and notifies subscribers. While `replaying`, an anchor the state already holds is
+/// skipped (it was committed before a restart); outside replay it is an error.
+pub(crate) fn apply(ctx: &NodeCtx, batch: &AnchorBatch, calls: Vec<Call>, replaying: bool) -> Result<(), ServiceError> {
+    let keys: Vec<Hash32> = calls.iter().map(|c| ctx.rt.call_key(c)).collect();
+    let head = ctx.db.head()?.map_or(0, |h| h.anchor);
+    if batch.index <= head {
+        if replaying {
+            ctx.mempool.finalized(&keys);
+            return Ok(());
+        }
+        return Err(ServiceError::Consensus(format!(
+            "the engine finalized anchor {} but the state is already at {head}",
+            batch.index
+        )));
+    }
+    let actx = AnchorCtx {
+        shard: 0,
+        index: batch.index,
+        anchor_id: batch.anchor,
+        consensus_time: ConsensusTime { anchor: batch.index, lamport: batch.lamport },
+    };
+    let outcome = ctx.rt.apply_anchor(&ctx.db, &AnchorInput { ctx: actx, calls })?;
+    ctx.mempool.finalized(&keys);
+    let r = &outcome.record;
+    tracing::debug!(target: "pc::node", anchor = r.index, calls = r.calls, dropped = r.dropped, root = %r.state_root, "anchor finalized");
+    // No subscriber is not an error.
+    let _ = ctx.finalized.send(FinalizedNotice {
+        anchor: r.index,
+        anchor_id: r.anchor_id.to_hex(),
+        state_root: r.state_root.to_hex(),
+        calls: r.calls,
+        dropped: r.dropped,
+    });
+    Ok(())
+}

@@ -1,0 +1,491 @@
+//! A networked consensus participant: a validator of one seat, or a full node without one.
+//!
+//! It keeps the engine fed from the network with the fetch rules of docs/spec/consensus.md §3
+//! (pull with ancestry; retry by timer, never by duplicate; anti-entropy by heads), persists
+//! every accepted event with its payload before acting on it, creates and signs its own events
+//! when it holds a seat, and applies every finalized anchor in one atomic commit. All the
+//! network gives it goes through the same checks: a payload must match its event's root, an
+//! event must pass the engine; a peer that sends otherwise is reported to [`pc_net`]'s scoring.
+
+use crate::dag::{DagLog, DagRecord};
+use crate::keys::{SeatKeys, SeatSigner};
+use crate::producer::payload_root;
+use crate::{NodeCtx, ServiceError};
+use pc_codec::{Encode, Hash32, Identified};
+use pc_consensus::{AnchorBatch, Config, Engine, InsertError, Output, SignedEvent};
+use pc_net::{Announce, Command, EventWithPayload, Net, NetEvent, Offence, PeerId, Request, Response};
+use pc_runtime_api::Call;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+const COIN_PERIOD: u64 = 8;
+/// Events kept waiting for parents at most.
+const PENDING_CAP: usize = 4096;
+/// Pull attempts per missing id before giving up on it (anti-entropy still covers it).
+const PULL_ATTEMPTS: u32 = 6;
+/// First pull retry; doubles per attempt.
+const PULL_BACKOFF: Duration = Duration::from_millis(400);
+/// How often a random peer is asked for everything above our heads.
+const ANTI_ENTROPY: Duration = Duration::from_millis(1500);
+
+/// Pacing of a replica.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplicaConfig {
+    /// Least time between two own events.
+    pub interval: Duration,
+    /// Largest payload of one event, in bytes.
+    pub max_payload_bytes: usize,
+}
+
+struct Seat {
+    index: u8,
+    signer: SeatSigner,
+    /// The own event built and persisted but not signed yet.
+    unsigned: Option<DagRecord>,
+}
+
+struct Pull {
+    due: Instant,
+    attempts: u32,
+}
+
+/// The replica's state; [`Replica::run`] drives it on its own thread.
+pub struct Replica {
+    ctx: Arc<NodeCtx>,
+    cfg: ReplicaConfig,
+    engine: Engine,
+    verifier: SeatKeys,
+    seat: Option<Seat>,
+    log: DagLog,
+    net: Net,
+    /// Payloads of every accepted event of this epoch (served to peers, applied at finality).
+    payloads: HashMap<Hash32, Vec<Call>>,
+    /// Accepted event ids in acceptance order.
+    accepted: Vec<Hash32>,
+    /// Highest accepted seq per seat.
+    heads: Vec<u64>,
+    pending: BTreeMap<Hash32, EventWithPayload>,
+    waiting: BTreeMap<Hash32, Vec<Hash32>>,
+    pulls: BTreeMap<Hash32, Pull>,
+    replaying: bool,
+    max_calls: usize,
+    /// A peer event arrived since our last own event.
+    fresh: bool,
+    last_own: Instant,
+    last_sync: Instant,
+    peer_turn: usize,
+}
+
+impl std::fmt::Debug for Replica {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replica").field("seat", &self.seat.as_ref().map(|s| s.index)).finish_non_exhaustive()
+    }
+}
+
+impl Replica {
+    /// Builds the engine for the chain's committee and replays the persisted DAG. `seat` is
+    /// the seat index and its signer for a validator, `None` for a full node.
+    pub fn start(
+        ctx: Arc<NodeCtx>,
+        net: Net,
+        seat: Option<(u8, SeatSigner)>,
+        cfg: ReplicaConfig,
+    ) -> Result<Replica, ServiceError> {
+        let spec = ctx.rt.spec();
+        let c = &spec.constants;
+        let keys = crate::keys::committee_keys(spec)?;
+        if let Some((index, signer)) = &seat
+            && keys.get(usize::from(*index)) != Some(&signer.public_key())
+        {
+            return Err(ServiceError::NoSeat(format!("this key is not the chain's seat {index} key")));
+        }
+        let head = ctx.db.head()?.map_or(0, |h| h.anchor);
+        let (log, records, first) = DagLog::open(ctx.db.kv().clone(), head)?;
+        let engine = Engine::new(Config {
+            shard: 0,
+            seats: c.committee_size,
+            max_parents: c.max_parents,
+            coin_period: COIN_PERIOD,
+            first_anchor_index: first,
+        })
+        .map_err(|e| ServiceError::Consensus(e.to_string()))?;
+        let now = Instant::now();
+        let mut r = Replica {
+            max_calls: usize::try_from(c.max_event_txs).unwrap_or(usize::MAX),
+            heads: vec![0; usize::from(c.committee_size)],
+            verifier: SeatKeys(keys),
+            ctx,
+            cfg,
+            engine,
+            seat: seat.map(|(index, signer)| Seat { index, signer, unsigned: None }),
+            log,
+            net,
+            payloads: HashMap::new(),
+            accepted: Vec::new(),
+            pending: BTreeMap::new(),
+            waiting: BTreeMap::new(),
+            pulls: BTreeMap::new(),
+            replaying: true,
+            fresh: true,
+            last_own: now,
+            last_sync: now,
+            peer_turn: 0,
+        };
+        let replayed = records.len();
+        for rec in records {
+            if payload_root(&rec.payload) != rec.event.event.payload_root {
+                return Err(ServiceError::Consensus(format!(
+                    "persisted event {} does not match its payload",
+                    rec.event.event.id()
+                )));
+            }
+            let id = rec.event.event.id();
+            let outs =
+                r.engine.insert(rec.event, &r.verifier).map_err(|e| ServiceError::Consensus(format!("replay: {e}")))?;
+            r.accepted_event(id, rec.payload, outs)?;
+        }
+        r.replaying = false;
+        if let Some(s) = r.seat.as_mut() {
+            let next = r.heads[usize::from(s.index)] + 1;
+            let epoch = r.engine.epoch();
+            s.unsigned = r.log.unsigned()?.filter(|u| u.event.event.epoch == epoch && u.event.event.seq == next);
+        }
+        tracing::info!(target: "pc::node", events = replayed, epoch = r.engine.epoch(), seat = ?r.seat.as_ref().map(|s| s.index), "replica started");
+        Ok(r)
+    }
+
+    /// Runs until `stop` is set: network events as they come, timers every few milliseconds.
+    pub fn run(mut self, events: Receiver<NetEvent>, stop: Arc<AtomicBool>) -> Result<(), ServiceError> {
+        while !stop.load(Ordering::Relaxed) {
+            match events.recv_timeout(Duration::from_millis(10)) {
+                Ok(ev) => self.net_event(ev)?,
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            }
+            self.timers()?;
+        }
+        Ok(())
+    }
+
+    fn send(&self, cmd: Command) {
+        if !self.net.send(cmd) {
+            tracing::debug!(target: "pc::net", "network queue full: command dropped");
+        }
+    }
+
+    fn some_peer(&mut self) -> Option<PeerId> {
+        let peers = self.net.peers();
+        self.peer_turn = self.peer_turn.wrapping_add(1);
+        (!peers.is_empty()).then(|| peers[self.peer_turn % peers.len()])
+    }
+
+    fn net_event(&mut self, ev: NetEvent) -> Result<(), ServiceError> {
+        match ev {
+            NetEvent::Announce { from, ann } => self.announced(from, ann),
+            NetEvent::Request { from, req, token } => {
+                let resp = self.answer(req);
+                tracing::trace!(target: "pc::net", peer = %from, "request answered");
+                self.send(Command::Respond { token, resp });
+            }
+            NetEvent::Response { from, resp } => match resp {
+                Response::Events(list) => {
+                    for e in list {
+                        self.offer(Some(from), e)?;
+                    }
+                }
+                Response::Txs(calls) => {
+                    for call in calls {
+                        // A refused transaction is the sender's business, not a protocol fault.
+                        let _ = self.ctx.mempool.submit(&self.ctx.rt, &self.ctx.db, call);
+                    }
+                }
+            },
+            NetEvent::PeerConnected(peer) => {
+                self.send(Command::Request { to: peer, req: Request::Sync { heads: self.heads.clone() } });
+            }
+            NetEvent::Listening(addr) => {
+                tracing::info!(target: "pc::net", %addr, peer_id = %self.net.peer_id, "listening")
+            }
+            NetEvent::PeerDisconnected(_) | NetEvent::RequestFailed { .. } => {}
+        }
+        Ok(())
+    }
+
+    fn announced(&mut self, from: PeerId, ann: Announce) {
+        let unknown: Vec<Hash32> = ann
+            .events
+            .into_iter()
+            .filter(|id| !self.engine.contains(id) && !self.pending.contains_key(id) && !self.pulls.contains_key(id))
+            .collect();
+        if !unknown.is_empty() {
+            let due = Instant::now() + PULL_BACKOFF;
+            for id in &unknown {
+                self.pulls.insert(*id, Pull { due, attempts: 1 });
+            }
+            self.send(Command::Request { to: from, req: Request::Events { ids: unknown, heads: self.heads.clone() } });
+        }
+        let txs: Vec<Hash32> = ann.txs.into_iter().filter(|k| self.ctx.mempool.status(k).is_none()).collect();
+        if !txs.is_empty() {
+            self.send(Command::Request { to: from, req: Request::Txs { ids: txs } });
+        }
+    }
+
+    fn record_of(&self, id: &Hash32) -> Option<EventWithPayload> {
+        Some(EventWithPayload { event: self.engine.get(id)?.clone(), payload: self.payloads.get(id)?.clone() })
+    }
+
+    fn answer(&self, req: Request) -> Response {
+        match req {
+            Request::Events { ids, heads } => Response::Events(self.with_ancestry(&ids, &heads)),
+            Request::Sync { heads } => Response::Events(
+                self.accepted
+                    .iter()
+                    .filter_map(|id| self.record_of(id))
+                    .filter(|e| heads.get(usize::from(e.event.event.creator)).is_some_and(|h| e.event.event.seq > *h))
+                    .take(pc_net::wire::MAX_EVENTS)
+                    .collect(),
+            ),
+            Request::Txs { ids } => Response::Txs(ids.iter().filter_map(|k| self.ctx.mempool.get(k)).collect()),
+        }
+    }
+
+    /// The requested events and the ancestors the requester lacks, parents first, capped.
+    fn with_ancestry(&self, ids: &[Hash32], heads: &[u64]) -> Vec<EventWithPayload> {
+        let forked = self.engine.known_cheaters();
+        let held = |e: &SignedEvent| {
+            forked & (1 << e.event.creator) == 0
+                && heads.get(usize::from(e.event.creator)).is_some_and(|h| e.event.seq <= *h)
+        };
+        let mut out = Vec::new();
+        let mut done = std::collections::BTreeSet::new();
+        let mut stack: Vec<(Hash32, bool)> = ids.iter().rev().map(|id| (*id, false)).collect();
+        while let Some((id, expanded)) = stack.pop() {
+            if out.len() >= pc_net::wire::MAX_EVENTS {
+                break;
+            }
+            let Some(ev) = self.engine.get(&id) else { continue };
+            if expanded {
+                out.extend(self.record_of(&id));
+                continue;
+            }
+            if !done.insert(id) {
+                continue;
+            }
+            stack.push((id, true));
+            for p in ev.event.parents.iter().rev() {
+                if !done.contains(p) && self.engine.get(p).is_some_and(|pe| !held(pe)) {
+                    stack.push((*p, false));
+                }
+            }
+        }
+        out
+    }
+
+    /// An event from the network (or `None`: our own).
+    fn offer(&mut self, from: Option<PeerId>, e: EventWithPayload) -> Result<(), ServiceError> {
+        let id = e.event.event.id();
+        if self.engine.contains(&id) || self.pending.contains_key(&id) {
+            return Ok(());
+        }
+        let penalize = |me: &Self, why: &str| {
+            if let Some(peer) = from {
+                tracing::debug!(target: "pc::net", %peer, why, "invalid event");
+                me.send(Command::Penalize { peer, offence: Offence::InvalidEvent });
+            }
+        };
+        if payload_root(&e.payload) != e.event.event.payload_root {
+            penalize(self, "payload does not match its root");
+            return Ok(());
+        }
+        let needed = self.waiting.contains_key(&id);
+        let result = if needed {
+            self.engine.insert_needed(e.event.clone(), &self.verifier)
+        } else {
+            self.engine.insert(e.event.clone(), &self.verifier)
+        };
+        match result {
+            Ok(outs) => {
+                self.log.append(&DagRecord { event: e.event, payload: e.payload.clone() })?;
+                self.fresh = true;
+                self.accepted_event(id, e.payload, outs)?;
+                self.release_waiting(id)?;
+            }
+            Err(InsertError::MissingParents(ids)) => {
+                self.pulls.remove(&id);
+                if self.pending.len() < PENDING_CAP {
+                    for p in &ids {
+                        self.waiting.entry(*p).or_default().push(id);
+                    }
+                    self.pending.insert(id, e);
+                }
+                let new: Vec<Hash32> =
+                    ids.into_iter().filter(|p| !self.pending.contains_key(p) && !self.pulls.contains_key(p)).collect();
+                if !new.is_empty() {
+                    let due = Instant::now() + PULL_BACKOFF;
+                    for p in &new {
+                        self.pulls.insert(*p, Pull { due, attempts: 1 });
+                    }
+                    if let Some(to) = from.or_else(|| self.some_peer()) {
+                        self.send(Command::Request {
+                            to,
+                            req: Request::Events { ids: new, heads: self.heads.clone() },
+                        });
+                    }
+                }
+            }
+            Err(InsertError::Known | InsertError::ForkBound { .. }) => {}
+            Err(InsertError::Halted(why)) => tracing::error!(target: "pc::consensus", why, "engine halted"),
+            Err(e) => penalize(self, &e.to_string()),
+        }
+        Ok(())
+    }
+
+    /// Bookkeeping after the engine accepted an event (live or in replay).
+    fn accepted_event(&mut self, id: Hash32, payload: Vec<Call>, outs: Vec<Output>) -> Result<(), ServiceError> {
+        if let Some(ev) = self.engine.get(&id) {
+            let (c, seq) = (usize::from(ev.event.creator), ev.event.seq);
+            if self.heads.get(c).is_some_and(|h| seq > *h) {
+                self.heads[c] = seq;
+            }
+        }
+        self.payloads.insert(id, payload);
+        self.accepted.push(id);
+        self.pulls.remove(&id);
+        for o in outs {
+            match o {
+                Output::Finalized(batch) => self.apply(&batch)?,
+                Output::Equivocation(e) => {
+                    tracing::warn!(target: "pc::consensus", seat = e.first.event.creator, seq = e.first.event.seq, "equivocation")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, batch: &AnchorBatch) -> Result<(), ServiceError> {
+        let calls: Vec<Call> =
+            batch.events.iter().flat_map(|id| self.payloads.get(id).cloned().unwrap_or_default()).collect();
+        crate::anchor::apply(&self.ctx, batch, calls, self.replaying)
+    }
+
+    fn release_waiting(&mut self, arrived: Hash32) -> Result<(), ServiceError> {
+        let mut queue = vec![arrived];
+        while let Some(parent) = queue.pop() {
+            for child in self.waiting.remove(&parent).unwrap_or_default() {
+                let ready = self
+                    .pending
+                    .get(&child)
+                    .is_some_and(|e| e.event.event.parents.iter().all(|p| self.engine.contains(p)));
+                if let Some(e) = ready.then(|| self.pending.remove(&child)).flatten() {
+                    self.offer(None, e)?;
+                    if self.engine.contains(&child) {
+                        queue.push(child);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn timers(&mut self) -> Result<(), ServiceError> {
+        let now = Instant::now();
+        self.retry_pulls(now);
+        if now.duration_since(self.last_sync) >= ANTI_ENTROPY {
+            self.last_sync = now;
+            if let Some(to) = self.some_peer() {
+                self.send(Command::Request { to, req: Request::Sync { heads: self.heads.clone() } });
+            }
+        }
+        let txs = self.ctx.take_new_txs();
+        if !txs.is_empty() {
+            self.send(Command::Announce(Announce { events: vec![], txs }));
+        }
+        if self.seat.is_some() && now.duration_since(self.last_own) >= self.cfg.interval {
+            self.own_event(now)?;
+        }
+        Ok(())
+    }
+
+    fn retry_pulls(&mut self, now: Instant) {
+        let mut overdue = Vec::new();
+        let mut abandoned = Vec::new();
+        let (engine, pending) = (&self.engine, &self.pending);
+        self.pulls.retain(|id, pull| {
+            if engine.contains(id) || pending.contains_key(id) {
+                return false;
+            }
+            if pull.due > now {
+                return true;
+            }
+            if pull.attempts >= PULL_ATTEMPTS {
+                abandoned.push(*id);
+                return false;
+            }
+            pull.due = now + PULL_BACKOFF * (1 << pull.attempts.min(4));
+            pull.attempts += 1;
+            overdue.push(*id);
+            true
+        });
+        for gone in abandoned {
+            let mut queue = vec![gone];
+            while let Some(id) = queue.pop() {
+                for child in self.waiting.remove(&id).unwrap_or_default() {
+                    if self.pending.remove(&child).is_some() {
+                        queue.push(child);
+                    }
+                }
+            }
+        }
+        if !overdue.is_empty()
+            && let Some(to) = self.some_peer()
+        {
+            self.send(Command::Request { to, req: Request::Events { ids: overdue, heads: self.heads.clone() } });
+        }
+    }
+
+    /// Builds, persists unsigned, signs, persists and inserts our next event, then announces it.
+    /// Paused while the signer is unreachable (the same event is offered again next time).
+    fn own_event(&mut self, now: Instant) -> Result<(), ServiceError> {
+        let Some(seat) = self.seat.as_mut() else { return Ok(()) };
+        let mut record = match seat.unsigned.take() {
+            Some(r) => r,
+            None => {
+                // Nothing new to acknowledge and nothing to carry: wait for the network.
+                if !self.fresh && self.ctx.mempool.size().0 == 0 && self.heads[usize::from(seat.index)] > 0 {
+                    return Ok(());
+                }
+                let selected =
+                    self.ctx.mempool.select(&self.ctx.rt, &self.ctx.db, self.max_calls, self.cfg.max_payload_bytes);
+                let payload: Vec<Call> = selected.into_iter().map(|(_, c)| c).collect();
+                let len = u32::try_from(payload.encoded_size()).unwrap_or(u32::MAX);
+                let Some(event) = self.engine.next_event(seat.index, payload_root(&payload), len) else {
+                    return Ok(()); // not enough parents from other seats yet
+                };
+                let r = DagRecord { event: SignedEvent { event, sig: [0; 64] }, payload };
+                self.log.save_unsigned(&r)?;
+                r
+            }
+        };
+        self.last_own = now;
+        match seat.signer.sign(&record.event.event) {
+            Ok(sig) => record.event.sig = sig,
+            Err(e) => {
+                seat.unsigned = Some(record);
+                tracing::warn!(target: "pc::node", %e, "event not signed; production paused, retrying");
+                return Ok(());
+            }
+        }
+        let id = record.event.event.id();
+        self.log.append(&record)?;
+        let outs =
+            self.engine.insert(record.event, &self.verifier).map_err(|e| ServiceError::Consensus(e.to_string()))?;
+        self.fresh = false;
+        self.accepted_event(id, record.payload, outs)?;
+        self.release_waiting(id)?;
+        self.send(Command::Announce(Announce { events: vec![id], txs: vec![] }));
+        Ok(())
+    }
+}

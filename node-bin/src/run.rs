@@ -1,0 +1,203 @@
+//! `phantom-node run`: a single-seat chain, or a validator or full node of a networked one.
+
+use crate::cli::RunArgs;
+use crate::commands::{load, open_db};
+use crate::error::NodeError;
+use pc_mempool::{Mempool, MempoolConfig};
+use pc_net::{Multiaddr, Net, NetConfig};
+use pc_service::keys::{SeatSigner, committee_keys, dev_seat_key};
+use pc_service::producer::{Producer, ProducerConfig};
+use pc_service::replica::{Replica, ReplicaConfig};
+use pc_service::{NodeCtx, ServiceError};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+type Worker = JoinHandle<Result<(), ServiceError>>;
+
+/// The seat this node validates as, with its signer: from phantom-signer, a well-known key by
+/// `--seat`, or seat 0 of a single-seat development chain by default.
+fn seat(a: &RunArgs, ctx: &NodeCtx) -> Result<Option<(u8, SeatSigner)>, NodeError> {
+    let spec = ctx.rt.spec();
+    if let (Some(socket), Some(token)) = (&a.signer_socket, &a.signer_token_file) {
+        let s = SeatSigner::remote(socket, token, a.seat_index)?;
+        let key = s.public_key();
+        tracing::info!(target: "pc::node", socket = %socket.display(), key = %hex::encode(key.0), "seat key from phantom-signer");
+        let index = if spec.constants.committee_size == 1 {
+            0
+        } else {
+            let keys = committee_keys(spec)?;
+            let i = keys.iter().position(|k| *k == key).ok_or_else(|| {
+                NodeError::Usage(format!(
+                    "the signer's seat key {} is not in this chain's committee",
+                    hex::encode(key.0)
+                ))
+            })?;
+            u8::try_from(i).map_err(|_| NodeError::Usage("seat index out of range".into()))?
+        };
+        return Ok(Some((index, s)));
+    }
+    if let Some(n) = a.seat {
+        return Ok(Some((n, SeatSigner::Local(dev_seat_key(spec, n)?))));
+    }
+    if spec.constants.committee_size == 1 {
+        return Ok(dev_seat_key(spec, 0).ok().map(|k| (0, SeatSigner::Local(k))));
+    }
+    Ok(None)
+}
+
+/// The network identity: `--node-key`, or the key file under the base path (made once).
+fn node_key(a: &RunArgs, base: &Path) -> Result<[u8; 32], NodeError> {
+    let parse = |hex_key: &str| -> Result<[u8; 32], NodeError> {
+        hex::decode(hex_key.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| NodeError::Usage("a node key is 32 bytes of hex".into()))
+    };
+    if let Some(k) = &a.node_key {
+        return parse(k);
+    }
+    let path = base.join("network").join("node_key");
+    let io = |source| NodeError::Io { path: path.display().to_string(), source };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse(&text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = [0u8; 32];
+            getrandom::fill(&mut key).map_err(|e| NodeError::Usage(format!("no randomness for a node key: {e}")))?;
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(io)?;
+            }
+            let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode_0600().open(&path).map_err(io)?;
+            std::io::Write::write_all(&mut f, hex::encode(key).as_bytes()).and_then(|()| f.sync_all()).map_err(io)?;
+            Ok(key)
+        }
+        Err(e) => Err(io(e)),
+    }
+}
+
+trait Mode0600 {
+    fn mode_0600(&mut self) -> &mut Self;
+}
+impl Mode0600 for std::fs::OpenOptions {
+    fn mode_0600(&mut self) -> &mut Self {
+        std::os::unix::fs::OpenOptionsExt::mode(self, 0o600)
+    }
+}
+
+fn addr(s: &str) -> Result<Multiaddr, NodeError> {
+    s.parse().map_err(|e| NodeError::Usage(format!("bad multiaddress `{s}`: {e}")))
+}
+
+/// Starts the networked replica on its own thread; the swarm runs on `tokio`.
+fn start_replica(
+    a: &RunArgs,
+    ctx: &Arc<NodeCtx>,
+    base: &Path,
+    tokio: &tokio::runtime::Runtime,
+    stop: &Arc<AtomicBool>,
+) -> Result<Worker, NodeError> {
+    let spec = ctx.rt.spec();
+    let mut bootnodes: Vec<Multiaddr> = spec.boot_nodes.iter().map(|b| addr(b)).collect::<Result<_, _>>()?;
+    for b in &a.bootnodes {
+        bootnodes.push(addr(b)?);
+    }
+    let cfg = NetConfig {
+        secret: node_key(a, base)?,
+        listen: addr(a.listen.as_deref().unwrap_or("/ip4/127.0.0.1/tcp/30333"))?,
+        bootnodes,
+        network: format!("{}/{}", spec.network_id, &ctx.rt.genesis_hash().to_hex()[..16]),
+    };
+    let (tx, rx) = std::sync::mpsc::sync_channel(8192);
+    let net = {
+        let _in_runtime = tokio.enter();
+        Net::start(cfg, tx).map_err(|e| NodeError::Usage(e.to_string()))?
+    };
+    tracing::info!(target: "pc::net", peer_id = %net.peer_id, "network identity");
+    let seat = seat(a, ctx)?;
+    match &seat {
+        Some((i, _)) => tracing::info!(target: "pc::node", seat = i, "validating"),
+        None => tracing::info!(target: "pc::node", "full node: following finality without a seat"),
+    }
+    let rcfg =
+        ReplicaConfig { interval: Duration::from_millis(a.event_interval_ms.max(1)), max_payload_bytes: 4 << 20 };
+    let replica = Replica::start(ctx.clone(), net, seat, rcfg)?;
+    let stop = stop.clone();
+    Ok(std::thread::spawn(move || replica.run(rx, stop)))
+}
+
+pub fn run(a: RunArgs) -> Result<(), NodeError> {
+    let rt = load(&a.chain.chain)?;
+    let (db, base) = open_db(&a.chain, &rt)?;
+    let head = rt.init_genesis(&db)?;
+    tracing::info!(
+        target: "pc::node",
+        chain = %rt.spec().name,
+        genesis_hash = %rt.genesis_hash(),
+        modules = ?rt.module_names(),
+        base_path = %base.display(),
+        "node started"
+    );
+    tracing::info!(target: "pc::node", anchor = head.anchor, state_root = %head.state_root, "resuming at last committed anchor");
+    let ctx = NodeCtx::new(rt, db, Mempool::new(MempoolConfig::default()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(NodeError::Tokio)?;
+    let networked = ctx.rt.spec().constants.committee_size > 1 || a.listen.is_some() || !a.bootnodes.is_empty();
+    let worker: Option<Worker> = if networked {
+        Some(start_replica(&a, &ctx, &base, &tokio, &stop)?)
+    } else {
+        match seat(&a, &ctx)? {
+            Some((_, signer)) => {
+                let cfg = ProducerConfig {
+                    interval: Duration::from_millis(a.event_interval_ms.max(1)),
+                    ..Default::default()
+                };
+                let p = Producer::start(ctx.clone(), signer, cfg)?;
+                tracing::info!(target: "pc::node", interval_ms = a.event_interval_ms, "validating as seat 0");
+                Some(p.spawn(stop.clone()))
+            }
+            None => {
+                tracing::warn!(target: "pc::node", "no seat on this chain from this node and no network: nothing to follow");
+                None
+            }
+        }
+    };
+    let rpc_at = SocketAddr::new(a.rpc_addr, a.rpc_port);
+    let result = tokio.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (addr, server) = pc_service::rpc::serve(ctx.clone(), rpc_at).await?;
+        tracing::info!(target: "pc::node", %addr, "JSON-RPC listening (HTTP and WebSocket)");
+        // Handlers are installed before "ready" is logged, so a signal sent after that line
+        // always means a clean shutdown.
+        let mut int = signal(SignalKind::interrupt()).map_err(NodeError::Tokio)?;
+        let mut term = signal(SignalKind::terminate()).map_err(NodeError::Tokio)?;
+        tracing::info!(target: "pc::node", "node ready; stop with SIGINT or SIGTERM");
+        let mut watchdog = tokio::time::interval(Duration::from_millis(200));
+        loop {
+            tokio::select! {
+                _ = int.recv() => break,
+                _ = term.recv() => break,
+                _ = watchdog.tick() => {
+                    if worker.as_ref().is_some_and(|w| w.is_finished()) {
+                        break; // consensus stopped on an error: reported below
+                    }
+                }
+            }
+        }
+        let _ = server.stop();
+        server.stopped().await;
+        Ok::<(), NodeError>(())
+    });
+    stop.store(true, Ordering::Relaxed);
+    if let Some(w) = worker {
+        match w.join() {
+            Ok(r) => r?,
+            Err(_) => return Err(NodeError::Usage("the consensus thread panicked".into())),
+        }
+    }
+    result?;
+    tracing::info!(target: "pc::node", "shutting down");
+    Ok(())
+}
