@@ -9,118 +9,15 @@
 
 mod common;
 
-use common::{Proc, wait_for};
+use common::testnet::{Node, agree, all_reach};
+use common::wait_for;
 use jsonrpsee_core::client::ClientT;
 use jsonrpsee_core::rpc_params;
-use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
 use parity_scale_codec::Encode;
 use pc_utxo_tx::{Address, OutPoint, TxOut, XOnly, keypair_from_seed, signed_transfer};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
-
-struct Node {
-    base: PathBuf,
-    seat: Option<u8>,
-    key: String,
-    port: u16,
-    peer_id: String,
-    url: String,
-    proc: Option<Proc>,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-impl Node {
-    fn new(dir: &Path, name: &str, seat: Option<u8>, n: u8) -> Node {
-        Node {
-            base: dir.join(name),
-            seat,
-            key: format!("{:064x}", u64::from(n) + 1),
-            port: free_port(),
-            peer_id: String::new(),
-            url: String::new(),
-            proc: None,
-        }
-    }
-
-    fn addr(&self) -> String {
-        format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", self.port, self.peer_id)
-    }
-
-    fn start(&mut self, boot: &[String]) {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_phantom-node"));
-        cmd.args(["run", "--chain", "testnet-0", "--rpc-port", "0", "--event-interval-ms", "100"])
-            .arg("--base-path")
-            .arg(&self.base)
-            .args(["--listen", &format!("/ip4/127.0.0.1/tcp/{}", self.port), "--node-key", &self.key]);
-        if let Some(s) = self.seat {
-            cmd.args(["--seat", &s.to_string()]);
-        }
-        if !boot.is_empty() {
-            cmd.args(["--bootnodes", &boot.join(",")]);
-        }
-        let mut child = cmd.stderr(Stdio::piped()).spawn().unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        for line in lines.by_ref() {
-            let line = line.unwrap();
-            let field = |k: &str| line.split(k).nth(1).map(|a| a.split_whitespace().next().unwrap().to_string());
-            if line.contains("JSON-RPC listening") {
-                self.url = format!("http://{}", field("addr=").unwrap());
-            }
-            if line.contains("network identity") {
-                self.peer_id = field("peer_id=").unwrap();
-            }
-            if line.contains("node ready") {
-                break;
-            }
-        }
-        std::thread::spawn(move || for _ in lines {});
-        self.proc = Some(Proc(child));
-    }
-
-    fn kill(&mut self) {
-        self.proc = None; // SIGKILL
-    }
-
-    fn client(&self) -> HttpClient {
-        HttpClientBuilder::default().build(&self.url).unwrap()
-    }
-
-    async fn best(&self) -> u64 {
-        let info: Value = self.client().request("chain_getInfo", rpc_params![]).await.unwrap();
-        info["best_finalized_anchor"].as_u64().unwrap()
-    }
-
-    async fn anchor(&self, i: u64) -> Value {
-        self.client().request("chain_getAnchor", rpc_params![i]).await.unwrap()
-    }
-
-    async fn status(&self, id: &str) -> Value {
-        self.client().request("tx_status", rpc_params![id]).await.unwrap()
-    }
-}
-
-async fn all_reach(nodes: &[&Node], anchor: u64, secs: u64) {
-    for n in nodes {
-        wait_for(&format!("anchor {anchor} at {}", n.url), secs, async || (n.best().await >= anchor).then_some(()))
-            .await;
-    }
-}
-
-/// Every node holds the same record for every anchor up to `upto`.
-async fn agree(nodes: &[&Node], upto: u64) {
-    for i in 1..=upto {
-        let first = nodes[0].anchor(i).await;
-        for n in &nodes[1..] {
-            assert_eq!(n.anchor(i).await, first, "anchor {i} differs at {}", n.url);
-        }
-    }
-}
 
 /// A transfer from development account `account` to a fresh key, as SCALE hex.
 async fn transfer(node: &Node, account: u32, to_seed: u8) -> String {

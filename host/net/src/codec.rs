@@ -12,16 +12,32 @@ use std::io;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SyncCodec;
 
+/// A request as read off a stream. libp2p drops a request whose read fails without telling
+/// the behaviour, so a bad one is read as `Invalid` instead: that is how the peer that sent it
+/// gets penalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    /// A request that decoded within its limits.
+    Valid(Request),
+    /// Oversized or malformed bytes, and why.
+    Invalid(String),
+}
+
+enum Frame {
+    Bytes(Vec<u8>),
+    TooLong(usize),
+}
+
 fn invalid(e: impl ToString) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e.to_string())
 }
 
-async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T, max: usize) -> io::Result<Vec<u8>> {
+async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T, max: usize) -> io::Result<Frame> {
     let mut len = [0u8; 4];
     io.read_exact(&mut len).await?;
     let len = u32::from_be_bytes(len) as usize;
     if len > max {
-        return Err(invalid(format!("frame of {len} bytes exceeds the {max}-byte cap")));
+        return Ok(Frame::TooLong(len)); // the rest is never read
     }
     // Grows as bytes arrive: a claimed length is never allocated up front.
     let mut buf = Vec::new();
@@ -29,7 +45,14 @@ async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T, max: usize) -> io::
     if buf.len() != len {
         return Err(io::ErrorKind::UnexpectedEof.into());
     }
-    Ok(buf)
+    Ok(Frame::Bytes(buf))
+}
+
+fn bytes(frame: Frame, max: usize) -> io::Result<Vec<u8>> {
+    match frame {
+        Frame::Bytes(b) => Ok(b),
+        Frame::TooLong(len) => Err(invalid(format!("frame of {len} bytes exceeds the {max}-byte cap"))),
+    }
 }
 
 async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, bytes: Vec<u8>, max: usize) -> io::Result<()> {
@@ -45,28 +68,37 @@ async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, bytes: Vec<u8>, m
 #[async_trait::async_trait]
 impl libp2p::request_response::Codec for SyncCodec {
     type Protocol = StreamProtocol;
-    type Request = Request;
+    type Request = Inbound;
     type Response = Response;
 
-    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Request>
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Inbound>
     where
         T: AsyncRead + Unpin + Send,
     {
-        Request::decode_wire(&read_frame(io, MAX_REQUEST_BYTES).await?).map_err(invalid)
+        Ok(match read_frame(io, MAX_REQUEST_BYTES).await? {
+            Frame::TooLong(len) => Inbound::Invalid(format!("request of {len} bytes over the cap")),
+            Frame::Bytes(b) => match Request::decode_wire(&b) {
+                Ok(r) => Inbound::Valid(r),
+                Err(e) => Inbound::Invalid(e.to_string()),
+            },
+        })
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Response>
     where
         T: AsyncRead + Unpin + Send,
     {
-        Response::decode_wire(&read_frame(io, MAX_RESPONSE_BYTES).await?).map_err(invalid)
+        Response::decode_wire(&bytes(read_frame(io, MAX_RESPONSE_BYTES).await?, MAX_RESPONSE_BYTES)?).map_err(invalid)
     }
 
-    async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, req: Request) -> io::Result<()>
+    async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, req: Inbound) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, req.encode(), MAX_REQUEST_BYTES).await
+        match req {
+            Inbound::Valid(r) => write_frame(io, r.encode(), MAX_REQUEST_BYTES).await,
+            Inbound::Invalid(why) => Err(io::Error::new(io::ErrorKind::InvalidInput, why)),
+        }
     }
 
     async fn write_response<T>(&mut self, _: &StreamProtocol, io: &mut T, res: Response) -> io::Result<()>

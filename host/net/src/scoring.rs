@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 /// A peer at or below this score is blocked.
 pub const BAN_SCORE: i64 = -100;
 /// Messages (gossip and requests together) a peer may send per [`WINDOW`].
-pub const RATE_LIMIT: u32 = 400;
+pub const RATE_LIMIT: u32 = 200;
 /// The rate window.
 pub const WINDOW: Duration = Duration::from_secs(1);
 

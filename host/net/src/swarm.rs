@@ -1,6 +1,6 @@
 //! The swarm and its event loop.
 
-use crate::codec::SyncCodec;
+use crate::codec::{Inbound, SyncCodec};
 use crate::scoring::{Offence, Scores};
 use crate::wire::{Announce, Response};
 use crate::{Command, NetConfig, NetError, NetEvent};
@@ -72,7 +72,7 @@ impl Net {
                     .with_max_established_per_peer(Some(2));
                 let rr = request_response::Config::default()
                     .with_request_timeout(Duration::from_secs(10))
-                    .with_max_concurrent_streams(64);
+                    .with_max_concurrent_streams(512);
                 Ok(Behaviour {
                     block_list: allow_block_list::Behaviour::default(),
                     limits: connection_limits::Behaviour::new(limits),
@@ -184,7 +184,7 @@ impl Loop {
                 }
             }
             Command::Request { to, req } => {
-                self.swarm.behaviour_mut().sync.send_request(&to, req);
+                self.swarm.behaviour_mut().sync.send_request(&to, Inbound::Valid(req));
             }
             Command::Respond { token, resp } => {
                 if let Some(ch) = self.channels.remove(&token)
@@ -265,7 +265,7 @@ impl Loop {
         }
     }
 
-    fn sync_event(&mut self, ev: request_response::Event<crate::Request, Response>) {
+    fn sync_event(&mut self, ev: request_response::Event<Inbound, Response>) {
         use request_response::{Event, Message};
         match ev {
             Event::Message { peer, message: Message::Request { request, channel, .. }, .. } => {
@@ -275,6 +275,14 @@ impl Loop {
                     }
                     return; // dropping the channel refuses the request
                 }
+                let request = match request {
+                    Inbound::Valid(r) => r,
+                    Inbound::Invalid(why) => {
+                        tracing::debug!(target: "pc::net", %peer, why, "invalid request");
+                        self.penalize(peer, Offence::Malformed);
+                        return; // dropping the channel refuses it
+                    }
+                };
                 self.next_token += 1;
                 self.channels.insert(self.next_token, channel);
                 self.emit(NetEvent::Request { from: peer, req: request, token: self.next_token });

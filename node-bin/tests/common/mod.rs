@@ -1,6 +1,8 @@
 //! What the process-level tests share: a `phantom-node` child on a dev chain and polling.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod testnet;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
