@@ -49,6 +49,39 @@ pub enum Command {
     BenchUtxo(BenchUtxoArgs),
     /// Prints the well-known development accounts (secret key, address): public, for dev chains only.
     DevAccounts(DevAccountsArgs),
+    /// Submits signed transfers at a fixed rate and reports throughput and finality latency.
+    Loadgen(LoadgenArgs),
+    /// Prints a development or local chain's well-known seat keys (`seat x-only-key`).
+    DevSeats(DevSeatsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DevSeatsArgs {
+    /// `dev`, `testnet-0`, or a chainspec file.
+    #[arg(long, default_value = "testnet-0")]
+    pub chain: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadgenArgs {
+    /// Nodes to submit to, round-robin (comma-separated JSON-RPC URLs).
+    #[arg(long, value_delimiter = ',', default_value = "http://127.0.0.1:9944")]
+    pub rpc_url: Vec<String>,
+    /// Transactions per second.
+    #[arg(long, default_value_t = 20)]
+    pub rate: u32,
+    /// Seconds of sending (then up to 30 s to let the last ones finalize).
+    #[arg(long, default_value_t = 30)]
+    pub duration: u64,
+    /// Accounts to fund and send from (1..=250).
+    #[arg(long, default_value_t = 50)]
+    pub accounts: u32,
+    /// Units each account is funded with.
+    #[arg(long, default_value_t = 10_000_000_000)]
+    pub fund_per_account: u64,
+    /// The development account that funds them.
+    #[arg(long, default_value_t = 0)]
+    pub dev_account: u32,
 }
 
 #[derive(Debug, Args)]

@@ -21,6 +21,8 @@ pub fn dispatch(cmd: Command) -> Result<(), NodeError> {
         Command::Sim(a) => crate::sim::run(a),
         Command::DevAccounts(a) => dev_accounts(a),
         Command::BenchUtxo(a) => bench_utxo(a),
+        Command::Loadgen(a) => crate::loadgen::run(a),
+        Command::DevSeats(a) => dev_seats(a),
     }
 }
 
@@ -72,6 +74,14 @@ fn import_snapshot(a: SnapshotArgs) -> Result<(), NodeError> {
     let file = std::fs::File::open(&a.file).map_err(|source| NodeError::Io { path: path.clone(), source })?;
     let header = snapshot::restore(&db, rt.genesis_hash(), std::io::BufReader::new(file))?;
     print(&format!("imported anchor {} state_root {}", header.head.anchor, header.head.state_root))
+}
+
+fn dev_seats(a: crate::cli::DevSeatsArgs) -> Result<(), NodeError> {
+    let spec = ChainSpec::load(&a.chain)?;
+    for (seat, key) in pc_service::keys::dev_seat_keys(&spec)?.iter().enumerate() {
+        print(&format!("{seat} {}", hex::encode(key.0)))?;
+    }
+    Ok(())
 }
 
 fn dev_accounts(a: DevAccountsArgs) -> Result<(), NodeError> {

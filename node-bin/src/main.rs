@@ -14,6 +14,7 @@ mod bench;
 mod cli;
 mod commands;
 mod error;
+mod loadgen;
 mod run;
 mod sim;
 

@@ -144,7 +144,11 @@ pub fn run(a: RunArgs) -> Result<(), NodeError> {
     let ctx = NodeCtx::new(rt, db, Mempool::new(MempoolConfig::default()));
     let stop = Arc::new(AtomicBool::new(false));
     let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(NodeError::Tokio)?;
-    let networked = ctx.rt.spec().constants.committee_size > 1 || a.listen.is_some() || !a.bootnodes.is_empty();
+    let spec = ctx.rt.spec();
+    let networked = spec.constants.committee_size > 1
+        || a.listen.is_some()
+        || !a.bootnodes.is_empty()
+        || !spec.boot_nodes.is_empty();
     let worker: Option<Worker> = if networked {
         Some(start_replica(&a, &ctx, &base, &tokio, &stop)?)
     } else {

@@ -90,6 +90,12 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         index: u32,
     },
+    /// Prints seat key INDEX's x-only public key (hex): what a chainspec's `committee` lists.
+    SeatKey {
+        /// Seat key index.
+        #[arg(long, default_value_t = 0)]
+        index: u32,
+    },
     /// Prints the address of the MuSig2 aggregate of these participant keys (no keystore needed).
     MusigAddress {
         /// Participants' keys (`phantom-signer pubkey`), comma-separated.
@@ -196,6 +202,10 @@ fn run(cli: &Cli) -> Result<(), SignerError> {
         Command::Pubkey { index } => {
             let ks = Keystore::open(&cli.keystore, &password(cli)?)?;
             println!("{}", hex::encode(ks.keypair(Purpose::Spend, *index)?.public_key().serialize()));
+        }
+        Command::SeatKey { index } => {
+            let ks = Keystore::open(&cli.keystore, &password(cli)?)?;
+            println!("{}", hex::encode(ks.public_key(Purpose::Seat, *index)?.0));
         }
         Command::MusigAddress { keys } => {
             let keys = keys.iter().map(|k| phantom_signer::musig::parse_key(k)).collect::<Result<Vec<_>, _>>()?;

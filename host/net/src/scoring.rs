@@ -43,7 +43,8 @@ struct PeerState {
     in_window: u32,
 }
 
-/// The scores of connected peers.
+/// The scores of the peers seen since start (kept after they leave, so a blocked peer stays
+/// blocked until the node restarts).
 #[derive(Debug, Default)]
 pub struct Scores {
     peers: HashMap<PeerId, PeerState>,
@@ -60,7 +61,7 @@ impl Scores {
         if now.duration_since(s.window_start) >= WINDOW {
             s.window_start = now;
             s.in_window = 0;
-            s.score = (s.score + 1).min(0); // a quiet window recovers a point
+            s.score = (s.score + 1).min(0); // each new window the peer sends in recovers a point
         }
         s.in_window += 1;
         if s.in_window > RATE_LIMIT {

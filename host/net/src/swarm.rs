@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 const AGENT: &str = "/phantomcoin/1";
+/// How often boot nodes we lost are dialed again.
+const REDIAL: Duration = Duration::from_secs(5);
 const MSG_ID: pc_codec::Domain = pc_codec::Domain::new("phantomcoin/v1/net/gossip-message-id");
 
 #[derive(NetworkBehaviour)]
@@ -86,7 +88,8 @@ impl Net {
             .build();
         swarm.behaviour_mut().gossipsub.subscribe(&topic).map_err(setup)?;
         swarm.listen_on(cfg.listen).map_err(setup)?;
-        for addr in cfg.bootnodes {
+        let bootnodes = cfg.bootnodes;
+        for addr in &bootnodes {
             if let Err(e) = swarm.dial(addr.clone()) {
                 tracing::warn!(target: "pc::net", %addr, %e, "cannot dial boot node");
             }
@@ -107,6 +110,8 @@ impl Net {
             next_token: 0,
             peers: net.peers.clone(),
             dropped: net.dropped.clone(),
+            blocked: BTreeSet::new(),
+            bootnodes,
         };
         tokio::spawn(lp.run(rx));
         Ok(net)
@@ -137,10 +142,13 @@ struct Loop {
     next_token: u64,
     peers: Arc<Mutex<BTreeSet<PeerId>>>,
     dropped: Arc<AtomicU64>,
+    blocked: BTreeSet<PeerId>,
+    bootnodes: Vec<libp2p::Multiaddr>,
 }
 
 impl Loop {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut redial = tokio::time::interval(REDIAL);
         loop {
             tokio::select! {
                 cmd = commands.recv() => match cmd {
@@ -148,6 +156,24 @@ impl Loop {
                     Some(cmd) => self.command(cmd),
                 },
                 ev = self.swarm.select_next_some() => self.swarm_event(ev),
+                _ = redial.tick() => self.redial(),
+            }
+        }
+    }
+
+    /// Dials again the boot nodes we are not connected to (one restarted, or was down at start).
+    fn redial(&mut self) {
+        use libp2p::multiaddr::Protocol;
+        for addr in self.bootnodes.clone() {
+            let peer = addr.iter().find_map(|p| match p {
+                Protocol::P2p(id) => Some(id),
+                _ => None,
+            });
+            if peer.is_some_and(|p| self.swarm.is_connected(&p) || self.blocked.contains(&p)) {
+                continue;
+            }
+            if let Err(e) = self.swarm.dial(addr.clone()) {
+                tracing::trace!(target: "pc::net", %addr, %e, "redial failed");
             }
         }
     }
@@ -168,7 +194,11 @@ impl Loop {
         }
     }
 
+    /// Blocks and disconnects a peer once (later offences of a blocked peer change nothing).
     fn block(&mut self, peer: PeerId, offence: Offence) {
+        if !self.blocked.insert(peer) {
+            return;
+        }
         tracing::warn!(target: "pc::net", %peer, ?offence, score = self.scores.score(&peer), "peer blocked and disconnected");
         let b = self.swarm.behaviour_mut();
         b.block_list.block_peer(peer);
@@ -261,7 +291,7 @@ impl Loop {
         };
         self.swarm.behaviour_mut().gossipsub.report_message_validation_result(&id, &from, verdict);
         if self.scores.banned(&from) {
-            self.block(from, Offence::Flooding);
+            self.block(from, Offence::Flooding); // over the rate limit (a no-op if already blocked)
         }
     }
 

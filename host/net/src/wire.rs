@@ -19,6 +19,9 @@ pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
 pub const MAX_IDS: usize = 1024;
 /// Most events in one response.
 pub const MAX_EVENTS: usize = 256;
+/// What an answer may fill: the response cap with room for framing. Answers stop adding
+/// events or transactions before they pass it (a larger one could not be sent at all).
+pub const ANSWER_BUDGET: usize = MAX_RESPONSE_BYTES - 64 * 1024;
 
 /// An event with the payload its `payload_root` commits to.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
@@ -124,11 +127,11 @@ impl Response {
     /// Decodes response bytes.
     pub fn decode_wire(bytes: &[u8]) -> Result<Self, WireError> {
         let r: Response = decode("response", bytes, MAX_RESPONSE_BYTES)?;
-        let n = match &r {
-            Response::Events(e) => e.len(),
-            Response::Txs(t) => t.len(),
+        let over = match &r {
+            Response::Events(e) => e.len() > MAX_EVENTS,
+            Response::Txs(t) => t.len() > MAX_IDS,
         };
-        if n > MAX_EVENTS.max(MAX_IDS) {
+        if over {
             return Err(WireError::TooMany { what: "response" });
         }
         Ok(r)

@@ -96,8 +96,9 @@ impl DagLog {
         Ok(())
     }
 
-    /// Appends a signed record durably (before the engine sees the event), replacing the
-    /// unsigned one in the same write.
+    /// Appends a signed record durably, replacing the unsigned one in the same write. Own
+    /// events are appended before the engine sees them; peer events right after it accepted
+    /// them (one lost in a crash is pulled again).
     pub fn append(&mut self, r: &DagRecord) -> Result<(), ServiceError> {
         let mut batch = WriteBatch::new();
         batch.delete(Column::Meta, UNSIGNED_KEY.to_vec());

@@ -8,15 +8,13 @@ use pc_utxo_tx::{Bip340, Keypair, XOnly, keypair_from_seed, sign_sighash};
 
 const DEV_SEAT: Domain = Domain::new("phantomcoin/v1/node/dev-seat-key");
 
-/// The well-known seat key of `seat` on a development or local chain without a committee list.
-/// Public by design: such chains run on one machine; real seat keys come from phantom-signer
-/// and are listed in the chainspec's `committee`.
+/// The well-known seat key of `seat` on a development or local chain. Public by design: such
+/// chains run on one machine; real seat keys come from phantom-signer and are listed in the
+/// chainspec's `committee`. Where a committee is listed, seat N's well-known key is usable only
+/// if the list names it (a test network may mix signer-held and well-known seats).
 pub fn dev_seat_key(spec: &ChainSpec, seat: u8) -> Result<Keypair, ServiceError> {
-    if spec.chain_type == ChainType::Live || !spec.committee.is_empty() {
-        return Err(ServiceError::NoSeat(format!(
-            "chain `{}` lists its committee: well-known seat keys exist only on development and local chains without one",
-            spec.id
-        )));
+    if spec.chain_type == ChainType::Live {
+        return Err(ServiceError::NoSeat(format!("chain `{}` is live: it has no well-known seat keys", spec.id)));
     }
     if seat >= spec.constants.committee_size {
         return Err(ServiceError::NoSeat(format!(
@@ -25,7 +23,23 @@ pub fn dev_seat_key(spec: &ChainSpec, seat: u8) -> Result<Keypair, ServiceError>
         )));
     }
     let secret = DEV_SEAT.hash(&[spec.id.as_bytes(), &[seat]].concat()).0;
-    keypair_from_seed(secret).map_err(|e| ServiceError::NoSeat(e.to_string()))
+    let kp = keypair_from_seed(secret).map_err(|e| ServiceError::NoSeat(e.to_string()))?;
+    if let Some(listed) = spec.committee.get(usize::from(seat))
+        && *listed != hex::encode(XOnly::of(&kp).0)
+    {
+        return Err(ServiceError::NoSeat(format!(
+            "chain `{}` lists seat {seat}'s key, and it is not the well-known one: use phantom-signer",
+            spec.id
+        )));
+    }
+    Ok(kp)
+}
+
+/// The well-known seat keys of a chain (what `phantom-node dev-seats` prints).
+pub fn dev_seat_keys(spec: &ChainSpec) -> Result<Vec<XOnly>, ServiceError> {
+    let mut plain = spec.clone();
+    plain.committee.clear();
+    (0..spec.constants.committee_size).map(|s| dev_seat_key(&plain, s).map(|k| XOnly::of(&k))).collect()
 }
 
 const DEV_ACCOUNT: Domain = Domain::new("phantomcoin/v1/node/dev-account-key");
@@ -90,7 +104,7 @@ impl SeatSigner {
 /// The committee's seat keys: the chainspec's list, or the well-known keys where it may be empty.
 pub fn committee_keys(spec: &ChainSpec) -> Result<Vec<XOnly>, ServiceError> {
     if spec.committee.is_empty() {
-        return (0..spec.constants.committee_size).map(|s| dev_seat_key(spec, s).map(|k| XOnly::of(&k))).collect();
+        return dev_seat_keys(spec);
     }
     spec.committee
         .iter()

@@ -28,8 +28,27 @@ const PENDING_CAP: usize = 4096;
 const PULL_ATTEMPTS: u32 = 6;
 /// First pull retry; doubles per attempt.
 const PULL_BACKOFF: Duration = Duration::from_millis(400);
-/// How often a random peer is asked for everything above our heads.
+/// How often a peer (in rotation) is asked for everything above our heads.
 const ANTI_ENTROPY: Duration = Duration::from_millis(1500);
+
+/// What one answer may still hold: a count and a byte budget ([`pc_net::wire::ANSWER_BUDGET`]).
+#[derive(Default)]
+struct Budget {
+    items: usize,
+    bytes: usize,
+}
+
+impl Budget {
+    /// Takes room for one more item of `size` bytes, if there is any.
+    fn take(&mut self, size: usize, max_items: usize) -> bool {
+        if self.items >= max_items || self.bytes + size > pc_net::wire::ANSWER_BUDGET {
+            return false;
+        }
+        self.items += 1;
+        self.bytes += size;
+        true
+    }
+}
 
 /// Pacing of a replica.
 #[derive(Debug, Clone, Copy)]
@@ -176,6 +195,13 @@ impl Replica {
         }
     }
 
+    /// Asks `to` for `ids` (with our heads), in requests of at most [`pc_net::wire::MAX_IDS`].
+    fn request_events(&self, to: PeerId, ids: Vec<Hash32>) {
+        for chunk in ids.chunks(pc_net::wire::MAX_IDS) {
+            self.send(Command::Request { to, req: Request::Events { ids: chunk.to_vec(), heads: self.heads.clone() } });
+        }
+    }
+
     fn some_peer(&mut self) -> Option<PeerId> {
         let peers = self.net.peers();
         self.peer_turn = self.peer_turn.wrapping_add(1);
@@ -225,11 +251,11 @@ impl Replica {
             for id in &unknown {
                 self.pulls.insert(*id, Pull { due, attempts: 1 });
             }
-            self.send(Command::Request { to: from, req: Request::Events { ids: unknown, heads: self.heads.clone() } });
+            self.request_events(from, unknown);
         }
         let txs: Vec<Hash32> = ann.txs.into_iter().filter(|k| self.ctx.mempool.status(k).is_none()).collect();
-        if !txs.is_empty() {
-            self.send(Command::Request { to: from, req: Request::Txs { ids: txs } });
+        for chunk in txs.chunks(pc_net::wire::MAX_IDS) {
+            self.send(Command::Request { to: from, req: Request::Txs { ids: chunk.to_vec() } });
         }
     }
 
@@ -240,15 +266,31 @@ impl Replica {
     fn answer(&self, req: Request) -> Response {
         match req {
             Request::Events { ids, heads } => Response::Events(self.with_ancestry(&ids, &heads)),
-            Request::Sync { heads } => Response::Events(
-                self.accepted
-                    .iter()
-                    .filter_map(|id| self.record_of(id))
-                    .filter(|e| heads.get(usize::from(e.event.event.creator)).is_some_and(|h| e.event.event.seq > *h))
-                    .take(pc_net::wire::MAX_EVENTS)
-                    .collect(),
-            ),
-            Request::Txs { ids } => Response::Txs(ids.iter().filter_map(|k| self.ctx.mempool.get(k)).collect()),
+            Request::Sync { heads } => {
+                let above = |id: &&Hash32| {
+                    self.engine
+                        .get(id)
+                        .is_some_and(|e| heads.get(usize::from(e.event.creator)).is_some_and(|h| e.event.seq > *h))
+                };
+                let mut budget = Budget::default();
+                Response::Events(
+                    self.accepted
+                        .iter()
+                        .filter(above)
+                        .filter_map(|id| self.record_of(id))
+                        .take_while(|e| budget.take(e.encoded_size(), pc_net::wire::MAX_EVENTS))
+                        .collect(),
+                )
+            }
+            Request::Txs { ids } => {
+                let mut budget = Budget::default();
+                Response::Txs(
+                    ids.iter()
+                        .filter_map(|k| self.ctx.mempool.get(k))
+                        .take_while(|c| budget.take(c.encoded_size(), pc_net::wire::MAX_IDS))
+                        .collect(),
+                )
+            }
         }
     }
 
@@ -260,15 +302,17 @@ impl Replica {
                 && heads.get(usize::from(e.event.creator)).is_some_and(|h| e.event.seq <= *h)
         };
         let mut out = Vec::new();
+        let mut budget = Budget::default();
         let mut done = std::collections::BTreeSet::new();
         let mut stack: Vec<(Hash32, bool)> = ids.iter().rev().map(|id| (*id, false)).collect();
         while let Some((id, expanded)) = stack.pop() {
-            if out.len() >= pc_net::wire::MAX_EVENTS {
-                break;
-            }
             let Some(ev) = self.engine.get(&id) else { continue };
             if expanded {
-                out.extend(self.record_of(&id));
+                let Some(rec) = self.record_of(&id) else { continue };
+                if !budget.take(rec.encoded_size(), pc_net::wire::MAX_EVENTS) {
+                    break;
+                }
+                out.push(rec);
                 continue;
             }
             if !done.insert(id) {
@@ -296,8 +340,12 @@ impl Replica {
                 me.send(Command::Penalize { peer, offence: Offence::InvalidEvent });
             }
         };
-        if payload_root(&e.payload) != e.event.event.payload_root {
-            penalize(self, "payload does not match its root");
+        let ev = &e.event.event;
+        if payload_root(&e.payload) != ev.payload_root
+            || u32::try_from(e.payload.encoded_size()).ok() != Some(ev.payload_len)
+            || e.payload.len() > self.max_calls
+        {
+            penalize(self, "payload does not match its event, or breaks the limits");
             return Ok(());
         }
         let needed = self.waiting.contains_key(&id);
@@ -314,6 +362,12 @@ impl Replica {
                 self.release_waiting(id)?;
             }
             Err(InsertError::MissingParents(ids)) => {
+                // Checked now, not when the parents arrive: a forged event must not sit in the
+                // buffer, and the peer that sent it is the one to blame.
+                if !pc_consensus::SignatureVerifier::verify(&self.verifier, e.event.event.creator, &id, &e.event.sig) {
+                    penalize(self, "bad signature");
+                    return Ok(());
+                }
                 self.pulls.remove(&id);
                 if self.pending.len() < PENDING_CAP {
                     for p in &ids {
@@ -442,7 +496,7 @@ impl Replica {
         if !overdue.is_empty()
             && let Some(to) = self.some_peer()
         {
-            self.send(Command::Request { to, req: Request::Events { ids: overdue, heads: self.heads.clone() } });
+            self.request_events(to, overdue);
         }
     }
 

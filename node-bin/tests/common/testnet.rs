@@ -22,6 +22,10 @@ pub struct Node {
     /// Its JSON-RPC URL.
     pub url: String,
     proc: Option<Proc>,
+    /// The chain (`testnet-0` unless set).
+    pub chain: String,
+    /// More arguments for `run`.
+    pub extra: Vec<String>,
     /// Every log line since start.
     pub log: Arc<Mutex<Vec<String>>>,
 }
@@ -40,6 +44,8 @@ impl Node {
             peer_id: String::new(),
             url: String::new(),
             proc: None,
+            chain: "testnet-0".into(),
+            extra: Vec::new(),
             log: Arc::new(Mutex::new(Vec::new())),
         }
     }
@@ -50,7 +56,7 @@ impl Node {
 
     pub fn start(&mut self, boot: &[String]) {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_phantom-node"));
-        cmd.args(["run", "--chain", "testnet-0", "--rpc-port", "0", "--event-interval-ms", "100"])
+        cmd.args(["run", "--chain", &self.chain, "--rpc-port", "0", "--event-interval-ms", "100"])
             .args(["--log", "info,pc::net=debug"])
             .arg("--base-path")
             .arg(&self.base)
@@ -61,6 +67,7 @@ impl Node {
         if !boot.is_empty() {
             cmd.args(["--bootnodes", &boot.join(",")]);
         }
+        cmd.args(&self.extra);
         let mut child = cmd.stderr(Stdio::piped()).spawn().unwrap();
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
         for line in lines.by_ref() {
