@@ -21,6 +21,9 @@ pub struct LogArgs {
     /// Log line format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Export spans over OTLP/HTTP to this collector (e.g. `http://127.0.0.1:4318`).
+    #[arg(long, global = true)]
+    pub otlp_endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -34,7 +37,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Runs the node on a chain.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Prints a chainspec (plain, or `--raw`: frozen, with its genesis hash).
     BuildSpec(BuildSpecArgs),
     /// Lists the modules compiled into this binary, in hook-chain order.
@@ -53,6 +56,39 @@ pub enum Command {
     Loadgen(LoadgenArgs),
     /// Prints a development or local chain's well-known seat keys (`seat x-only-key`).
     DevSeats(DevSeatsArgs),
+    /// Reads event headers or payloads of a stopped node's store through the caches and prints
+    /// the hit rate and read-latency percentiles.
+    CacheBench(CacheBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CacheBenchArgs {
+    /// The node's base path (or its `db` directory). The node must be stopped.
+    #[arg(long)]
+    pub store_dir: PathBuf,
+    /// What to read.
+    #[arg(long, value_enum, default_value_t = BenchMode::Headers)]
+    pub mode: BenchMode,
+    /// Distinct events to read from (the most recent N).
+    #[arg(long, default_value_t = 1000)]
+    pub sample: usize,
+    /// Reads, drawn with a skew towards recent events (as peers and anchors ask).
+    #[arg(long, default_value_t = 100_000)]
+    pub iterations: usize,
+    /// Header cache entries (0 = off).
+    #[arg(long, default_value_t = 16_384)]
+    pub cache_hdr_cap: usize,
+    /// Payload cache entries (0 = off).
+    #[arg(long, default_value_t = 2_048)]
+    pub cache_pl_cap: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchMode {
+    /// Event headers.
+    Headers,
+    /// Payloads.
+    Payloads,
 }
 
 #[derive(Debug, Args)]
@@ -186,6 +222,21 @@ pub struct RunArgs {
     /// created on first start.
     #[arg(long)]
     pub node_key: Option<String>,
+    /// Serve Prometheus metrics on this port (`/metrics`); off without it.
+    #[arg(long)]
+    pub prometheus_port: Option<u16>,
+    /// Address the metrics server binds to.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub prometheus_addr: std::net::IpAddr,
+    /// The node's config file (TOML, docs/observability.md): `[node.cache] header_cap, payload_cap`.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Event-header cache entries (0 = off); overrides the config file.
+    #[arg(long)]
+    pub cache_hdr_cap: Option<usize>,
+    /// Payload cache entries (0 = off); overrides the config file.
+    #[arg(long)]
+    pub cache_pl_cap: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -205,15 +256,4 @@ pub struct SnapshotArgs {
     /// The snapshot file.
     #[arg(long)]
     pub file: PathBuf,
-}
-
-pub fn init_logging(args: &LogArgs) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
-    match args.log_format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
 }

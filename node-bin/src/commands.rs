@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 pub fn dispatch(cmd: Command) -> Result<(), NodeError> {
     match cmd {
-        Command::Run(a) => crate::run::run(a),
+        Command::Run(a) => crate::run::run(*a),
         Command::BuildSpec(a) => build_spec(a),
         Command::Modules => list_modules(),
         Command::ExportSnapshot(a) => export_snapshot(a),
@@ -23,6 +23,7 @@ pub fn dispatch(cmd: Command) -> Result<(), NodeError> {
         Command::BenchUtxo(a) => bench_utxo(a),
         Command::Loadgen(a) => crate::loadgen::run(a),
         Command::DevSeats(a) => dev_seats(a),
+        Command::CacheBench(a) => crate::cache_bench::run(a),
     }
 }
 

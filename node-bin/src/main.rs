@@ -11,24 +11,35 @@ use pc_module_utxo as _;
 
 #[cfg(feature = "module-utxo")]
 mod bench;
+mod cache_bench;
 mod cli;
 mod commands;
+mod config;
 mod error;
 mod loadgen;
 mod run;
 mod sim;
+mod telemetry;
 
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    cli::init_logging(&cli.log);
-    match commands::dispatch(cli.command) {
+    let mut telemetry = match telemetry::init(&cli.log) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let code = match commands::dispatch(cli.command) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(target: "pc::node", "{e}");
             eprintln!("error: {e}");
             std::process::ExitCode::FAILURE
         }
-    }
+    };
+    telemetry.shutdown();
+    code
 }

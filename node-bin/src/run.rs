@@ -141,7 +141,9 @@ pub fn run(a: RunArgs) -> Result<(), NodeError> {
         "node started"
     );
     tracing::info!(target: "pc::node", anchor = head.anchor, state_root = %head.state_root, "resuming at last committed anchor");
-    let ctx = NodeCtx::new(rt, db, Mempool::new(MempoolConfig::default()));
+    let caches = crate::config::cache_caps(a.config.as_deref(), a.cache_hdr_cap, a.cache_pl_cap)?;
+    let metrics = Arc::new(pc_metrics::Metrics::new());
+    let ctx = NodeCtx::with(rt, db, Mempool::new(MempoolConfig::default()), metrics.clone(), caches);
     let stop = Arc::new(AtomicBool::new(false));
     let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(NodeError::Tokio)?;
     let spec = ctx.rt.spec();
@@ -173,6 +175,13 @@ pub fn run(a: RunArgs) -> Result<(), NodeError> {
         use tokio::signal::unix::{SignalKind, signal};
         let (addr, server) = pc_service::rpc::serve(ctx.clone(), rpc_at).await?;
         tracing::info!(target: "pc::node", %addr, "JSON-RPC listening (HTTP and WebSocket)");
+        if let Some(port) = a.prometheus_port {
+            let at = SocketAddr::new(a.prometheus_addr, port);
+            let listener = tokio::net::TcpListener::bind(at).await.map_err(NodeError::Tokio)?;
+            let bound = listener.local_addr().map_err(NodeError::Tokio)?;
+            tokio::spawn(pc_metrics::serve(listener, metrics.clone()));
+            tracing::info!(target: "pc::node", addr = %bound, "Prometheus metrics at /metrics");
+        }
         // Handlers are installed before "ready" is logged, so a signal sent after that line
         // always means a clean shutdown.
         let mut int = signal(SignalKind::interrupt()).map_err(NodeError::Tokio)?;

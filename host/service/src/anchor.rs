@@ -10,6 +10,8 @@ use pc_runtime_api::{AnchorCtx, Call};
 /// mempool and notifies subscribers. While `replaying`, an anchor the state already holds is
 /// skipped (it was committed before a restart); outside replay it is an error.
 pub(crate) fn apply(ctx: &NodeCtx, batch: &AnchorBatch, calls: Vec<Call>, replaying: bool) -> Result<(), ServiceError> {
+    let _span =
+        tracing::info_span!(target: "pc::node", "apply_anchor", index = batch.index, calls = calls.len()).entered();
     let keys: Vec<Hash32> = calls.iter().map(|c| ctx.rt.call_key(c)).collect();
     let head = ctx.db.head()?.map_or(0, |h| h.anchor);
     if batch.index <= head {
@@ -31,6 +33,8 @@ pub(crate) fn apply(ctx: &NodeCtx, batch: &AnchorBatch, calls: Vec<Call>, replay
     let outcome = ctx.rt.apply_anchor(&ctx.db, &AnchorInput { ctx: actx, calls })?;
     ctx.mempool.finalized(&keys);
     let r = &outcome.record;
+    ctx.metrics.finalized_anchors.inc();
+    ctx.metrics.best_anchor.set(i64::try_from(r.index).unwrap_or(i64::MAX));
     tracing::debug!(target: "pc::node", anchor = r.index, calls = r.calls, dropped = r.dropped, root = %r.state_root, "anchor finalized");
     // No subscriber is not an error.
     let _ = ctx.finalized.send(FinalizedNotice {

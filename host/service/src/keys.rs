@@ -123,3 +123,21 @@ impl SignatureVerifier for SeatKeys {
         self.0.get(usize::from(creator)).is_some_and(|k| Bip340::verify(k, &id.0, sig))
     }
 }
+
+/// A verifier that records how long each signature check takes (`pc_node_sig_verify_seconds`).
+#[derive(Debug)]
+pub struct Timed<'a> {
+    /// The keys.
+    pub inner: &'a SeatKeys,
+    /// Where the time goes.
+    pub hist: &'a prometheus_client::metrics::histogram::Histogram,
+}
+
+impl SignatureVerifier for Timed<'_> {
+    fn verify(&self, creator: u8, id: &Hash32, sig: &[u8; 64]) -> bool {
+        let t = std::time::Instant::now();
+        let ok = self.inner.verify(creator, id, sig);
+        self.hist.observe(t.elapsed().as_secs_f64());
+        ok
+    }
+}

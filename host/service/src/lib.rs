@@ -14,7 +14,8 @@
 #![warn(missing_docs)]
 
 mod anchor;
-mod dag;
+mod cache;
+pub mod dag;
 mod error;
 pub mod keys;
 pub mod producer;
@@ -56,13 +57,40 @@ pub struct NodeCtx {
     pub finalized: tokio::sync::broadcast::Sender<FinalizedNotice>,
     /// Transactions admitted through RPC since the network last announced (call keys).
     new_txs: std::sync::Mutex<Vec<pc_codec::Hash32>>,
+    /// Every exported series.
+    pub metrics: Arc<pc_metrics::Metrics>,
+    /// Header and payload cache sizes.
+    pub caches: dag::CacheCaps,
 }
 
 impl NodeCtx {
     /// Shares a runtime, database and mempool.
     pub fn new(rt: Runtime, db: StateDb, mempool: Mempool) -> Arc<Self> {
+        Self::with(rt, db, mempool, Arc::new(pc_metrics::Metrics::new()), dag::CacheCaps::default())
+    }
+
+    /// Like [`new`](Self::new), with the node's metrics registry and cache sizes.
+    pub fn with(
+        rt: Runtime,
+        db: StateDb,
+        mempool: Mempool,
+        metrics: Arc<pc_metrics::Metrics>,
+        caches: dag::CacheCaps,
+    ) -> Arc<Self> {
         let (finalized, _) = tokio::sync::broadcast::channel(1024);
-        Arc::new(NodeCtx { rt, db, mempool, finalized, new_txs: std::sync::Mutex::new(Vec::new()) })
+        Arc::new(NodeCtx { rt, db, mempool, finalized, new_txs: std::sync::Mutex::new(Vec::new()), metrics, caches })
+    }
+
+    /// Opens the persisted DAG's reader with this node's caches and metrics.
+    pub fn dag_store(&self) -> dag::DagStore {
+        dag::DagStore::new(self.db.kv().clone(), self.caches, self.metrics.clone())
+    }
+
+    /// Sets the mempool gauges.
+    pub fn observe_mempool(&self) {
+        let (pending, bytes) = self.mempool.size();
+        self.metrics.mempool_pending.set(i64::try_from(pending).unwrap_or(i64::MAX));
+        self.metrics.mempool_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
 
     /// Notes a transaction admitted locally, for the next announcement to peers.

@@ -41,6 +41,8 @@ pub struct Producer {
     unsigned: Option<DagRecord>,
     /// Our last persisted seq in this epoch.
     last_seq: u64,
+    /// When each unfinalized event was accepted (for the finality-latency histogram).
+    accepted_at: std::collections::HashMap<Hash32, std::time::Instant>,
     log: DagLog,
     /// Payloads of events not finalized yet.
     payloads: BTreeMap<Hash32, Vec<Call>>,
@@ -74,7 +76,7 @@ impl Producer {
             )));
         }
         let head = ctx.db.head()?.map_or(0, |h| h.anchor);
-        let (log, records, first_anchor_index) = DagLog::open(ctx.db.kv().clone(), head)?;
+        let (log, records, first_anchor_index) = DagLog::open(ctx.db.kv().clone(), head, ctx.dag_store())?;
         let engine = Self::engine(c.max_parents, first_anchor_index)?;
         let verifier = SeatKeys(vec![key.public_key()]);
         let max_calls = usize::try_from(c.max_event_txs).unwrap_or(usize::MAX);
@@ -87,6 +89,7 @@ impl Producer {
             log,
             unsigned: None,
             last_seq: 0,
+            accepted_at: std::collections::HashMap::new(),
             payloads: BTreeMap::new(),
             max_calls,
             replaying: true,
@@ -111,6 +114,7 @@ impl Producer {
             p.log.reset(head)?;
             p.engine = Self::engine(p.ctx.rt.spec().constants.max_parents, head + 1)?;
             p.payloads.clear();
+            p.accepted_at.clear();
             p.last_seq = 0;
             tracing::info!(target: "pc::node", head, "every persisted event is finalized: new DAG epoch");
         }
@@ -136,6 +140,7 @@ impl Producer {
     /// signed, so a signer that is down (or a crash) pauses production without changing the
     /// event of the slot.
     pub fn step(&mut self) -> Result<(), ServiceError> {
+        let _span = tracing::debug_span!(target: "pc::consensus", "own_event").entered();
         let mut record = match self.unsigned.take() {
             Some(r) => r,
             None => {
@@ -161,13 +166,18 @@ impl Producer {
         }
         self.log.append(&record)?;
         self.last_seq = record.event.event.seq;
+        self.ctx.metrics.own_events.inc();
+        self.ctx.observe_mempool();
         self.insert(record)
     }
 
     fn insert(&mut self, r: DagRecord) -> Result<(), ServiceError> {
         let id = r.event.event.id();
         self.payloads.insert(id, r.payload);
-        let outs = self.engine.insert(r.event, &self.verifier).map_err(|e| ServiceError::Consensus(e.to_string()))?;
+        let timed = crate::keys::Timed { inner: &self.verifier, hist: &self.ctx.metrics.sig_verify };
+        let outs = self.engine.insert(r.event, &timed).map_err(|e| ServiceError::Consensus(e.to_string()))?;
+        self.ctx.metrics.events.inc();
+        self.accepted_at.insert(id, std::time::Instant::now());
         for o in outs {
             match o {
                 Output::Finalized(batch) => self.apply(batch)?,
@@ -184,7 +194,13 @@ impl Producer {
         for id in &batch.events {
             calls.extend(self.payloads.remove(id).unwrap_or_default());
         }
-        crate::anchor::apply(&self.ctx, &batch, calls, self.replaying)
+        crate::anchor::apply(&self.ctx, &batch, calls, self.replaying)?;
+        for id in &batch.events {
+            if let Some(t) = self.accepted_at.remove(id) {
+                pc_metrics::Metrics::observe(&self.ctx.metrics.finality_latency, t.elapsed());
+            }
+        }
+        Ok(())
     }
 
     /// Runs [`step`](Self::step) every interval on its own thread until `stop` is set.

@@ -80,8 +80,8 @@ pub struct Replica {
     seat: Option<Seat>,
     log: DagLog,
     net: Net,
-    /// Payloads of every accepted event of this epoch (served to peers, applied at finality).
-    payloads: HashMap<Hash32, Vec<Call>>,
+    /// When each unfinalized event was accepted (for the finality-latency histogram).
+    accepted_at: HashMap<Hash32, Instant>,
     /// Accepted event ids in acceptance order.
     accepted: Vec<Hash32>,
     /// Highest accepted seq per seat.
@@ -95,6 +95,7 @@ pub struct Replica {
     fresh: bool,
     last_own: Instant,
     last_sync: Instant,
+    last_gauges: Instant,
     peer_turn: usize,
 }
 
@@ -122,7 +123,7 @@ impl Replica {
             return Err(ServiceError::NoSeat(format!("this key is not the chain's seat {index} key")));
         }
         let head = ctx.db.head()?.map_or(0, |h| h.anchor);
-        let (log, records, first) = DagLog::open(ctx.db.kv().clone(), head)?;
+        let (log, records, first) = DagLog::open(ctx.db.kv().clone(), head, ctx.dag_store())?;
         let engine = Engine::new(Config {
             shard: 0,
             seats: c.committee_size,
@@ -142,7 +143,7 @@ impl Replica {
             seat: seat.map(|(index, signer)| Seat { index, signer, unsigned: None }),
             log,
             net,
-            payloads: HashMap::new(),
+            accepted_at: HashMap::new(),
             accepted: Vec::new(),
             pending: BTreeMap::new(),
             waiting: BTreeMap::new(),
@@ -151,6 +152,7 @@ impl Replica {
             fresh: true,
             last_own: now,
             last_sync: now,
+            last_gauges: now,
             peer_turn: 0,
         };
         let replayed = records.len();
@@ -162,9 +164,12 @@ impl Replica {
                 )));
             }
             let id = rec.event.event.id();
-            let outs =
-                r.engine.insert(rec.event, &r.verifier).map_err(|e| ServiceError::Consensus(format!("replay: {e}")))?;
-            r.accepted_event(id, rec.payload, outs)?;
+            // Accepted before, so the fork bound does not apply again (consensus.md §8).
+            let outs = r
+                .engine
+                .insert_needed(rec.event, &r.verifier)
+                .map_err(|e| ServiceError::Consensus(format!("replay: {e}")))?;
+            r.accepted_event(id, outs)?;
         }
         r.replaying = false;
         if let Some(s) = r.seat.as_mut() {
@@ -259,8 +264,16 @@ impl Replica {
         }
     }
 
+    /// An accepted event with its payload (read through the payload cache).
     fn record_of(&self, id: &Hash32) -> Option<EventWithPayload> {
-        Some(EventWithPayload { event: self.engine.get(id)?.clone(), payload: self.payloads.get(id)?.clone() })
+        let event = self.engine.get(id)?.clone();
+        match self.log.store().payload(id) {
+            Ok(p) => Some(EventWithPayload { event, payload: p?.as_ref().clone() }),
+            Err(e) => {
+                tracing::error!(target: "pc::node", %id, %e, "payload unreadable");
+                None
+            }
+        }
     }
 
     fn answer(&self, req: Request) -> Response {
@@ -349,16 +362,17 @@ impl Replica {
             return Ok(());
         }
         let needed = self.waiting.contains_key(&id);
+        let timed = crate::keys::Timed { inner: &self.verifier, hist: &self.ctx.metrics.sig_verify };
         let result = if needed {
-            self.engine.insert_needed(e.event.clone(), &self.verifier)
+            self.engine.insert_needed(e.event.clone(), &timed)
         } else {
-            self.engine.insert(e.event.clone(), &self.verifier)
+            self.engine.insert(e.event.clone(), &timed)
         };
         match result {
             Ok(outs) => {
-                self.log.append(&DagRecord { event: e.event, payload: e.payload.clone() })?;
+                self.log.append(&DagRecord { event: e.event, payload: e.payload })?;
                 self.fresh = true;
-                self.accepted_event(id, e.payload, outs)?;
+                self.accepted_event(id, outs)?;
                 self.release_waiting(id)?;
             }
             Err(InsertError::MissingParents(ids)) => {
@@ -398,16 +412,19 @@ impl Replica {
     }
 
     /// Bookkeeping after the engine accepted an event (live or in replay).
-    fn accepted_event(&mut self, id: Hash32, payload: Vec<Call>, outs: Vec<Output>) -> Result<(), ServiceError> {
+    fn accepted_event(&mut self, id: Hash32, outs: Vec<Output>) -> Result<(), ServiceError> {
         if let Some(ev) = self.engine.get(&id) {
             let (c, seq) = (usize::from(ev.event.creator), ev.event.seq);
             if self.heads.get(c).is_some_and(|h| seq > *h) {
                 self.heads[c] = seq;
             }
         }
-        self.payloads.insert(id, payload);
         self.accepted.push(id);
         self.pulls.remove(&id);
+        self.ctx.metrics.events.inc();
+        if !self.replaying {
+            self.accepted_at.insert(id, Instant::now());
+        }
         for o in outs {
             match o {
                 Output::Finalized(batch) => self.apply(&batch)?,
@@ -420,9 +437,20 @@ impl Replica {
     }
 
     fn apply(&mut self, batch: &AnchorBatch) -> Result<(), ServiceError> {
-        let calls: Vec<Call> =
-            batch.events.iter().flat_map(|id| self.payloads.get(id).cloned().unwrap_or_default()).collect();
-        crate::anchor::apply(&self.ctx, batch, calls, self.replaying)
+        let mut calls: Vec<Call> = Vec::new();
+        for id in &batch.events {
+            let p = self.log.store().payload(id)?.ok_or_else(|| {
+                ServiceError::Consensus(format!("the payload of finalized event {id} is not in the store"))
+            })?;
+            calls.extend(p.iter().cloned());
+        }
+        crate::anchor::apply(&self.ctx, batch, calls, self.replaying)?;
+        for id in &batch.events {
+            if let Some(t) = self.accepted_at.remove(id) {
+                pc_metrics::Metrics::observe(&self.ctx.metrics.finality_latency, t.elapsed());
+            }
+        }
+        Ok(())
     }
 
     fn release_waiting(&mut self, arrived: Hash32) -> Result<(), ServiceError> {
@@ -446,6 +474,16 @@ impl Replica {
 
     fn timers(&mut self) -> Result<(), ServiceError> {
         let now = Instant::now();
+        if now.duration_since(self.last_gauges) >= Duration::from_millis(500) {
+            self.last_gauges = now;
+            let m = &self.ctx.metrics;
+            let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+            m.pending_events.set(n(self.pending.len()));
+            m.pulls_in_flight.set(n(self.pulls.len()));
+            m.peers.set(n(self.net.peers().len()));
+            m.net_dropped.set(i64::try_from(self.net.dropped()).unwrap_or(i64::MAX));
+            self.ctx.observe_mempool();
+        }
         self.retry_pulls(now);
         if now.duration_since(self.last_sync) >= ANTI_ENTROPY {
             self.last_sync = now;
@@ -503,6 +541,7 @@ impl Replica {
     /// Builds, persists unsigned, signs, persists and inserts our next event, then announces it.
     /// Paused while the signer is unreachable (the same event is offered again next time).
     fn own_event(&mut self, now: Instant) -> Result<(), ServiceError> {
+        let _span = tracing::debug_span!(target: "pc::consensus", "own_event").entered();
         let Some(seat) = self.seat.as_mut() else { return Ok(()) };
         let mut record = match seat.unsigned.take() {
             Some(r) => r,
@@ -537,7 +576,8 @@ impl Replica {
         let outs =
             self.engine.insert(record.event, &self.verifier).map_err(|e| ServiceError::Consensus(e.to_string()))?;
         self.fresh = false;
-        self.accepted_event(id, record.payload, outs)?;
+        self.ctx.metrics.own_events.inc();
+        self.accepted_event(id, outs)?;
         self.release_waiting(id)?;
         self.send(Command::Announce(Announce { events: vec![id], txs: vec![] }));
         Ok(())

@@ -155,7 +155,10 @@ pub fn module(ctx: Arc<NodeCtx>) -> Result<RpcModule<NodeCtx>, jsonrpsee::core::
                 RpcReply::Value(v) => Ok::<Value, ErrorObjectOwned>(v),
                 RpcReply::Submit(data) => {
                     let call = Call { module: module.to_string(), data };
-                    let key = ctx.mempool.submit(&ctx.rt, &ctx.db, call).map_err(submit_error)?;
+                    let t = std::time::Instant::now();
+                    let submitted = ctx.mempool.submit(&ctx.rt, &ctx.db, call);
+                    pc_metrics::Metrics::observe(&ctx.metrics.tx_admission, t.elapsed());
+                    let key = submitted.map_err(submit_error)?;
                     ctx.note_new_tx(key);
                     Ok(json!(key))
                 }
