@@ -1,11 +1,12 @@
 //! `phantom-node loadgen`: signed transfers at a fixed rate, with submit-to-finality latency.
 //!
 //! It funds `accounts` fresh keys from a development account with one transaction, waits for
-//! it to finalize, then submits one transfer every 1/rate seconds, round-robin over the RPC
-//! URLs given, each spending a finalized coin of the next account that has one and paying the
-//! account itself (two outputs, so coins multiply). Latency is measured from the submit call to
-//! the first `tx_status` poll that reports it finalized (polls every 50 ms: that is the
-//! resolution). Nothing here is consensus: wall-clock time is the point.
+//! it to finalize, then submits one transfer every 1/rate seconds (as concurrent tasks),
+//! round-robin over the RPC URLs given, each spending a finalized coin of the next account
+//! that has one and paying the account itself (two outputs, so coins multiply). Latency is
+//! measured from the submit call to the first `tx_status` poll that reports it finalized; each
+//! transaction is polled every 100 ms from 100 ms after its submission, so that is the
+//! resolution. Nothing here is consensus: wall-clock time is the point.
 
 use crate::cli::LoadgenArgs;
 use crate::error::NodeError;
@@ -39,6 +40,8 @@ struct InFlight {
     sent: Instant,
     /// The transaction's outputs (index, value): the account's coins once it is final.
     outs: Vec<(u32, u64)>,
+    /// When its status was last asked.
+    polled: Option<Instant>,
 }
 
 async fn call(c: &HttpClient, method: &str, params: jsonrpsee_core::params::ArrayParams) -> Result<Value, NodeError> {
@@ -138,67 +141,95 @@ async fn go(a: LoadgenArgs) -> Result<(), NodeError> {
     let (mut submitted, mut rejected, mut starved, mut turn) = (0u64, 0u64, 0u64, 0usize);
     let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
     let drain_until = end + Duration::from_secs(30);
+    // Submits and status polls run as concurrent tasks, so the generator is not bound by one
+    // round trip at a time.
+    type Submitted = (usize, usize, Instant, Vec<(u32, u64)>, Result<Value, String>);
+    let mut submits: tokio::task::JoinSet<Submitted> = tokio::task::JoinSet::new();
+    let mut polls: tokio::task::JoinSet<(String, Result<Value, String>)> = tokio::task::JoinSet::new();
     loop {
         let now = Instant::now();
-        if now >= end && (inflight.is_empty() || now >= drain_until) {
+        let idle = inflight.is_empty() && submits.is_empty() && polls.is_empty();
+        if now >= end && (idle || now >= drain_until) {
             break;
         }
-        if now < end && now >= next_send {
+        let mut burst = 0;
+        while now < end && now >= next_send && burst < 256 {
             next_send += interval;
+            burst += 1;
             let n = accounts.len();
-            match (0..n).map(|k| (turn + k) % n).find(|&i| !accounts[i].coins.is_empty()) {
-                None => starved += 1,
-                Some(i) => {
-                    turn = i + 1;
-                    let acc = &mut accounts[i];
-                    let Some((coin, value)) = acc.coins.pop_front() else { continue };
-                    let fee = 1_000;
-                    let half = value.saturating_sub(fee) / 2;
-                    let outs = vec![
-                        TxOut { value: half, predicate: acc.addr.predicate() },
-                        TxOut { value: value - fee - half, predicate: acc.addr.predicate() },
-                    ];
-                    let mut tx = signed_transfer(&genesis, &acc.key, &[coin], outs);
-                    tx.sort_canonical();
-                    let tx = signed_transfer(&genesis, &acc.key, &[coin], tx.outputs);
-                    let outs: Vec<(u32, u64)> = (0u32..).zip(tx.outputs.iter().map(|o| o.value)).collect();
-                    let node = (submitted as usize) % clients.len();
-                    let client = &clients[node];
-                    submitted += 1;
-                    match client.request::<Value, _>("tx_submit", rpc_params![hex::encode(tx.encode())]).await {
-                        Ok(id) => {
-                            let id = id.as_str().unwrap_or_default().to_string();
-                            inflight.insert(id, InFlight { account: i, node, sent: now, outs });
-                        }
-                        Err(e) => {
-                            rejected += 1;
-                            *reasons.entry(format!("submit: {e}")).or_default() += 1;
-                        }
-                    }
+            let Some(i) = (0..n).map(|k| (turn + k) % n).find(|&i| !accounts[i].coins.is_empty()) else {
+                starved += 1;
+                continue;
+            };
+            turn = i + 1;
+            let acc = &mut accounts[i];
+            let Some((coin, value)) = acc.coins.pop_front() else { continue };
+            let fee = 1_000;
+            let half = value.saturating_sub(fee) / 2;
+            let outs = vec![
+                TxOut { value: half, predicate: acc.addr.predicate() },
+                TxOut { value: value - fee - half, predicate: acc.addr.predicate() },
+            ];
+            let mut tx = signed_transfer(&genesis, &acc.key, &[coin], outs);
+            tx.sort_canonical();
+            let tx = signed_transfer(&genesis, &acc.key, &[coin], tx.outputs);
+            let outs: Vec<(u32, u64)> = (0u32..).zip(tx.outputs.iter().map(|o| o.value)).collect();
+            let node = (submitted as usize) % clients.len();
+            let client = clients[node].clone();
+            submitted += 1;
+            let hex_tx = hex::encode(tx.encode());
+            submits.spawn(async move {
+                let r = client.request::<Value, _>("tx_submit", rpc_params![hex_tx]).await.map_err(|e| e.to_string());
+                (i, node, now, outs, r)
+            });
+        }
+        while let Some(done) = submits.try_join_next() {
+            let Ok((account, node, sent, outs, r)) = done else { continue };
+            match r {
+                Ok(id) => {
+                    let id = id.as_str().unwrap_or_default().to_string();
+                    inflight.insert(id, InFlight { account, node, sent, outs, polled: None });
+                }
+                Err(e) => {
+                    rejected += 1;
+                    *reasons.entry(format!("submit: {e}")).or_default() += 1;
                 }
             }
         }
-        if now >= next_poll {
+        if polls.is_empty() && now >= next_poll {
             next_poll = now + POLL;
-            let ids: Vec<(String, usize)> = inflight.iter().map(|(id, f)| (id.clone(), f.node)).collect();
-            for (id, node) in ids {
-                let s = call(&clients[node], "tx_status", rpc_params![id.clone()]).await?;
-                let status = s["status"].as_str().unwrap_or("unknown");
-                if status == "pending" {
-                    continue;
-                }
-                if let Some(f) = inflight.remove(&id) {
-                    if status == "finalized" {
-                        latencies.push(f.sent.elapsed());
-                        let txid = Hash32::from_hex(&id).map_err(fail)?;
-                        for (index, v) in f.outs {
-                            accounts[f.account].coins.push_back((OutPoint { tx: txid, index }, v));
-                        }
-                    } else {
-                        rejected += 1;
-                        let why = s["code"].as_str().unwrap_or(status).to_string();
-                        *reasons.entry(format!("{status}: {why}")).or_default() += 1;
+            // Each transaction is asked about at most every 100 ms, and not in its first
+            // 100 ms: polling must not become the node's main load.
+            let due = |f: &InFlight| {
+                now.duration_since(f.sent) >= 2 * POLL && f.polled.is_none_or(|t| now.duration_since(t) >= 2 * POLL)
+            };
+            for (id, f) in inflight.iter_mut().filter(|(_, f)| due(f)).take(512) {
+                f.polled = Some(now);
+                let (client, id) = (clients[f.node].clone(), id.clone());
+                polls.spawn(async move {
+                    let r = client.request::<Value, _>("tx_status", rpc_params![id.clone()]).await;
+                    (id, r.map_err(|e| e.to_string()))
+                });
+            }
+        }
+        while let Some(done) = polls.try_join_next() {
+            let Ok((id, r)) = done else { continue };
+            let s = r.map_err(fail)?;
+            let status = s["status"].as_str().unwrap_or("unknown");
+            if status == "pending" {
+                continue;
+            }
+            if let Some(f) = inflight.remove(&id) {
+                if status == "finalized" {
+                    latencies.push(f.sent.elapsed());
+                    let txid = Hash32::from_hex(&id).map_err(fail)?;
+                    for (index, v) in f.outs {
+                        accounts[f.account].coins.push_back((OutPoint { tx: txid, index }, v));
                     }
+                } else {
+                    rejected += 1;
+                    let why = s["code"].as_str().unwrap_or(status).to_string();
+                    *reasons.entry(format!("{status}: {why}")).or_default() += 1;
                 }
             }
         }
@@ -208,7 +239,7 @@ async fn go(a: LoadgenArgs) -> Result<(), NodeError> {
                 "loadgen: t={:>3}s submitted={submitted} finalized={} pending={} rejected={rejected}",
                 start.elapsed().as_secs(),
                 latencies.len(),
-                inflight.len()
+                inflight.len() + submits.len()
             );
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
