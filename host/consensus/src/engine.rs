@@ -187,6 +187,39 @@ impl Engine {
         self.dag.forked
     }
 
+    /// The answer to a pull (§3): `ids` and the ancestors a peer with `heads` lacks, parents
+    /// first. An ancestor counts as held when its seq is within the peer's head for its seat,
+    /// unless that seat forked (then a seq says nothing about which branch the peer holds).
+    /// Each event goes to `take`, which returns false to stop (a count or byte budget).
+    pub fn ancestry(&self, ids: &[Hash32], heads: &[u64], take: &mut dyn FnMut(&SignedEvent) -> bool) {
+        let forked = self.known_cheaters();
+        let held = |e: &SignedEvent| {
+            forked & (1 << e.event.creator) == 0
+                && heads.get(usize::from(e.event.creator)).is_some_and(|h| e.event.seq <= *h)
+        };
+        let mut done = std::collections::BTreeSet::new();
+        // Iterative post-order walk: (id, parents expanded?).
+        let mut stack: Vec<(Hash32, bool)> = ids.iter().rev().map(|id| (*id, false)).collect();
+        while let Some((id, expanded)) = stack.pop() {
+            let Some(ev) = self.get(&id) else { continue };
+            if expanded {
+                if !take(ev) {
+                    return;
+                }
+                continue;
+            }
+            if !done.insert(id) {
+                continue;
+            }
+            stack.push((id, true));
+            for p in ev.event.parents.iter().rev() {
+                if !done.contains(p) && self.get(p).is_some_and(|pe| !held(pe)) {
+                    stack.push((*p, false));
+                }
+            }
+        }
+    }
+
     /// Seats that the ancestry of an accepted event shows forking (§4).
     pub fn cheaters_of(&self, id: &Hash32) -> Option<u64> {
         self.dag.by_id.get(id).map(|i| self.dag.node(*i).cheaters)

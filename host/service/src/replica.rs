@@ -309,35 +309,16 @@ impl Replica {
 
     /// The requested events and the ancestors the requester lacks, parents first, capped.
     fn with_ancestry(&self, ids: &[Hash32], heads: &[u64]) -> Vec<EventWithPayload> {
-        let forked = self.engine.known_cheaters();
-        let held = |e: &SignedEvent| {
-            forked & (1 << e.event.creator) == 0
-                && heads.get(usize::from(e.event.creator)).is_some_and(|h| e.event.seq <= *h)
-        };
         let mut out = Vec::new();
         let mut budget = Budget::default();
-        let mut done = std::collections::BTreeSet::new();
-        let mut stack: Vec<(Hash32, bool)> = ids.iter().rev().map(|id| (*id, false)).collect();
-        while let Some((id, expanded)) = stack.pop() {
-            let Some(ev) = self.engine.get(&id) else { continue };
-            if expanded {
-                let Some(rec) = self.record_of(&id) else { continue };
-                if !budget.take(rec.encoded_size(), pc_net::wire::MAX_EVENTS) {
-                    break;
-                }
-                out.push(rec);
-                continue;
+        self.engine.ancestry(ids, heads, &mut |ev| {
+            let Some(rec) = self.record_of(&ev.event.id()) else { return true };
+            if !budget.take(rec.encoded_size(), pc_net::wire::MAX_EVENTS) {
+                return false;
             }
-            if !done.insert(id) {
-                continue;
-            }
-            stack.push((id, true));
-            for p in ev.event.parents.iter().rev() {
-                if !done.contains(p) && self.engine.get(p).is_some_and(|pe| !held(pe)) {
-                    stack.push((*p, false));
-                }
-            }
-        }
+            out.push(rec);
+            true
+        });
         out
     }
 

@@ -372,34 +372,11 @@ impl SimNode {
     /// `SYNC_CAP`. An ancestor counts as held when its seq is within the requester's head for
     /// its seat, unless that seat forked (then seq says nothing about which branch it holds).
     fn with_ancestry(&self, ids: &[Hash32], heads: &[u64]) -> Vec<(SignedEvent, bool)> {
-        let forked = self.engine.known_cheaters();
-        let held = |e: &SignedEvent| {
-            forked & (1 << e.event.creator) == 0
-                && heads.get(e.event.creator as usize).is_some_and(|h| e.event.seq <= *h)
-        };
         let mut out = Vec::new();
-        let mut done = BTreeSet::new();
-        // Iterative post-order walk: (id, parents expanded?).
-        let mut stack: Vec<(Hash32, bool)> = ids.iter().rev().map(|id| (*id, false)).collect();
-        while let Some((id, expanded)) = stack.pop() {
-            if out.len() >= SYNC_CAP {
-                break;
-            }
-            let Some(ev) = self.engine.get(&id) else { continue };
-            if expanded {
-                out.push((ev.clone(), !self.no_payload.contains(&id)));
-                continue;
-            }
-            if !done.insert(id) {
-                continue;
-            }
-            stack.push((id, true));
-            for p in ev.event.parents.iter().rev() {
-                if !done.contains(p) && self.engine.get(p).is_some_and(|pe| !held(pe)) {
-                    stack.push((*p, false));
-                }
-            }
-        }
+        self.engine.ancestry(ids, heads, &mut |ev| {
+            out.push((ev.clone(), !self.no_payload.contains(&ev.event.id())));
+            out.len() < SYNC_CAP
+        });
         out
     }
 
