@@ -24,7 +24,7 @@ pub fn run(a: CacheBenchArgs) -> Result<(), NodeError> {
     let dir = if a.store_dir.join("db").is_dir() { a.store_dir.join("db") } else { a.store_dir.clone() };
     let kv = Arc::new(RocksStore::open(&dir)?);
     let metrics = Arc::new(Metrics::new());
-    let caps = CacheCaps { headers: a.cache_hdr_cap, payloads: a.cache_pl_cap };
+    let caps = crate::config::check(CacheCaps { headers: a.cache_hdr_cap, payloads: a.cache_pl_cap })?;
     let store = DagStore::new(kv, caps, metrics.clone());
     let ids = store.ids()?;
     if ids.is_empty() {

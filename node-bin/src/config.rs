@@ -44,5 +44,16 @@ pub fn cache_caps(file: Option<&Path>, hdr: Option<usize>, pl: Option<usize>) ->
     }
     caps.headers = hdr.unwrap_or(caps.headers);
     caps.payloads = pl.unwrap_or(caps.payloads);
+    check(caps)
+}
+
+/// Most entries one cache may hold (the caches reserve their tables up front).
+pub const MAX_CAP: usize = 1 << 24;
+
+/// Refuses a cache size the node could not allocate.
+pub fn check(caps: CacheCaps) -> Result<CacheCaps, NodeError> {
+    if caps.headers > MAX_CAP || caps.payloads > MAX_CAP {
+        return Err(NodeError::Usage(format!("cache sizes are limited to {MAX_CAP} entries")));
+    }
     Ok(caps)
 }

@@ -74,8 +74,12 @@ pub fn run(a: LoadgenArgs) -> Result<(), NodeError> {
 }
 
 async fn go(a: LoadgenArgs) -> Result<(), NodeError> {
-    let clients: Vec<HttpClient> =
-        a.rpc_url.iter().map(|u| HttpClientBuilder::default().build(u).map_err(fail)).collect::<Result<_, _>>()?;
+    // Bounded, so the generator never asks more of a node than its RPC server admits at once.
+    let clients: Vec<HttpClient> = a
+        .rpc_url
+        .iter()
+        .map(|u| HttpClientBuilder::default().max_concurrent_requests(64).build(u).map_err(fail))
+        .collect::<Result<_, _>>()?;
     let first = clients.first().ok_or_else(|| fail("no --rpc-url"))?;
     if a.accounts == 0 || a.accounts > 250 || a.rate == 0 {
         return Err(fail("--accounts must be 1..=250 and --rate at least 1"));
@@ -140,10 +144,12 @@ async fn go(a: LoadgenArgs) -> Result<(), NodeError> {
     let mut latencies = Vec::new();
     let (mut submitted, mut rejected, mut starved, mut turn) = (0u64, 0u64, 0u64, 0usize);
     let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
+    let mut poll_errors = 0u64;
+    let mut last_final = start;
     let drain_until = end + Duration::from_secs(30);
     // Submits and status polls run as concurrent tasks, so the generator is not bound by one
     // round trip at a time.
-    type Submitted = (usize, usize, Instant, Vec<(u32, u64)>, Result<Value, String>);
+    type Submitted = (usize, usize, Instant, Vec<(u32, u64)>, (OutPoint, u64), Result<Value, String>);
     let mut submits: tokio::task::JoinSet<Submitted> = tokio::task::JoinSet::new();
     let mut polls: tokio::task::JoinSet<(String, Result<Value, String>)> = tokio::task::JoinSet::new();
     loop {
@@ -165,6 +171,9 @@ async fn go(a: LoadgenArgs) -> Result<(), NodeError> {
             let acc = &mut accounts[i];
             let Some((coin, value)) = acc.coins.pop_front() else { continue };
             let fee = 1_000;
+            if value <= 2 * fee + 2 * pc_utxo_tx::DEFAULT_DUST {
+                continue; // too small to split again: dropped from the pool
+            }
             let half = value.saturating_sub(fee) / 2;
             let outs = vec![
                 TxOut { value: half, predicate: acc.addr.predicate() },
@@ -180,11 +189,11 @@ async fn go(a: LoadgenArgs) -> Result<(), NodeError> {
             let hex_tx = hex::encode(tx.encode());
             submits.spawn(async move {
                 let r = client.request::<Value, _>("tx_submit", rpc_params![hex_tx]).await.map_err(|e| e.to_string());
-                (i, node, now, outs, r)
+                (i, node, now, outs, (coin, value), r)
             });
         }
         while let Some(done) = submits.try_join_next() {
-            let Ok((account, node, sent, outs, r)) = done else { continue };
+            let Ok((account, node, sent, outs, coin, r)) = done else { continue };
             match r {
                 Ok(id) => {
                     let id = id.as_str().unwrap_or_default().to_string();
@@ -193,6 +202,7 @@ async fn go(a: LoadgenArgs) -> Result<(), NodeError> {
                 Err(e) => {
                     rejected += 1;
                     *reasons.entry(format!("submit: {e}")).or_default() += 1;
+                    accounts[account].coins.push_back(coin); // not spent: usable again
                 }
             }
         }
@@ -214,7 +224,10 @@ async fn go(a: LoadgenArgs) -> Result<(), NodeError> {
         }
         while let Some(done) = polls.try_join_next() {
             let Ok((id, r)) = done else { continue };
-            let s = r.map_err(fail)?;
+            let Ok(s) = r else {
+                poll_errors += 1; // asked again next round
+                continue;
+            };
             let status = s["status"].as_str().unwrap_or("unknown");
             if status == "pending" {
                 continue;
@@ -222,9 +235,11 @@ async fn go(a: LoadgenArgs) -> Result<(), NodeError> {
             if let Some(f) = inflight.remove(&id) {
                 if status == "finalized" {
                     latencies.push(f.sent.elapsed());
-                    let txid = Hash32::from_hex(&id).map_err(fail)?;
-                    for (index, v) in f.outs {
-                        accounts[f.account].coins.push_back((OutPoint { tx: txid, index }, v));
+                    last_final = Instant::now();
+                    if let Ok(txid) = Hash32::from_hex(&id) {
+                        for (index, v) in f.outs {
+                            accounts[f.account].coins.push_back((OutPoint { tx: txid, index }, v));
+                        }
                     }
                 } else {
                     rejected += 1;
@@ -247,7 +262,11 @@ async fn go(a: LoadgenArgs) -> Result<(), NodeError> {
     for (why, n) in &reasons {
         eprintln!("loadgen: {n} × {why}");
     }
-    let elapsed = start.elapsed().as_secs_f64();
+    if poll_errors > 0 {
+        eprintln!("loadgen: {poll_errors} status polls failed and were retried");
+    }
+    // Up to the last finalization: a drain with nothing left to finalize does not count.
+    let elapsed = last_final.duration_since(start).as_secs_f64().max(f64::MIN_POSITIVE);
     latencies.sort();
     crate::commands::print(&format!(
         "rate={} duration_s={} accounts={} nodes={} submitted={submitted} finalized={} rejected={rejected} \

@@ -177,7 +177,11 @@ impl Metrics {
 /// Serves `GET /metrics` on `listener` until the task is dropped; anything else is 404.
 pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            // Out of descriptors or similar: back off instead of spinning.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
         let metrics = metrics.clone();
         tokio::spawn(async move {
             let svc = service_fn(move |req: Request<Incoming>| {
@@ -196,7 +200,11 @@ pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
                     Ok::<_, std::convert::Infallible>(resp)
                 }
             });
-            if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await {
+            // The timer enables hyper's header-read timeout, so idle connections do not pile up.
+            let conn = http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .serve_connection(TokioIo::new(stream), svc);
+            if let Err(e) = conn.await {
                 tracing::debug!(target: "pc::metrics", %e, "metrics connection ended");
             }
         });

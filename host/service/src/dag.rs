@@ -89,12 +89,20 @@ impl DagStore {
     /// Every persisted event id, in acceptance order.
     pub fn ids(&self) -> Result<Vec<Hash32>, ServiceError> {
         let mut ids = Vec::new();
-        self.kv.scan(Column::Dag, &[ORDER], &[ORDER], &mut |_, v| {
-            if let Ok(id) = <[u8; 32]>::try_from(v) {
+        let mut bad = false;
+        self.kv.scan(Column::Dag, &[ORDER], &[ORDER], &mut |_, v| match <[u8; 32]>::try_from(v) {
+            Ok(id) => {
                 ids.push(Hash32(id));
+                Scan::Continue
             }
-            Scan::Continue
+            Err(_) => {
+                bad = true;
+                Scan::Stop
+            }
         })?;
+        if bad {
+            return Err(ServiceError::Consensus("the persisted DAG order holds a malformed event id".into()));
+        }
         Ok(ids)
     }
 
@@ -234,7 +242,8 @@ fn put_record(batch: &mut WriteBatch, seq: u64, id: &Hash32, r: &DagRecord) {
 /// current one, in one atomic write.
 fn migrate_legacy(kv: &Arc<dyn KvStore>) -> Result<(), ServiceError> {
     let mut legacy: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-    kv.scan(Column::Dag, &[], &[], &mut |k, v| {
+    // Legacy keys are big-endian sequence numbers: their first byte is 0, no tag's is.
+    kv.scan(Column::Dag, &[0], &[0], &mut |k, v| {
         if k.len() == 8 {
             legacy.push((k.to_vec(), v.to_vec()));
         }

@@ -78,6 +78,9 @@ impl NodeCtx {
         caches: dag::CacheCaps,
     ) -> Arc<Self> {
         let (finalized, _) = tokio::sync::broadcast::channel(1024);
+        if let Ok(Some(head)) = db.head() {
+            metrics.best_anchor.set(i64::try_from(head.anchor).unwrap_or(i64::MAX));
+        }
         Arc::new(NodeCtx { rt, db, mempool, finalized, new_txs: std::sync::Mutex::new(Vec::new()), metrics, caches })
     }
 

@@ -176,8 +176,10 @@ impl Producer {
         self.payloads.insert(id, r.payload);
         let timed = crate::keys::Timed { inner: &self.verifier, hist: &self.ctx.metrics.sig_verify };
         let outs = self.engine.insert(r.event, &timed).map_err(|e| ServiceError::Consensus(e.to_string()))?;
-        self.ctx.metrics.events.inc();
-        self.accepted_at.insert(id, std::time::Instant::now());
+        if !self.replaying {
+            self.ctx.metrics.events.inc();
+            self.accepted_at.insert(id, std::time::Instant::now());
+        }
         for o in outs {
             match o {
                 Output::Finalized(batch) => self.apply(batch)?,

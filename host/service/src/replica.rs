@@ -402,8 +402,8 @@ impl Replica {
         }
         self.accepted.push(id);
         self.pulls.remove(&id);
-        self.ctx.metrics.events.inc();
         if !self.replaying {
+            self.ctx.metrics.events.inc();
             self.accepted_at.insert(id, Instant::now());
         }
         for o in outs {
