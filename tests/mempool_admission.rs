@@ -47,6 +47,10 @@ fn admission_runs_in_parallel_and_selection_follows_fee_rate() {
     assert_eq!(picked.iter().map(|(k, _)| *k).collect::<Vec<_>>(), expect, "highest fee first");
     let next = pool.select(&rt, &db, 1, usize::MAX);
     assert_eq!(next[0].0, keys_in[10], "calls already in an event are skipped");
+    // What a node announces again: pending calls no event carries, best first.
+    let again = pool.pending_keys(3);
+    assert_eq!(again, keys_in[7..10].iter().rev().copied().collect::<Vec<_>>());
+    assert_eq!(pool.pending_keys(100).len(), 10);
 }
 
 #[test]

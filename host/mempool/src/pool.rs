@@ -233,6 +233,19 @@ impl Mempool {
         out
     }
 
+    /// Up to `max` pending keys not yet carried by an event, best priority first: what a node
+    /// announces again to peers that may have missed them.
+    pub fn pending_keys(&self, max: usize) -> Vec<Hash32> {
+        let Ok(inner) = self.lock() else { return Vec::new() };
+        inner
+            .order
+            .iter()
+            .map(|(_, _, k)| *k)
+            .filter(|k| inner.entries.get(k).is_some_and(|e| !e.in_event))
+            .take(max)
+            .collect()
+    }
+
     /// After an anchor: removes the calls it finalized (applied or dropped).
     pub fn finalized(&self, keys: &[Hash32]) {
         if let Ok(mut inner) = self.lock() {

@@ -30,6 +30,9 @@ const PULL_ATTEMPTS: u32 = 6;
 const PULL_BACKOFF: Duration = Duration::from_millis(400);
 /// How often a peer (in rotation) is asked for everything above our heads.
 const ANTI_ENTROPY: Duration = Duration::from_millis(1500);
+/// How often the pending transactions no event carries yet are announced again (a pull that
+/// failed, a peer that joined late, a full node whose transactions must reach a validator).
+const REANNOUNCE: Duration = Duration::from_secs(3);
 
 /// What one answer may still hold: a count and a byte budget ([`pc_net::wire::ANSWER_BUDGET`]).
 #[derive(Default)]
@@ -95,6 +98,7 @@ pub struct Replica {
     fresh: bool,
     last_own: Instant,
     last_sync: Instant,
+    last_reannounce: Instant,
     last_gauges: Instant,
     peer_turn: usize,
 }
@@ -152,6 +156,7 @@ impl Replica {
             fresh: true,
             last_own: now,
             last_sync: now,
+            last_reannounce: now,
             last_gauges: now,
             peer_turn: 0,
         };
@@ -472,7 +477,11 @@ impl Replica {
                 self.send(Command::Request { to, req: Request::Sync { heads: self.heads.clone() } });
             }
         }
-        let txs = self.ctx.take_new_txs();
+        let mut txs = self.ctx.take_new_txs();
+        if now.duration_since(self.last_reannounce) >= REANNOUNCE {
+            self.last_reannounce = now;
+            txs = self.ctx.mempool.pending_keys(pc_net::wire::MAX_IDS);
+        }
         if !txs.is_empty() {
             self.send(Command::Announce(Announce { events: vec![], txs }));
         }

@@ -55,6 +55,10 @@ fn id_param(params: &Params<'_>) -> Result<Hash32, ErrorObjectOwned> {
 /// `{status, …}` of a call key: pending, finalized at an anchor, rejected (with code and
 /// reason), or unknown.
 fn status_of(ctx: &NodeCtx, key: &Hash32) -> Result<Value, ErrorObjectOwned> {
+    // The pool is read first: a call leaves it only after its anchor is committed, so a call
+    // gone from the pool is always found in the call index below. Read the other way round,
+    // a call finalized between the two reads would show as unknown.
+    let pool = ctx.mempool.status(key);
     if let Some(rec) = Runtime::call_record(&ctx.db, key).map_err(internal)? {
         return Ok(match rec.outcome {
             CallOutcome::Applied => json!({ "status": "finalized", "anchor": rec.anchor }),
@@ -63,7 +67,7 @@ fn status_of(ctx: &NodeCtx, key: &Hash32) -> Result<Value, ErrorObjectOwned> {
             }
         });
     }
-    Ok(match ctx.mempool.status(key) {
+    Ok(match pool {
         Some(PoolStatus::Pending) => json!({ "status": "pending" }),
         Some(PoolStatus::Rejected { code, reason }) => json!({ "status": "rejected", "code": code, "reason": reason }),
         None => json!({ "status": "unknown" }),
