@@ -128,3 +128,37 @@ fn finality_removes_applied_calls_and_selection_drops_invalidated_ones() {
     assert_eq!(pool.size(), (0, 0));
     assert!(matches!(pool.submit(&rt, &db, tx(&rt, &keys, 0, 10_000)), Err(SubmitError::Finalized(1))));
 }
+
+#[test]
+fn seats_carry_disjoint_shares_and_take_over_a_silent_seats_calls() {
+    let (rt, db, keys) = setup(16);
+    let calls: Vec<Call> = (0..16).map(|i| tx(&rt, &keys, i, 10_000)).collect();
+    let none = std::collections::BTreeSet::new();
+    let share = |seat| Some((pc_mempool::Share { seat, seats: 2, patience: 3 }, &none));
+    // Two validators that heard of the same calls.
+    let (a, b) = (Mempool::new(MempoolConfig::default()), Mempool::new(MempoolConfig::default()));
+    assert!(a.submit_batch(&rt, &db, calls.clone()).iter().all(Result::is_ok));
+    assert!(b.submit_batch(&rt, &db, calls.clone()).iter().all(Result::is_ok));
+    let mine: Vec<Hash32> = a.select_share(&rt, &db, 100, usize::MAX, share(0)).into_iter().map(|(k, _)| k).collect();
+    let theirs: Vec<Hash32> = b.select_share(&rt, &db, 100, usize::MAX, share(1)).into_iter().map(|(k, _)| k).collect();
+    assert!(!mine.is_empty() && !theirs.is_empty(), "both seats have a share");
+    assert!(mine.iter().all(|k| !theirs.contains(k)), "no call is carried twice");
+    assert_eq!(mine.len() + theirs.len(), 16, "every call is someone's");
+    // Seat 1 is silent: after `patience` rounds seat 0 carries its calls too.
+    for _ in 0..2 {
+        assert!(a.select_share(&rt, &db, 100, usize::MAX, share(0)).is_empty());
+    }
+    let taken: Vec<Hash32> = a.select_share(&rt, &db, 100, usize::MAX, share(0)).into_iter().map(|(k, _)| k).collect();
+    let mut expect = theirs.clone();
+    expect.sort();
+    let mut got = taken.clone();
+    got.sort();
+    assert_eq!(got, expect);
+    // A call submitted to this node is carried at once, whatever its share.
+    let c = Mempool::new(MempoolConfig::default());
+    assert!(c.submit_batch(&rt, &db, calls.clone()).iter().all(Result::is_ok));
+    let local: std::collections::BTreeSet<Hash32> = theirs.iter().copied().collect();
+    let first =
+        c.select_share(&rt, &db, 100, usize::MAX, Some((pc_mempool::Share { seat: 0, seats: 2, patience: 3 }, &local)));
+    assert_eq!(first.len(), 16, "its own share and the local calls");
+}

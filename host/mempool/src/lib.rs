@@ -18,4 +18,4 @@
 
 mod pool;
 
-pub use pool::{Mempool, MempoolConfig, PoolStatus, SubmitError};
+pub use pool::{Mempool, MempoolConfig, PoolStatus, Share, SubmitError};

@@ -85,6 +85,31 @@ struct Entry {
     /// Handed to an event that has not finalized yet: never selected again nor evicted (its
     /// spends must stay reserved until the anchor decides).
     in_event: bool,
+    /// Selection rounds this call was passed over because another seat's share holds it.
+    passed: u32,
+}
+
+/// Which pending calls one seat of a committee carries (see [`Mempool::select_share`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Share {
+    /// This seat.
+    pub seat: u8,
+    /// Seats in the committee.
+    pub seats: u8,
+    /// Rounds a call waits for its seat before the next seat takes it over.
+    pub patience: u32,
+}
+
+impl Share {
+    /// Whether `key` is this seat's after it was passed over `passed` times: a key belongs to
+    /// seat `key mod k`, and to the next seat after each `patience` rounds nobody carried it
+    /// (its seat may be down), so every call is carried by one seat at a time.
+    fn owns(&self, key: &Hash32, passed: u32) -> bool {
+        let seats = u64::from(self.seats.max(1));
+        let base = u64::from_le_bytes([key.0[0], key.0[1], key.0[2], key.0[3], key.0[4], key.0[5], key.0[6], key.0[7]]);
+        let turn = u64::from(passed / self.patience.max(1));
+        (base % seats + turn) % seats == u64::from(self.seat)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -180,16 +205,39 @@ impl Mempool {
     /// transaction spent meanwhile is dropped here with its reason, so no event carries it and
     /// the work per anchor stays bounded by what one event can hold.
     pub fn select(&self, rt: &Runtime, db: &StateDb, max_calls: usize, max_bytes: usize) -> Vec<(Hash32, Call)> {
+        self.select_share(rt, db, max_calls, max_bytes, None)
+    }
+
+    /// [`select`](Self::select) for one seat of a committee: the calls submitted to this node
+    /// (`local`: no relay hop, and a client submits to one node) and, of those heard from
+    /// peers, only its [`Share`], so validators who all hear of a call do not all carry it
+    /// (every copy after the first would be dropped at execution, wasting room in events).
+    pub fn select_share(
+        &self,
+        rt: &Runtime,
+        db: &StateDb,
+        max_calls: usize,
+        max_bytes: usize,
+        share: Option<(Share, &std::collections::BTreeSet<Hash32>)>,
+    ) -> Vec<(Hash32, Call)> {
         let candidates: Vec<(Hash32, Call, usize)> = {
-            let Ok(inner) = self.lock() else { return Vec::new() };
+            let Ok(mut inner) = self.lock() else { return Vec::new() };
+            let inner = &mut *inner;
             let mut out = Vec::new();
             let mut bytes = 0;
             for (_, _, key) in &inner.order {
                 if out.len() >= max_calls {
                     break;
                 }
-                if let Some(e) = inner.entries.get(key) {
+                if let Some(e) = inner.entries.get_mut(key) {
                     if e.in_event || bytes + e.bytes > max_bytes {
+                        continue;
+                    }
+                    if let Some((sh, local)) = share
+                        && !local.contains(key)
+                        && !sh.owns(key, e.passed)
+                    {
+                        e.passed = e.passed.saturating_add(1);
                         continue;
                     }
                     bytes += e.bytes;
@@ -328,7 +376,7 @@ impl Inner {
         self.order.insert((Reverse(priority), self.seq, key));
         self.bytes += bytes;
         self.rejected.remove(&key);
-        self.entries.insert(key, Entry { call, bytes, priority, seq: self.seq, requires, in_event: false });
+        self.entries.insert(key, Entry { call, bytes, priority, seq: self.seq, requires, in_event: false, passed: 0 });
         Ok(())
     }
 

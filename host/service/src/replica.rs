@@ -30,6 +30,9 @@ const PULL_ATTEMPTS: u32 = 6;
 const PULL_BACKOFF: Duration = Duration::from_millis(400);
 /// How often a peer (in rotation) is asked for everything above our heads.
 const ANTI_ENTROPY: Duration = Duration::from_millis(1500);
+/// Own events a transaction waits for the seat whose share it is before the next seat carries
+/// it (that seat may be down): about 2 s at the default pace, above the finality latency.
+const SHARE_PATIENCE: u32 = 20;
 /// How often the pending transactions no event carries yet are announced again (a pull that
 /// failed, a peer that joined late, a full node whose transactions must reach a validator).
 const REANNOUNCE: Duration = Duration::from_secs(3);
@@ -85,6 +88,9 @@ pub struct Replica {
     net: Net,
     /// When each unfinalized event was accepted (for the finality-latency histogram).
     accepted_at: HashMap<Hash32, Instant>,
+    /// Transactions submitted to this node over RPC and still pending: carried by this seat
+    /// whatever their share.
+    local_txs: std::collections::BTreeSet<Hash32>,
     /// Accepted event ids in acceptance order.
     accepted: Vec<Hash32>,
     /// Highest accepted seq per seat.
@@ -148,6 +154,7 @@ impl Replica {
             log,
             net,
             accepted_at: HashMap::new(),
+            local_txs: std::collections::BTreeSet::new(),
             accepted: Vec::new(),
             pending: BTreeMap::new(),
             waiting: BTreeMap::new(),
@@ -478,8 +485,11 @@ impl Replica {
             }
         }
         let mut txs = self.ctx.take_new_txs();
+        self.local_txs.extend(txs.iter().copied());
         if now.duration_since(self.last_reannounce) >= REANNOUNCE {
             self.last_reannounce = now;
+            let pool = &self.ctx.mempool;
+            self.local_txs.retain(|k| matches!(pool.status(k), Some(pc_mempool::PoolStatus::Pending)));
             txs = self.ctx.mempool.pending_keys(pc_net::wire::MAX_IDS);
         }
         if !txs.is_empty() {
@@ -540,8 +550,18 @@ impl Replica {
                 if !self.fresh && self.ctx.mempool.size().0 == 0 && self.heads[usize::from(seat.index)] > 0 {
                     return Ok(());
                 }
-                let selected =
-                    self.ctx.mempool.select(&self.ctx.rt, &self.ctx.db, self.max_calls, self.cfg.max_payload_bytes);
+                let share = pc_mempool::Share {
+                    seat: seat.index,
+                    seats: self.verifier.0.len() as u8,
+                    patience: SHARE_PATIENCE,
+                };
+                let selected = self.ctx.mempool.select_share(
+                    &self.ctx.rt,
+                    &self.ctx.db,
+                    self.max_calls,
+                    self.cfg.max_payload_bytes,
+                    Some((share, &self.local_txs)),
+                );
                 let payload: Vec<Call> = selected.into_iter().map(|(_, c)| c).collect();
                 let len = u32::try_from(payload.encoded_size()).unwrap_or(u32::MAX);
                 let Some(event) = self.engine.next_event(seat.index, payload_root(&payload), len) else {
