@@ -1,8 +1,10 @@
 //! Per-peer rate limits and misbehaviour scores.
 //!
-//! Every peer starts at 0. Malformed or oversized messages, invalid events and messages above
-//! the rate limit cost points; a peer at or below [`BAN_SCORE`] is blocked and disconnected.
-//! Scores recover slowly, so a peer that erred once (a restart mid-message) is not banned.
+//! Every peer starts at 0. Malformed or oversized messages and invalid events cost points; a
+//! peer at or below [`BAN_SCORE`] is blocked and disconnected. Messages above the rate limit are
+//! dropped, and each window a peer goes over costs [`Offence::Flooding`] once: an honest burst
+//! costs a little and recovers, while a peer that floods for several windows in a row is
+//! banned. Scores recover a point per window, so a peer that erred once is not banned.
 
 use libp2p::PeerId;
 use std::collections::HashMap;
@@ -10,8 +12,10 @@ use std::time::{Duration, Instant};
 
 /// A peer at or below this score is blocked.
 pub const BAN_SCORE: i64 = -100;
-/// Messages (gossip and requests together) a peer may send per [`WINDOW`].
-pub const RATE_LIMIT: u32 = 200;
+/// Messages (gossip and requests together) a peer may send per [`WINDOW`]. Honest peers under
+/// heavy load stay far below it: a node announces at most 20 times a second and pulls in
+/// batches, while relayed gossip and anti-entropy add a few dozen more.
+pub const RATE_LIMIT: u32 = 1_000;
 /// The rate window.
 pub const WINDOW: Duration = Duration::from_secs(1);
 
@@ -31,7 +35,7 @@ impl Offence {
         match self {
             Offence::Malformed => 25,
             Offence::InvalidEvent => 50,
-            Offence::Flooding => 10,
+            Offence::Flooding => 25,
         }
     }
 }
@@ -63,9 +67,11 @@ impl Scores {
             s.in_window = 0;
             s.score = (s.score + 1).min(0); // each new window the peer sends in recovers a point
         }
-        s.in_window += 1;
+        s.in_window = s.in_window.saturating_add(1);
         if s.in_window > RATE_LIMIT {
-            s.score -= Offence::Flooding.cost();
+            if s.in_window == RATE_LIMIT + 1 {
+                s.score -= Offence::Flooding.cost(); // once per window over the limit
+            }
             return false;
         }
         true

@@ -38,9 +38,22 @@ fn offences_add_up_to_a_ban_and_a_flood_costs() {
         assert!(s.admit(flooder, now));
     }
     assert!(!s.admit(flooder, now), "one over the limit is refused");
-    assert!(s.score(&flooder) < 0);
-    // A new window admits again.
-    assert!(s.admit(flooder, now + Duration::from_secs(2)));
+    let after_one = s.score(&flooder);
+    assert!(after_one < 0);
+    for _ in 0..5000 {
+        assert!(!s.admit(flooder, now));
+    }
+    assert_eq!(s.score(&flooder), after_one, "a window over the limit costs once, however far over");
+    assert!(!s.banned(&flooder), "one burst does not ban");
+    // A new window admits again; flooding window after window ends in a ban.
+    let mut t = now;
+    for _ in 0..5 {
+        t += Duration::from_secs(2);
+        for _ in 0..=RATE_LIMIT {
+            s.admit(flooder, t);
+        }
+    }
+    assert!(s.banned(&flooder), "sustained flooding bans");
 }
 
 proptest! {

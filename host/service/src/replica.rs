@@ -33,6 +33,9 @@ const ANTI_ENTROPY: Duration = Duration::from_millis(1500);
 /// Own events a transaction waits for the seat whose share it is before the next seat carries
 /// it (that seat may be down): about 2 s at the default pace, above the finality latency.
 const SHARE_PATIENCE: u32 = 20;
+/// New transactions are announced in batches at most this often (20 messages a second per
+/// node at most, whatever the load: peers rate-limit what they accept).
+const TX_ANNOUNCE: Duration = Duration::from_millis(50);
 /// How often the pending transactions no event carries yet are announced again (a pull that
 /// failed, a peer that joined late, a full node whose transactions must reach a validator).
 const REANNOUNCE: Duration = Duration::from_secs(3);
@@ -104,6 +107,7 @@ pub struct Replica {
     fresh: bool,
     last_own: Instant,
     last_sync: Instant,
+    last_tx_announce: Instant,
     last_reannounce: Instant,
     last_gauges: Instant,
     peer_turn: usize,
@@ -163,6 +167,7 @@ impl Replica {
             fresh: true,
             last_own: now,
             last_sync: now,
+            last_tx_announce: now,
             last_reannounce: now,
             last_gauges: now,
             peer_turn: 0,
@@ -484,8 +489,12 @@ impl Replica {
                 self.send(Command::Request { to, req: Request::Sync { heads: self.heads.clone() } });
             }
         }
-        let mut txs = self.ctx.take_new_txs();
-        self.local_txs.extend(txs.iter().copied());
+        let mut txs = Vec::new();
+        if now.duration_since(self.last_tx_announce) >= TX_ANNOUNCE {
+            self.last_tx_announce = now;
+            txs = self.ctx.take_new_txs();
+            self.local_txs.extend(txs.iter().copied());
+        }
         if now.duration_since(self.last_reannounce) >= REANNOUNCE {
             self.last_reannounce = now;
             let pool = &self.ctx.mempool;
