@@ -10,6 +10,7 @@ use pc_service::producer::{Producer, ProducerConfig};
 use pc_service::replica::{Replica, ReplicaConfig};
 use pc_service::{NodeCtx, ServiceError};
 use std::net::SocketAddr;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -70,20 +71,11 @@ fn node_key(a: &RunArgs, base: &Path) -> Result<[u8; 32], NodeError> {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(io)?;
             }
-            let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode_0600().open(&path).map_err(io)?;
+            let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).map_err(io)?;
             std::io::Write::write_all(&mut f, hex::encode(key).as_bytes()).and_then(|()| f.sync_all()).map_err(io)?;
             Ok(key)
         }
         Err(e) => Err(io(e)),
-    }
-}
-
-trait Mode0600 {
-    fn mode_0600(&mut self) -> &mut Self;
-}
-impl Mode0600 for std::fs::OpenOptions {
-    fn mode_0600(&mut self) -> &mut Self {
-        std::os::unix::fs::OpenOptionsExt::mode(self, 0o600)
     }
 }
 

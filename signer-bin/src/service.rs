@@ -11,7 +11,7 @@ use pc_consensus::{Event, MAX_EVENT_BYTES};
 use pc_utxo_tx::{Bip340, XOnly};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -72,22 +72,13 @@ pub fn load_or_create_token(path: &Path) -> Result<String, SignerError> {
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
-                .mode_0600()
+                .mode(0o600)
                 .open(path)
                 .map_err(crate::error::io(path))?;
             f.write_all(token.as_bytes()).and_then(|()| f.sync_all()).map_err(crate::error::io(path))?;
             Ok(token)
         }
         Err(e) => Err(crate::error::io(path)(e)),
-    }
-}
-
-trait Mode0600 {
-    fn mode_0600(&mut self) -> &mut Self;
-}
-impl Mode0600 for std::fs::OpenOptions {
-    fn mode_0600(&mut self) -> &mut Self {
-        std::os::unix::fs::OpenOptionsExt::mode(self, 0o600)
     }
 }
 

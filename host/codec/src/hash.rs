@@ -16,6 +16,13 @@ impl Hash32 {
         &self.0
     }
 
+    /// The first 8 bytes as a little-endian integer: a digest's bytes are uniform, so this
+    /// spreads keys over shards or seats without hashing again.
+    pub fn prefix_u64(&self) -> u64 {
+        let [a, b, c, d, e, f, g, h, ..] = self.0;
+        u64::from_le_bytes([a, b, c, d, e, f, g, h])
+    }
+
     /// Lower-case hex, 64 characters.
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)

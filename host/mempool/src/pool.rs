@@ -106,7 +106,7 @@ impl Share {
     /// (its seat may be down), so every call is carried by one seat at a time.
     fn owns(&self, key: &Hash32, passed: u32) -> bool {
         let seats = u64::from(self.seats.max(1));
-        let base = u64::from_le_bytes([key.0[0], key.0[1], key.0[2], key.0[3], key.0[4], key.0[5], key.0[6], key.0[7]]);
+        let base = key.prefix_u64();
         let turn = u64::from(passed / self.patience.max(1));
         (base % seats + turn) % seats == u64::from(self.seat)
     }

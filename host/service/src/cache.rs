@@ -40,9 +40,7 @@ impl<V> ShardedCache<V> {
         if self.shards.is_empty() {
             return None;
         }
-        // Ids are hashes: their first bytes are uniform.
-        let n = u64::from_le_bytes([id.0[0], id.0[1], id.0[2], id.0[3], id.0[4], id.0[5], id.0[6], id.0[7]]);
-        self.shards.get((n % self.shards.len() as u64) as usize)
+        self.shards.get((id.prefix_u64() % self.shards.len() as u64) as usize)
     }
 
     /// The cached value, counting a hit or a miss.
