@@ -125,7 +125,7 @@ pub fn run(a: BenchUtxoArgs) -> Result<(), NodeError> {
             consensus_time: pc_codec::ConsensusTime { anchor: index, lamport: index },
         };
         let t = Instant::now();
-        let executed = rt.execute_anchor(&db, &AnchorInput { ctx, calls })?;
+        let executed = pool.install(|| rt.execute_anchor(&db, &AnchorInput { ctx, calls }))?;
         exec_s += t.elapsed().as_secs_f64();
         let t = Instant::now();
         let out = rt.commit_anchor(&db, executed)?;

@@ -32,7 +32,7 @@ pub use context::{AnchorCtx, GenesisCtx};
 pub use error::ModuleError;
 pub use events::{EventSink, ModuleEvent, RawEvent};
 pub use module::{
-    Call, Module, ModuleDescriptor, ModuleInit, Validity, is_valid_name, parse_config, registered_modules,
+    Call, Module, ModuleDescriptor, ModuleInit, Prechecked, Validity, is_valid_name, parse_config, registered_modules,
 };
 pub use rpc::{RpcError, RpcHandler, RpcMethod, RpcReply, param, str_param};
 pub use storage::{

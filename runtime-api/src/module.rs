@@ -41,6 +41,9 @@ pub struct ModuleInit<'a> {
     /// This module's section of the chainspec (`null` when the spec gives none). A module parses
     /// it strictly and names the offending field in [`ModuleError::Config`].
     pub config: &'a serde_json::Value,
+    /// The chain's genesis hash (a function of the chainspec alone), so modules need not read
+    /// it from state on every call.
+    pub genesis_hash: Hash32,
 }
 
 impl ModuleInit<'_> {
@@ -82,6 +85,36 @@ pub struct Validity {
     pub requires: Vec<Hash32>,
 }
 
+/// What a module worked out about one call of an anchor before the call's turn (see
+/// [`Module::precheck`]): the call's key and the module's own findings, opaque to the host.
+pub struct Prechecked {
+    key: Option<Hash32>,
+    work: Box<dyn std::any::Any + Send>,
+}
+
+impl std::fmt::Debug for Prechecked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prechecked").field("key", &self.key).finish_non_exhaustive()
+    }
+}
+
+impl Prechecked {
+    /// Findings `work` about a call whose [`Module::call_key`] is `key`.
+    pub fn new<T: std::any::Any + Send>(key: Option<Hash32>, work: T) -> Self {
+        Prechecked { key, work: Box::new(work) }
+    }
+
+    /// The call's key, as [`Module::call_key`] would give it.
+    pub fn key(&self) -> Option<Hash32> {
+        self.key
+    }
+
+    /// The findings, if they are of type `T`.
+    pub fn into_work<T: std::any::Any>(self) -> Option<T> {
+        self.work.downcast::<T>().ok().map(|b| *b)
+    }
+}
+
 /// A protocol module. Every method is deterministic: same inputs, same state, same result, on
 /// every node. Methods report bad input as [`ModuleError::Invalid`] and never panic.
 ///
@@ -111,6 +144,14 @@ pub trait Module: Send + Sync + 'static {
         Err(ModuleError::NoCalls)
     }
 
+    /// Re-checks a call that passed [`validate`](Self::validate) against an older state, before
+    /// it goes into an event. The default validates again; a module whose calls can only be
+    /// invalidated by state changes it can detect cheaply (the UTXO module: an input spent
+    /// meanwhile) overrides it.
+    fn revalidate(&self, call: &[u8], state: &ModuleView<'_>) -> Result<(), ModuleError> {
+        self.validate(call, state).map(drop)
+    }
+
     /// Applies a call in finalized order. An error rolls back this call's writes and events
     /// only; the host records the drop as an event and goes on with the next call.
     fn apply(
@@ -121,6 +162,28 @@ pub trait Module: Send + Sync + 'static {
         _events: &mut EventSink<'_>,
     ) -> Result<(), ModuleError> {
         Err(ModuleError::NoCalls)
+    }
+
+    /// The expensive, order-independent part of applying a call (decoding, hashing, signature
+    /// checks), run by the host for all calls of an anchor in parallel against the state
+    /// *before* the anchor, ahead of the sequential pass. Its result reaches
+    /// [`apply_prechecked`](Self::apply_prechecked). `None` (the default) means no findings.
+    fn precheck(&self, _ctx: &AnchorCtx, _call: &[u8], _state: &ModuleView<'_>) -> Option<Prechecked> {
+        None
+    }
+
+    /// [`apply`](Self::apply), given what [`precheck`](Self::precheck) found. It must have
+    /// exactly `apply`'s effects and result: findings only save work where the state they
+    /// depend on did not change during the anchor. The default ignores them.
+    fn apply_prechecked(
+        &self,
+        ctx: &AnchorCtx,
+        call: &[u8],
+        _pre: Option<Prechecked>,
+        state: &mut ModuleState<'_>,
+        events: &mut EventSink<'_>,
+    ) -> Result<(), ModuleError> {
+        self.apply(ctx, call, state, events)
     }
 
     /// Runs before the anchor's calls.

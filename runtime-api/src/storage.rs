@@ -25,6 +25,11 @@ pub trait StateRead {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
     /// Up to `limit` entries under `prefix`, from `from` on, in key order.
     fn scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<KvPairs, StorageError>;
+    /// Whether the key was written (set or deleted) since the committed state: always false
+    /// for a view of the committed state itself.
+    fn written(&self, _key: &[u8]) -> bool {
+        false
+    }
 }
 
 /// Write access to the whole state, implemented by the host over the anchor's overlay.
@@ -173,6 +178,13 @@ impl<'a> ModuleState<'a> {
         self.backend.delete(aux_prefixed(self.ns, key));
     }
 
+    /// Whether a key relative to the namespace was written earlier in this anchor. If not, it
+    /// still holds its committed value: what a read of the committed state before the anchor
+    /// (a precheck) found stands.
+    pub fn raw_written(&self, key: &[u8]) -> bool {
+        self.backend.written(&prefixed(self.ns, key))
+    }
+
     /// A read-only view of this namespace.
     pub fn view(&self) -> ModuleView<'_> {
         ModuleView { ns: self.ns, deps: self.deps, backend: &*self.backend }
@@ -287,6 +299,12 @@ impl<K: Encode + Decode, V: Encode + Decode> StorageMap<K, V> {
     /// Reads an entry.
     pub fn get(&self, s: &impl StorageRead, k: &K) -> Result<Option<V>, ModuleError> {
         decode_value(self.read(s, &self.key(k))?)
+    }
+
+    /// Whether the entry was written earlier in this anchor (see [`ModuleState::raw_written`]).
+    pub fn written(&self, s: &ModuleState<'_>, k: &K) -> bool {
+        let key = self.key(k);
+        if self.aux { s.backend.written(&aux_prefixed(s.ns, &key)) } else { s.raw_written(&key) }
     }
 
     /// True if the entry exists.

@@ -201,9 +201,10 @@ impl Mempool {
     /// Up to `max_calls` calls and `max_bytes` bytes for the next event, highest priority
     /// first, skipping calls already in an event that has not finalized; the chosen ones are
     /// marked as in an event until [`finalized`](Self::finalized). Candidates are
-    /// re-validated (in parallel) against the current state first: one whose input a finalized
-    /// transaction spent meanwhile is dropped here with its reason, so no event carries it and
-    /// the work per anchor stays bounded by what one event can hold.
+    /// re-checked (in parallel, through the module's cheap `revalidate`) against the current
+    /// state first: one whose input a finalized transaction spent meanwhile is dropped here with
+    /// its reason, so no event carries it and the work per anchor stays bounded by what one
+    /// event can hold.
     pub fn select(&self, rt: &Runtime, db: &StateDb, max_calls: usize, max_bytes: usize) -> Vec<(Hash32, Call)> {
         self.select_share(rt, db, max_calls, max_bytes, None)
     }
@@ -249,7 +250,7 @@ impl Mempool {
         let checked: Vec<(Hash32, Call, Option<SubmitError>)> = candidates
             .into_par_iter()
             .map(|(k, c, _)| {
-                let bad = rt.validate_call(db, &c).err().map(invalid);
+                let bad = rt.revalidate_call(db, &c).err().map(invalid);
                 (k, c, bad)
             })
             .collect();

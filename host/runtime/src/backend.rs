@@ -17,6 +17,9 @@ impl StateRead for TxnBackend<'_, '_> {
     fn scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<KvPairs, StorageError> {
         self.0.scan(prefix, from, limit).map_err(err)
     }
+    fn written(&self, key: &[u8]) -> bool {
+        self.0.written(key)
+    }
 }
 
 impl StateWrite for TxnBackend<'_, '_> {

@@ -11,10 +11,11 @@ use pc_chainspec::ChainSpec;
 use pc_codec::{ConsensusTime, Domain, Encode, Hash32, Identified};
 use pc_runtime_api::{
     AnchorCtx, Call, EventSink, GenesisCtx, Module, ModuleDescriptor, ModuleError, ModuleInit, ModuleState, ModuleView,
-    RawEvent, RpcMethod, Validity,
+    Prechecked, RawEvent, RpcMethod, Validity,
 };
 use pc_state::{Head, StateDb, StateTxn};
 use pc_store::Column;
+use rayon::prelude::*;
 
 const GENESIS_ANCHOR: Domain = Domain::new("phantomcoin/v1/runtime/genesis-anchor");
 
@@ -72,10 +73,11 @@ impl Runtime {
         }
         let selected: Vec<_> = catalogue.into_iter().filter(|d| spec.modules.contains_key(d.name)).collect();
         check_dependencies(&selected)?;
+        let genesis_hash = spec.genesis_hash()?;
         let mut modules = Vec::with_capacity(selected.len());
         for desc in selected {
             let config = spec.modules.get(desc.name).unwrap_or(&serde_json::Value::Null);
-            let init = ModuleInit { constants: &spec.constants, config };
+            let init = ModuleInit { constants: &spec.constants, config, genesis_hash };
             let module = (desc.build)(&init).map_err(|e| match e {
                 ModuleError::Config { field, reason } => {
                     RuntimeError::ModuleConfig { module: desc.name, field, reason }
@@ -84,7 +86,6 @@ impl Runtime {
             })?;
             modules.push(Loaded { desc, module });
         }
-        let genesis_hash = spec.genesis_hash()?;
         Ok(Self { spec, genesis_hash, modules })
     }
 
@@ -158,6 +159,15 @@ impl Runtime {
         self.commit_anchor(db, executed)
     }
 
+    /// [`apply_anchor`](Self::apply_anchor) without [`Module::precheck`]: every call goes
+    /// through its module's plain `apply`. Same result by contract; the reference that tests
+    /// compare the prechecked path against.
+    pub fn apply_anchor_sequential(&self, db: &StateDb, input: &AnchorInput) -> Result<AnchorOutcome, RuntimeError> {
+        let keyed = input.calls.iter().map(|call| (self.call_key(call), None)).collect();
+        let executed = self.execute(db, input, keyed)?;
+        self.commit_anchor(db, executed)
+    }
+
     /// The first half of [`apply_anchor`](Self::apply_anchor): runs the hook chain over the
     /// anchor's calls into an overlay, writing nothing.
     pub fn execute_anchor<'db>(
@@ -165,15 +175,26 @@ impl Runtime {
         db: &'db StateDb,
         input: &AnchorInput,
     ) -> Result<ExecutedAnchor<'db>, RuntimeError> {
+        // The order-independent work of every call, in parallel against the pre-anchor state;
+        // the sequential pass only does what depends on the calls before it.
+        let prechecked = input.calls.par_iter().map(|call| self.precheck(db, &input.ctx, call)).collect();
+        self.execute(db, input, prechecked)
+    }
+
+    fn execute<'db>(
+        &self,
+        db: &'db StateDb,
+        input: &AnchorInput,
+        prechecked: Vec<(Hash32, Option<Prechecked>)>,
+    ) -> Result<ExecutedAnchor<'db>, RuntimeError> {
         let ctx = &input.ctx;
         let mut txn = db.txn();
         let mut raw = Vec::new();
         self.run_phase(&mut txn, ctx, &mut raw, "on_anchor_begin", |m, c, s, e| m.on_anchor_begin(c, s, e))?;
         let mut dropped = 0u32;
         let mut index = Vec::with_capacity(input.calls.len());
-        for (position, call) in input.calls.iter().enumerate() {
-            let key = self.call_key(call);
-            let outcome = match self.apply_call(&mut txn, ctx, call, &mut raw) {
+        for ((position, call), (key, pre)) in input.calls.iter().enumerate().zip(prechecked) {
+            let outcome = match self.apply_call(&mut txn, ctx, call, pre, &mut raw) {
                 Ok(()) => CallOutcome::Applied,
                 Err(e) => {
                     if let ModuleError::Fatal(_) | ModuleError::Storage(_) = e {
@@ -232,11 +253,25 @@ impl Runtime {
         Ok(())
     }
 
+    /// A call's key and its module's [`Module::precheck`] findings.
+    fn precheck(&self, db: &StateDb, ctx: &AnchorCtx, call: &Call) -> (Hash32, Option<Prechecked>) {
+        let Some(m) = self.find(&call.module) else { return (call.id(), None) };
+        let backend = CommittedBackend::new(db);
+        let view = ModuleView::new(m.desc.name, m.desc.depends_on, &backend);
+        let pre = m.module.precheck(ctx, &call.data, &view);
+        let key = match pre.as_ref().map(Prechecked::key) {
+            Some(Some(key)) => key,
+            _ => self.call_key(call),
+        };
+        (key, pre)
+    }
+
     fn apply_call(
         &self,
         txn: &mut StateTxn<'_>,
         ctx: &AnchorCtx,
         call: &Call,
+        pre: Option<Prechecked>,
         raw: &mut Vec<RawEvent>,
     ) -> Result<(), ModuleError> {
         let m = self.find(&call.module).ok_or_else(|| {
@@ -246,7 +281,7 @@ impl Runtime {
         txn.checkpoint();
         let mut backend = TxnBackend(&mut *txn);
         let mut state = ModuleState::new(m.desc.name, m.desc.depends_on, &mut backend);
-        let result = m.module.apply(ctx, &call.data, &mut state, &mut EventSink::new(m.desc.name, raw));
+        let result = m.module.apply_prechecked(ctx, &call.data, pre, &mut state, &mut EventSink::new(m.desc.name, raw));
         if result.is_ok() {
             txn.release();
         } else {
@@ -328,6 +363,14 @@ impl Runtime {
         let backend = CommittedBackend::new(db);
         let view = ModuleView::new(m.desc.name, m.desc.depends_on, &backend);
         m.module.validate(&call.data, &view).map_err(RuntimeError::InvalidCall)
+    }
+
+    /// Re-checks a call admitted earlier against the committed state ([`Module::revalidate`]).
+    pub fn revalidate_call(&self, db: &StateDb, call: &Call) -> Result<(), RuntimeError> {
+        let m = self.find(&call.module).ok_or_else(|| RuntimeError::UnknownModule(call.module.clone()))?;
+        let backend = CommittedBackend::new(db);
+        let view = ModuleView::new(m.desc.name, m.desc.depends_on, &backend);
+        m.module.revalidate(&call.data, &view).map_err(RuntimeError::InvalidCall)
     }
 
     /// Every enabled module's RPC methods, with the module they belong to.

@@ -1,5 +1,6 @@
 //! The committed state and the atomic anchor commit.
 
+use crate::cache::ReadCache;
 use crate::tree::{EMPTY_STATE_ROOT, StateProof, Tree, TreeStore, key_hash, node_key_bytes, stage_nodes};
 use crate::{StateError, StateTxn, Writes};
 use pc_codec::{Decode, Encode, Hash32, decode_canonical};
@@ -35,10 +36,32 @@ pub(crate) fn column_of(key: &[u8]) -> Column {
     if key.starts_with(AUX_KEY_PREFIX) { Column::Aux } else { Column::State }
 }
 
-/// The committed state of one node.
+/// Entries of the committed-value cache of [`StateDb::new`] (a few hundred bytes each).
+pub const DEFAULT_STATE_CACHE_ENTRIES: usize = 1 << 18;
+
+/// A committed value, through the cache where there is one (auxiliary keys bypass it: they are
+/// read by scans).
+pub(crate) fn read_committed(
+    kv: &dyn KvStore,
+    cache: Option<&ReadCache>,
+    key: &[u8],
+) -> Result<Option<Vec<u8>>, StateError> {
+    let col = column_of(key);
+    let Some(cache) = cache.filter(|_| col == Column::State) else { return Ok(kv.get(col, key)?) };
+    if let Some(v) = cache.get(key) {
+        return Ok(v);
+    }
+    let epoch = cache.read_epoch();
+    let v = kv.get(col, key)?;
+    cache.fill(epoch, key, v.clone());
+    Ok(v)
+}
+
+/// The committed state of one node. Clones share the store and the cache.
 #[derive(Clone)]
 pub struct StateDb {
     kv: Arc<dyn KvStore>,
+    cache: Option<Arc<ReadCache>>,
 }
 
 impl std::fmt::Debug for StateDb {
@@ -48,9 +71,21 @@ impl std::fmt::Debug for StateDb {
 }
 
 impl StateDb {
-    /// Wraps a store.
+    /// Wraps a store, with a cache of [`DEFAULT_STATE_CACHE_ENTRIES`] committed values.
     pub fn new(kv: Arc<dyn KvStore>) -> Self {
-        Self { kv }
+        Self::with_cache(kv, DEFAULT_STATE_CACHE_ENTRIES)
+    }
+
+    /// Wraps a store, with a cache of `entries` committed values (0: none).
+    pub fn with_cache(kv: Arc<dyn KvStore>, entries: usize) -> Self {
+        Self { kv, cache: ReadCache::new(entries).map(Arc::new) }
+    }
+
+    /// Forgets cached values: for code that wrote the store around [`Prepared::commit`].
+    pub(crate) fn clear_cache(&self) {
+        if let Some(c) = &self.cache {
+            c.clear();
+        }
     }
 
     /// The store underneath, for the runtime's own columns (anchors, events).
@@ -85,12 +120,12 @@ impl StateDb {
 
     /// Reads a committed value.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        Ok(self.kv.get(column_of(key), key)?)
+        read_committed(self.kv.as_ref(), self.cache.as_deref(), key)
     }
 
     /// A transaction over the committed state.
     pub fn txn(&self) -> StateTxn<'_> {
-        StateTxn::new(self.kv.as_ref())
+        StateTxn::new(self.kv.as_ref(), self.cache.as_deref())
     }
 
     /// Computes the new tree for `writes` as anchor `anchor` and stages everything in one batch.
@@ -103,6 +138,7 @@ impl StateDb {
         }
         let mut batch = WriteBatch::new();
         let mut value_set = Vec::new();
+        let mut written = Vec::new();
         for (key, value) in writes {
             if column_of(&key) == Column::Aux {
                 match value {
@@ -111,16 +147,17 @@ impl StateDb {
                 }
                 continue;
             }
-            let committed = self.kv.get(Column::State, &key)?;
+            let committed = self.get(&key)?;
             if committed == value {
                 continue; // a no-op write must not churn the tree
             }
             let kh = key_hash(&key);
             match &value {
-                Some(v) => batch.put(Column::State, key, v.clone()),
-                None => batch.delete(Column::State, key),
+                Some(v) => batch.put(Column::State, key.clone(), v.clone()),
+                None => batch.delete(Column::State, key.clone()),
             }
-            value_set.push((kh, value));
+            value_set.push((kh, value.clone()));
+            written.push((key, value));
         }
         let (state_root, tree_version) = if value_set.is_empty() {
             (head.map_or(EMPTY_STATE_ROOT, |h| h.state_root), head.and_then(|h| h.tree_version))
@@ -140,7 +177,7 @@ impl StateDb {
             self.stage_pruning(version, &mut batch)?;
             (Hash32(root.0), Some(version))
         };
-        Ok(Prepared { db: self, batch, state_root, anchor, tree_version })
+        Ok(Prepared { db: self, batch, written, state_root, anchor, tree_version })
     }
 
     /// Deletes nodes that went stale more than [`KEEP_TREE_VERSIONS`] versions ago.
@@ -188,6 +225,8 @@ impl StateDb {
 pub struct Prepared<'a> {
     db: &'a StateDb,
     batch: WriteBatch,
+    /// The state values this commit changes, for the cache.
+    written: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     state_root: Hash32,
     anchor: u64,
     tree_version: Option<u64>,
@@ -214,7 +253,19 @@ impl Prepared<'_> {
         let head =
             Head { anchor: self.anchor, anchor_id, state_root: self.state_root, tree_version: self.tree_version };
         StateDb::write_head(&mut self.batch, &head);
-        self.db.kv.write(self.batch, Durability::Sync)?;
+        let Some(cache) = &self.db.cache else {
+            self.db.kv.write(self.batch, Durability::Sync)?;
+            return Ok(head);
+        };
+        cache.begin_update();
+        let result = self.db.kv.write(self.batch, Durability::Sync);
+        if result.is_ok() {
+            for (key, value) in self.written {
+                cache.update(key, value);
+            }
+        }
+        cache.end_update();
+        result?;
         Ok(head)
     }
 }

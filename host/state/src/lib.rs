@@ -14,16 +14,21 @@
 //! Keys that start with [`AUX_KEY_PREFIX`] are auxiliary (indexes a module keeps for its RPC):
 //! they go through the same overlay, checkpoints and atomic commit, but live in the `Aux`
 //! column and never enter the tree, so they cost no hashing and are not part of the root.
+//!
+//! Committed values are read through a [`ReadCache`] that every commit writes through; one
+//! [`StateDb`] (cloned as needed) must own a store, or a second one's cache would go stale.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod cache;
 mod db;
 mod error;
 pub mod snapshot;
 mod tree;
 mod txn;
 
-pub use db::{AUX_KEY_PREFIX, Head, Prepared, StateDb};
+pub use cache::ReadCache;
+pub use db::{AUX_KEY_PREFIX, DEFAULT_STATE_CACHE_ENTRIES, Head, Prepared, StateDb};
 pub use error::StateError;
 pub use tree::{EMPTY_STATE_ROOT, StateProof, key_hash, verify_proof};
 pub use txn::{StateTxn, Writes};

@@ -183,5 +183,6 @@ pub fn restore(db: &StateDb, genesis: Hash32, mut input: impl Read) -> Result<He
     StateDb::write_head(&mut batch, &head);
     StateDb::write_genesis(&mut batch, &header.genesis);
     db.kv().write(batch, Durability::Sync)?;
+    db.clear_cache();
     Ok(Header { head, ..header })
 }

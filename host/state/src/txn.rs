@@ -1,7 +1,8 @@
 //! The write overlay of one anchor, with nested checkpoints so a failed call leaves no trace.
 
 use crate::StateError;
-use crate::db::column_of;
+use crate::cache::ReadCache;
+use crate::db::{column_of, read_committed};
 use pc_store::{KvPairs, KvStore, Scan};
 use std::collections::BTreeMap;
 
@@ -15,6 +16,7 @@ type Undo = (Vec<u8>, Option<Option<Vec<u8>>>);
 /// runtime commits them with the anchor.
 pub struct StateTxn<'a> {
     base: &'a dyn KvStore,
+    cache: Option<&'a ReadCache>,
     writes: Writes,
     /// Previous overlay entry of every key written since the oldest open checkpoint.
     journal: Vec<Undo>,
@@ -28,15 +30,15 @@ impl std::fmt::Debug for StateTxn<'_> {
 }
 
 impl<'a> StateTxn<'a> {
-    pub(crate) fn new(base: &'a dyn KvStore) -> Self {
-        Self { base, writes: Writes::new(), journal: Vec::new(), marks: Vec::new() }
+    pub(crate) fn new(base: &'a dyn KvStore, cache: Option<&'a ReadCache>) -> Self {
+        Self { base, cache, writes: Writes::new(), journal: Vec::new(), marks: Vec::new() }
     }
 
     /// Reads a key.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
         match self.writes.get(key) {
             Some(v) => Ok(v.clone()),
-            None => Ok(self.base.get(column_of(key), key)?),
+            None => read_committed(self.base, self.cache, key),
         }
     }
 
@@ -105,6 +107,11 @@ impl<'a> StateTxn<'a> {
         }
     }
 
+    /// Whether `key` was written (set or deleted) in this transaction.
+    pub fn written(&self, key: &[u8]) -> bool {
+        self.writes.contains_key(key)
+    }
+
     /// Number of keys written so far.
     pub fn write_count(&self) -> usize {
         self.writes.len()
@@ -134,7 +141,7 @@ mod tests {
     #[test]
     fn nested_checkpoints_roll_back_exactly() {
         let s = base();
-        let mut t = StateTxn::new(&s);
+        let mut t = StateTxn::new(&s, None);
         t.put(b"a/1".to_vec(), b"x".to_vec());
         t.checkpoint();
         t.put(b"a/1".to_vec(), b"y".to_vec());
@@ -153,7 +160,7 @@ mod tests {
     #[test]
     fn scan_merges_overlay_and_base() {
         let s = base();
-        let mut t = StateTxn::new(&s);
+        let mut t = StateTxn::new(&s, None);
         t.delete(b"a/2".to_vec());
         t.put(b"a/3".to_vec(), b"new".to_vec());
         t.put(b"a/1".to_vec(), b"upd".to_vec());

@@ -181,3 +181,30 @@ proptest! {
         prop_assert_eq!(dst.head().unwrap(), None);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+    /// Reads through the committed-value cache (values and absences it has cached, from before
+    /// each commit) always equal reads of the same store without a cache.
+    #[test]
+    fn the_state_cache_never_serves_a_value_a_commit_replaced(
+        anchors in proptest::collection::vec(proptest::collection::vec((0u8..12, proptest::option::of(any::<u8>())), 0..8), 1..8)
+    ) {
+        let kv: Arc<MemStore> = Arc::new(MemStore::new());
+        let cached = StateDb::with_cache(kv.clone(), 64);
+        let plain = StateDb::with_cache(kv, 0);
+        let keys: Vec<Vec<u8>> = (0u8..12).map(|k| format!("m/item/{k}").into_bytes()).collect();
+        for (i, writes) in anchors.iter().enumerate() {
+            // Fill the cache (present and absent keys) before the commit.
+            for k in &keys {
+                prop_assert_eq!(cached.get(k).unwrap(), plain.get(k).unwrap());
+            }
+            apply(&cached, std::slice::from_ref(writes));
+            for k in &keys {
+                prop_assert_eq!(cached.get(k).unwrap(), plain.get(k).unwrap(), "after anchor {}", i);
+                prop_assert_eq!(cached.txn().get(k).unwrap(), plain.get(k).unwrap());
+            }
+        }
+    }
+}

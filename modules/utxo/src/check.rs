@@ -2,7 +2,7 @@
 
 use crate::config::UtxoConfig;
 use crate::sigcache::SigCache;
-use crate::store::{GENESIS_HASH, OUTPUTS, unknown_input};
+use crate::store::{OUTPUTS, Utxo, unknown_input};
 use pc_runtime_api::codec::Hash32;
 use pc_runtime_api::{ModuleError, ModuleView};
 use pc_utxo_tx::{SpendCtx, Transaction, sighash};
@@ -16,17 +16,34 @@ pub struct Checked {
     pub fee: u64,
 }
 
-/// Checks `tx` (encoded in `size` bytes) for application in anchor `anchor_index` against
-/// `state`, cheapest checks first so that a bad transaction costs little: shape, inputs exist
-/// and are mature, value and fee, and last the predicates with their signatures.
+/// Checks `tx` (encoded in `size` bytes) of the chain `genesis` for application in anchor
+/// `anchor_index` against `state`, cheapest checks first so that a bad transaction costs
+/// little: shape, inputs exist and are mature, value and fee, and last the predicates with
+/// their signatures.
 pub fn check(
     tx: &Transaction,
     size: usize,
     state: &ModuleView<'_>,
     anchor_index: u64,
+    genesis: &Hash32,
     config: &UtxoConfig,
     sigs: &SigCache,
 ) -> Result<Checked, ModuleError> {
+    check_spends(tx, size, state, anchor_index, genesis, config, sigs).map(|(c, _)| c)
+}
+
+/// [`check`], also returning the outputs the inputs spend, in input order. The result is a
+/// function of `tx`, `size`, `anchor_index`, the chain and these outputs alone (the signature
+/// cache never changes a result), which is what lets `apply` reuse a precheck.
+pub(crate) fn check_spends(
+    tx: &Transaction,
+    size: usize,
+    state: &ModuleView<'_>,
+    anchor_index: u64,
+    genesis: &Hash32,
+    config: &UtxoConfig,
+    sigs: &SigCache,
+) -> Result<(Checked, Vec<Utxo>), ModuleError> {
     tx.check_shape(config.dust).map_err(|e| {
         let code = match e {
             pc_utxo_tx::TxShapeError::DuplicateInput(_) => "utxo.double-spend",
@@ -34,7 +51,6 @@ pub fn check(
         };
         ModuleError::invalid(code, e.to_string())
     })?;
-    let genesis = GENESIS_HASH.get(state)?.ok_or_else(|| ModuleError::Fatal("utxo genesis hash missing".into()))?;
     let txid = tx.txid();
     let mut spent = Vec::with_capacity(tx.inputs.len());
     let mut total_in = 0u64;
@@ -68,12 +84,12 @@ pub fn check(
             ),
         ));
     }
-    let msg = sighash(&genesis, &txid);
+    let msg = sighash(genesis, &txid);
     let ctx = SpendCtx { anchor_index, sighash: &msg };
     for (i, (input, utxo)) in tx.inputs.iter().zip(&spent).enumerate() {
         utxo.out.predicate.satisfy(&input.witness, &ctx, sigs).map_err(|e| {
             ModuleError::invalid(e.code(), format!("input {i} ({}:{}): {e}", input.prev.tx, input.prev.index))
         })?;
     }
-    Ok(Checked { txid, fee })
+    Ok((Checked { txid, fee }, spent))
 }

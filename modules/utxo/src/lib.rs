@@ -2,7 +2,12 @@
 //! finalized order.
 //!
 //! - `validate` (mempool admission) and `apply` (finalized order) run the same checks
-//!   ([`check`]); `apply` then spends and creates. When two finalized transactions spend the
+//!   ([`check`]); `apply` then spends and creates. The host runs `precheck` for all calls of
+//!   an anchor in parallel against the pre-anchor state, and `apply` reuses its result where
+//!   every input still holds the output it was checked against (the check is a function of
+//!   the transaction and those outputs), so the sequential pass only reads and writes state.
+//! - `revalidate` (before a pooled transaction goes into an event) only asks whether its
+//!   inputs are still unspent: every other check stays true as anchors pass. When two finalized transactions spend the
 //!   same output, the first in the total order wins and the second fails `apply`, which the host
 //!   records as a `system/CallDropped` event with code `utxo.unknown-input`.
 //! - Signatures are verified through a cache of verified (key, message, signature) triples:
@@ -22,6 +27,7 @@ mod sigcache;
 mod spent;
 mod store;
 
+use check::check_spends;
 pub use check::{Checked, check};
 pub use config::{Allocation, UtxoConfig};
 pub use sigcache::SigCache;
@@ -33,7 +39,7 @@ pub use store::{
 use pc_runtime_api::codec::{Decode, Encode, Hash32, decode_canonical};
 use pc_runtime_api::{
     AnchorCtx, EventSink, GenesisCtx, Module, ModuleDescriptor, ModuleError, ModuleEvent, ModuleInit, ModuleState,
-    ModuleView, RpcMethod, Validity, register_module,
+    ModuleView, Prechecked, RpcMethod, Validity, register_module,
 };
 use pc_utxo_tx::{MAX_TX_BYTES, OutPoint, Transaction};
 use std::sync::Arc;
@@ -67,6 +73,11 @@ impl ModuleEvent for Allocated {
     const NAME: &'static str = "Allocated";
 }
 
+/// Output `i` of transaction `txid`.
+fn output_point(txid: Hash32, i: usize) -> OutPoint {
+    OutPoint { tx: txid, index: u32::try_from(i).unwrap_or(u32::MAX) }
+}
+
 /// Decodes a call: a canonically SCALE-encoded [`Transaction`].
 pub fn decode_tx(call: &[u8]) -> Result<Transaction, ModuleError> {
     decode_canonical::<Transaction>(call, MAX_TX_BYTES).map_err(|e| ModuleError::invalid("utxo.decode", e.to_string()))
@@ -76,14 +87,75 @@ pub fn decode_tx(call: &[u8]) -> Result<Transaction, ModuleError> {
 #[derive(Debug)]
 pub struct UtxoModule {
     config: UtxoConfig,
+    /// Bound into every sighash.
+    genesis: Hash32,
     sigs: Arc<SigCache>,
     spent: SpentMemo,
 }
 
+/// What [`Module::precheck`] found: the decoded transaction and, when it passed every check
+/// against the pre-anchor state, the outputs it spends.
+struct Pre {
+    tx: Transaction,
+    checked: Option<(Checked, Vec<Utxo>)>,
+}
+
 impl UtxoModule {
-    /// A module with `config` (tests and benchmarks build it directly).
-    pub fn new(config: UtxoConfig) -> Self {
-        UtxoModule { config, sigs: Arc::new(SigCache::default()), spent: SpentMemo::default() }
+    /// A module with `config` for the chain `genesis` (tests and benchmarks build it directly).
+    pub fn new(config: UtxoConfig, genesis: Hash32) -> Self {
+        UtxoModule { config, genesis, sigs: Arc::new(SigCache::default()), spent: SpentMemo::default() }
+    }
+
+    /// Whether a precheck of `tx` (its result `spends`) still stands: every input still holds
+    /// the output it was checked against. A key this anchor has not written still holds what
+    /// the precheck read, so only written keys are read again.
+    fn precheck_stands(&self, state: &ModuleState<'_>, tx: &Transaction, spends: &[Utxo]) -> bool {
+        tx.inputs.iter().zip(spends).all(|(input, was)| {
+            !OUTPUTS.written(state, &input.prev) || OUTPUTS.get(state, &input.prev).ok().flatten().as_ref() == Some(was)
+        })
+    }
+
+    /// Applies `tx` (encoded in `size` bytes). `pre` is a precheck against the pre-anchor
+    /// state; where it no longer stands, the transaction is checked again here.
+    fn apply_tx(
+        &self,
+        ctx: &AnchorCtx,
+        tx: &Transaction,
+        size: usize,
+        pre: Option<(Checked, Vec<Utxo>)>,
+        state: &mut ModuleState<'_>,
+        events: &mut EventSink<'_>,
+    ) -> Result<(), ModuleError> {
+        let reuse = pre.filter(|(_, spends)| self.precheck_stands(state, tx, spends));
+        let prechecked = reuse.is_some();
+        let (c, spends) = match reuse {
+            Some(found) => found,
+            None => check_spends(tx, size, &state.view(), ctx.index, &self.genesis, &self.config, &self.sigs)?,
+        };
+        for (input, utxo) in tx.inputs.iter().zip(&spends) {
+            store::remove_output(state, &input.prev, utxo);
+        }
+        for (i, out) in tx.outputs.iter().enumerate() {
+            let utxo = Utxo { out: out.clone(), created: ctx.index, spendable_from: ctx.index };
+            if prechecked {
+                // No output of this transaction can exist: it would have been created by a
+                // transaction with the same id, i.e. spending the same inputs, which exist
+                // unspent, and spent outputs are never created again (transfer, mint and
+                // genesis outpoints are hashes in separate domains; mint ids are used once).
+                // `create_output` checks anyway on the slow path; docs/spec/utxo.md §5.
+                store::insert_output(state, output_point(c.txid, i), &utxo);
+            } else {
+                create_output(state, output_point(c.txid, i), utxo.out, ctx.index, ctx.index)?;
+            }
+        }
+        let mut totals = TOTALS.get(&state.view())?.unwrap_or_default();
+        totals.fees = totals.fees.checked_add(c.fee).ok_or_else(|| ModuleError::Fatal("fee total overflows".into()))?;
+        TOTALS.put(state, &totals);
+        events.emit(&TxApplied { txid: c.txid, fee: c.fee });
+        for input in &tx.inputs {
+            self.spent.insert(input.prev, c.txid, ctx.index);
+        }
+        Ok(())
     }
 
     /// Turns "unknown input" into "already spent by …" when this node saw the spend: only
@@ -105,7 +177,7 @@ impl UtxoModule {
 }
 
 fn build(init: &ModuleInit<'_>) -> Result<Box<dyn Module>, ModuleError> {
-    Ok(Box::new(UtxoModule::new(UtxoConfig::parse(init.config)?)))
+    Ok(Box::new(UtxoModule::new(UtxoConfig::parse(init.config)?, init.genesis_hash)))
 }
 
 impl Module for UtxoModule {
@@ -134,10 +206,9 @@ impl Module for UtxoModule {
     fn validate(&self, call: &[u8], view: &ModuleView<'_>) -> Result<Validity, ModuleError> {
         let tx = decode_tx(call)?;
         let next = LAST_ANCHOR.get(view)?.unwrap_or(0).saturating_add(1);
-        let c = check(&tx, call.len(), view, next, &self.config, &self.sigs).map_err(|e| self.explain(&tx, e))?;
-        let provides = (0..tx.outputs.len())
-            .map(|i| store::outpoint_tag(&OutPoint { tx: c.txid, index: u32::try_from(i).unwrap_or(u32::MAX) }))
-            .collect();
+        let c = check(&tx, call.len(), view, next, &self.genesis, &self.config, &self.sigs)
+            .map_err(|e| self.explain(&tx, e))?;
+        let provides = (0..tx.outputs.len()).map(|i| store::outpoint_tag(&output_point(c.txid, i))).collect();
         let requires = tx.inputs.iter().map(|i| store::outpoint_tag(&i.prev)).collect();
         // Fee per kilobyte keeps integer precision for small transactions.
         let priority = c.fee.saturating_mul(1000) / (call.len().max(1) as u64);
@@ -154,6 +225,19 @@ impl Module for UtxoModule {
         Ok(())
     }
 
+    /// Locks and maturity only open as the anchor index grows, and every other check depends
+    /// on the transaction and its inputs alone, so a transaction that passed `validate` stays
+    /// valid until one of its inputs is spent.
+    fn revalidate(&self, call: &[u8], view: &ModuleView<'_>) -> Result<(), ModuleError> {
+        let tx = decode_tx(call)?;
+        for input in &tx.inputs {
+            if !OUTPUTS.contains(view, &input.prev)? {
+                return Err(self.explain(&tx, store::unknown_input(&input.prev)));
+            }
+        }
+        Ok(())
+    }
+
     fn apply(
         &self,
         ctx: &AnchorCtx,
@@ -162,22 +246,28 @@ impl Module for UtxoModule {
         events: &mut EventSink<'_>,
     ) -> Result<(), ModuleError> {
         let tx = decode_tx(call)?;
-        let c = check(&tx, call.len(), &state.view(), ctx.index, &self.config, &self.sigs)?;
-        for input in &tx.inputs {
-            store::spend(state, &input.prev)?;
+        self.apply_tx(ctx, &tx, call.len(), None, state, events)
+    }
+
+    fn precheck(&self, ctx: &AnchorCtx, call: &[u8], view: &ModuleView<'_>) -> Option<Prechecked> {
+        let tx = decode_tx(call).ok()?;
+        let checked = check_spends(&tx, call.len(), view, ctx.index, &self.genesis, &self.config, &self.sigs).ok();
+        let key = checked.as_ref().map_or_else(|| tx.txid(), |(c, _)| c.txid);
+        Some(Prechecked::new(Some(key), Pre { tx, checked }))
+    }
+
+    fn apply_prechecked(
+        &self,
+        ctx: &AnchorCtx,
+        call: &[u8],
+        pre: Option<Prechecked>,
+        state: &mut ModuleState<'_>,
+        events: &mut EventSink<'_>,
+    ) -> Result<(), ModuleError> {
+        match pre.and_then(Prechecked::into_work::<Pre>) {
+            Some(Pre { tx, checked }) => self.apply_tx(ctx, &tx, call.len(), checked, state, events),
+            None => self.apply(ctx, call, state, events),
         }
-        for (i, out) in tx.outputs.iter().enumerate() {
-            let outpoint = OutPoint { tx: c.txid, index: u32::try_from(i).unwrap_or(u32::MAX) };
-            create_output(state, outpoint, out.clone(), ctx.index, ctx.index)?;
-        }
-        let mut totals = TOTALS.get(&state.view())?.unwrap_or_default();
-        totals.fees = totals.fees.checked_add(c.fee).ok_or_else(|| ModuleError::Fatal("fee total overflows".into()))?;
-        TOTALS.put(state, &totals);
-        events.emit(&TxApplied { txid: c.txid, fee: c.fee });
-        for input in &tx.inputs {
-            self.spent.insert(input.prev, c.txid, ctx.index);
-        }
-        Ok(())
     }
 
     fn rpc_methods(&self) -> Vec<RpcMethod> {

@@ -60,10 +60,15 @@ pub fn create_output(
     if OUTPUTS.contains(state, &outpoint)? {
         return Err(ModuleError::invalid("utxo.duplicate-output", format!("output {outpoint:?} already exists")));
     }
-    let addr = Address::for_predicate(&out.predicate).to_bytes();
-    BY_ADDRESS.insert(state, &(addr, outpoint), &());
-    OUTPUTS.insert(state, &outpoint, &Utxo { out, created, spendable_from });
+    insert_output(state, outpoint, &Utxo { out, created, spendable_from });
     Ok(())
+}
+
+/// Writes an output and its index entry; the caller knows the outpoint is free.
+pub(crate) fn insert_output(state: &mut ModuleState<'_>, outpoint: OutPoint, utxo: &Utxo) {
+    let addr = Address::for_predicate(&utxo.out.predicate).to_bytes();
+    BY_ADDRESS.insert(state, &(addr, outpoint), &());
+    OUTPUTS.insert(state, &outpoint, utxo);
 }
 
 /// Creates a newly issued output (genesis allocation or mint) and raises the issued total;
@@ -87,13 +92,11 @@ pub fn issue_output(
     Ok(())
 }
 
-/// Removes a spent output and its index entry.
-pub(crate) fn spend(state: &mut ModuleState<'_>, outpoint: &OutPoint) -> Result<(), ModuleError> {
-    let utxo = OUTPUTS.get(state, outpoint)?.ok_or_else(|| unknown_input(outpoint))?;
+/// Removes a spent output, which holds `utxo`, and its index entry.
+pub(crate) fn remove_output(state: &mut ModuleState<'_>, outpoint: &OutPoint, utxo: &Utxo) {
     let addr = Address::for_predicate(&utxo.out.predicate).to_bytes();
     BY_ADDRESS.remove(state, &(addr, *outpoint));
     OUTPUTS.remove(state, outpoint);
-    Ok(())
 }
 
 pub(crate) fn unknown_input(op: &OutPoint) -> ModuleError {
