@@ -228,7 +228,8 @@ pub struct RunArgs {
     /// Address the metrics server binds to.
     #[arg(long, default_value = "127.0.0.1")]
     pub prometheus_addr: std::net::IpAddr,
-    /// The node's config file (TOML, docs/observability.md): `[node.cache] header_cap, payload_cap`.
+    /// The node's config file (TOML, docs/observability.md): `[node.cache] header_cap, payload_cap,
+    /// state_cap`.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Event-header cache entries (0 = off); overrides the config file.
@@ -237,6 +238,9 @@ pub struct RunArgs {
     /// Payload cache entries (0 = off); overrides the config file.
     #[arg(long)]
     pub cache_pl_cap: Option<usize>,
+    /// Committed-state cache entries (0 = off); overrides the config file.
+    #[arg(long)]
+    pub cache_state_cap: Option<usize>,
 }
 
 #[derive(Debug, Args)]

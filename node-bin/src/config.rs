@@ -4,6 +4,7 @@
 //! [node.cache]
 //! header_cap = 16384   # event headers; 0 = off
 //! payload_cap = 2048   # payloads; 0 = off
+//! state_cap = 262144   # committed state values; 0 = off
 //! ```
 
 use crate::error::NodeError;
@@ -30,21 +31,48 @@ struct Node {
 struct Cache {
     header_cap: Option<usize>,
     payload_cap: Option<usize>,
+    state_cap: Option<usize>,
+}
+
+/// Every cache size of a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caches {
+    /// The DAG store's header and payload caches.
+    pub dag: CacheCaps,
+    /// Committed state values cached in front of the store (`pc_state::ReadCache`).
+    pub state: usize,
+}
+
+/// Cache sizes given on the command line (each overrides the file).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CacheFlags {
+    /// `--cache-hdr-cap`.
+    pub headers: Option<usize>,
+    /// `--cache-pl-cap`.
+    pub payloads: Option<usize>,
+    /// `--cache-state-cap`.
+    pub state: Option<usize>,
 }
 
 /// The cache sizes: defaults, then the file, then the flags.
-pub fn cache_caps(file: Option<&Path>, hdr: Option<usize>, pl: Option<usize>) -> Result<CacheCaps, NodeError> {
-    let mut caps = CacheCaps::default();
+pub fn caches(file: Option<&Path>, flags: CacheFlags) -> Result<Caches, NodeError> {
+    let mut caps = Caches { dag: CacheCaps::default(), state: pc_state::DEFAULT_STATE_CACHE_ENTRIES };
     if let Some(path) = file {
         let text = std::fs::read_to_string(path)
             .map_err(|source| NodeError::Io { path: path.display().to_string(), source })?;
         let f: File = toml::from_str(&text).map_err(|e| NodeError::Usage(format!("{}: {e}", path.display())))?;
-        caps.headers = f.node.cache.header_cap.unwrap_or(caps.headers);
-        caps.payloads = f.node.cache.payload_cap.unwrap_or(caps.payloads);
+        caps.dag.headers = f.node.cache.header_cap.unwrap_or(caps.dag.headers);
+        caps.dag.payloads = f.node.cache.payload_cap.unwrap_or(caps.dag.payloads);
+        caps.state = f.node.cache.state_cap.unwrap_or(caps.state);
     }
-    caps.headers = hdr.unwrap_or(caps.headers);
-    caps.payloads = pl.unwrap_or(caps.payloads);
-    check(caps)
+    caps.dag.headers = flags.headers.unwrap_or(caps.dag.headers);
+    caps.dag.payloads = flags.payloads.unwrap_or(caps.dag.payloads);
+    caps.state = flags.state.unwrap_or(caps.state);
+    check(caps.dag)?;
+    if caps.state > MAX_CAP {
+        return Err(NodeError::Usage(format!("cache sizes are limited to {MAX_CAP} entries")));
+    }
+    Ok(caps)
 }
 
 /// Most entries one cache may hold (the caches reserve their tables up front).

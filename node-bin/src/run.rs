@@ -122,7 +122,10 @@ fn start_replica(
 
 pub fn run(a: RunArgs) -> Result<(), NodeError> {
     let rt = load(&a.chain.chain)?;
-    let (db, base) = open_db(&a.chain, &rt)?;
+    let flags =
+        crate::config::CacheFlags { headers: a.cache_hdr_cap, payloads: a.cache_pl_cap, state: a.cache_state_cap };
+    let caches = crate::config::caches(a.config.as_deref(), flags)?;
+    let (db, base) = open_db(&a.chain, &rt, caches.state)?;
     let head = rt.init_genesis(&db)?;
     tracing::info!(
         target: "pc::node",
@@ -133,9 +136,8 @@ pub fn run(a: RunArgs) -> Result<(), NodeError> {
         "node started"
     );
     tracing::info!(target: "pc::node", anchor = head.anchor, state_root = %head.state_root, "resuming at last committed anchor");
-    let caches = crate::config::cache_caps(a.config.as_deref(), a.cache_hdr_cap, a.cache_pl_cap)?;
     let metrics = Arc::new(pc_metrics::Metrics::new());
-    let ctx = NodeCtx::with(rt, db, Mempool::new(MempoolConfig::default()), metrics.clone(), caches);
+    let ctx = NodeCtx::with(rt, db, Mempool::new(MempoolConfig::default()), metrics.clone(), caches.dag);
     let stop = Arc::new(AtomicBool::new(false));
     let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(NodeError::Tokio)?;
     let spec = ctx.rt.spec();

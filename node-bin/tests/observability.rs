@@ -161,5 +161,15 @@ fn metrics_spans_cache_bench_and_loadgen_work_as_documented() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("node.toml"), "{}", String::from_utf8_lossy(&out.stderr));
+    // So is a state cache the node could not hold.
+    std::fs::write(&cfg, "[node.cache]\nstate_cap = 99999999999\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_phantom-node"))
+        .args(["run", "--chain", "dev", "--rpc-port", "0", "--base-path", dir.path().join("other").to_str().unwrap()])
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("limited to"), "{}", String::from_utf8_lossy(&out.stderr));
     n.0 = Command::new("true").spawn().unwrap(); // already reaped
 }
