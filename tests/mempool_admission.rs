@@ -99,7 +99,7 @@ fn a_call_already_in_an_event_is_never_evicted() {
     // A better payer cannot push out a call whose spends an unfinalized event relies on.
     assert!(matches!(pool.submit(&rt, &db, tx(&rt, &keys, 1, 90_000)), Err(SubmitError::Full { .. })));
     assert_eq!(pool.status(&cheap), Some(PoolStatus::Pending));
-    pool.finalized(&[cheap]);
+    pool.finalized(&[cheap], &[]);
     pool.submit(&rt, &db, tx(&rt, &keys, 1, 90_000)).unwrap();
 }
 
@@ -118,13 +118,19 @@ fn finality_removes_applied_calls_and_selection_drops_invalidated_ones() {
     };
     sign_single_key(&mut rival, &rt.genesis_hash(), &keys[1]);
     let rival = Call { module: "utxo".into(), data: rival.encode() };
-    rt.apply_anchor(&db, &AnchorInput { ctx: anchor_ctx(1), calls: vec![a, rival.clone()] }).unwrap();
-    pool.finalized(&[ka, rt.call_key(&rival)]);
+    let out = rt.apply_anchor(&db, &AnchorInput { ctx: anchor_ctx(1), calls: vec![a, rival.clone()] }).unwrap();
+    assert_eq!(out.keys, [ka, rt.call_key(&rival)]);
+    pool.finalized(&out.keys, &out.consumed);
     assert_eq!(pool.status(&ka), None);
+    // The rival consumed key 1's output, so the pending spend of it is gone with the reason.
+    match pool.status(&kb) {
+        Some(PoolStatus::Rejected { code, reason }) => {
+            assert_eq!(code, "mempool.conflict");
+            assert!(reason.contains(&rt.call_key(&rival).to_string()), "{reason}");
+        }
+        other => panic!("the losing spend should be rejected, got {other:?}"),
+    }
     assert!(pool.select(&rt, &db, 10, usize::MAX).is_empty());
-    assert!(
-        matches!(pool.status(&kb), Some(PoolStatus::Rejected { code, .. }) if code == "utxo.unknown-input" || code == "utxo.spent")
-    );
     assert_eq!(pool.size(), (0, 0));
     assert!(matches!(pool.submit(&rt, &db, tx(&rt, &keys, 0, 10_000)), Err(SubmitError::Finalized(1))));
 }

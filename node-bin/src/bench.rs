@@ -5,7 +5,7 @@ use crate::cli::BenchUtxoArgs;
 use crate::commands::print;
 use crate::error::NodeError;
 use pc_chainspec::{ChainSpec, DEV_JSON};
-use pc_codec::{Domain, Encode, Hash32};
+use pc_codec::{Domain, Encode};
 use pc_mempool::{Mempool, MempoolConfig};
 use pc_runtime::{AnchorInput, Runtime};
 use pc_runtime_api::{AnchorCtx, Call};
@@ -116,7 +116,6 @@ pub fn run(a: BenchUtxoArgs) -> Result<(), NodeError> {
         if picked.is_empty() {
             break;
         }
-        let keys: Vec<Hash32> = picked.iter().map(|(k, _)| *k).collect();
         let calls = picked.into_iter().map(|(_, c)| c).collect();
         let ctx = AnchorCtx {
             shard: 0,
@@ -131,7 +130,7 @@ pub fn run(a: BenchUtxoArgs) -> Result<(), NodeError> {
         let out = rt.commit_anchor(&db, executed)?;
         commit_s += t.elapsed().as_secs_f64();
         applied += u64::from(out.record.calls - out.record.dropped);
-        mempool.finalized(&keys);
+        mempool.finalized(&out.keys, &out.consumed);
         index += 1;
     }
     let _ = std::fs::remove_dir_all(&dir);

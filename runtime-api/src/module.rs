@@ -83,12 +83,17 @@ pub struct Validity {
     /// Tags that must be available first (e.g. the outputs it spends); two pending calls that
     /// require the same tag conflict.
     pub requires: Vec<Hash32>,
+    /// The call stays valid until a finalized call consumes one of its `requires` tags (see
+    /// [`Prechecked::consuming`]), so the pool need not re-check it before it goes into an
+    /// event. `false` (the default): the pool calls [`Module::revalidate`] first.
+    pub stable: bool,
 }
 
 /// What a module worked out about one call of an anchor before the call's turn (see
 /// [`Module::precheck`]): the call's key and the module's own findings, opaque to the host.
 pub struct Prechecked {
     key: Option<Hash32>,
+    consumes: Vec<Hash32>,
     work: Box<dyn std::any::Any + Send>,
 }
 
@@ -101,7 +106,21 @@ impl std::fmt::Debug for Prechecked {
 impl Prechecked {
     /// Findings `work` about a call whose [`Module::call_key`] is `key`.
     pub fn new<T: std::any::Any + Send>(key: Option<Hash32>, work: T) -> Self {
-        Prechecked { key, work: Box::new(work) }
+        Prechecked { key, consumes: Vec::new(), work: Box::new(work) }
+    }
+
+    /// The mempool tags the call consumes if it applies (for the UTXO module, the outpoint tags
+    /// of its inputs): the host reports them with the anchor, and the pool drops every pending
+    /// call that requires one of them.
+    #[must_use]
+    pub fn consuming(mut self, tags: Vec<Hash32>) -> Self {
+        self.consumes = tags;
+        self
+    }
+
+    /// Takes the tags given to [`consuming`](Self::consuming).
+    pub fn take_consumes(&mut self) -> Vec<Hash32> {
+        std::mem::take(&mut self.consumes)
     }
 
     /// The call's key, as [`Module::call_key`] would give it.

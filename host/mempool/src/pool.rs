@@ -1,6 +1,6 @@
 use pc_codec::{Encode, Hash32};
 use pc_runtime::{Runtime, RuntimeError};
-use pc_runtime_api::{Call, ModuleError};
+use pc_runtime_api::{Call, ModuleError, Validity};
 use pc_state::StateDb;
 use rayon::prelude::*;
 use std::cmp::Reverse;
@@ -82,6 +82,9 @@ struct Entry {
     priority: u64,
     seq: u64,
     requires: Vec<Hash32>,
+    /// Valid until a finalized call consumes one of `requires` (`Validity::stable`): selection
+    /// need not re-check it.
+    stable: bool,
     /// Handed to an event that has not finalized yet: never selected again nor evicted (its
     /// spends must stay reserved until the anchor decides).
     in_event: bool,
@@ -166,13 +169,6 @@ impl Mempool {
     /// Validates and admits one call; returns its key.
     pub fn submit(&self, rt: &Runtime, db: &StateDb, call: Call) -> Result<Hash32, SubmitError> {
         let key = rt.call_key(&call);
-        // A call dropped at finality may be valid again later only in theory (its inputs were
-        // spent); validation below says why it fails now.
-        if let Some(rec) = Runtime::call_record(db, &key).map_err(|e| SubmitError::Internal(e.to_string()))?
-            && rec.outcome == pc_runtime::CallOutcome::Applied
-        {
-            return Err(SubmitError::Finalized(rec.anchor));
-        }
         if self.lock()?.entries.contains_key(&key) {
             return Err(SubmitError::Duplicate);
         }
@@ -180,6 +176,13 @@ impl Mempool {
         let validity = match rt.validate_call(db, &call) {
             Ok(v) => v,
             Err(e) => {
+                // A call applied before is invalid now (a module never accepts a call twice):
+                // only then is the call index worth a read, to say where it went.
+                if let Some(rec) = Runtime::call_record(db, &key).map_err(|e| SubmitError::Internal(e.to_string()))?
+                    && rec.outcome == pc_runtime::CallOutcome::Applied
+                {
+                    return Err(SubmitError::Finalized(rec.anchor));
+                }
                 let err = invalid(e);
                 if let SubmitError::Invalid { code, reason } = &err {
                     self.lock()?.remember(key, code.clone(), reason.clone(), self.cfg.remember_rejected);
@@ -189,7 +192,7 @@ impl Mempool {
         };
         let bytes = call.encoded_size();
         let mut inner = self.lock()?;
-        inner.admit(&self.cfg, key, call, bytes, validity.priority, validity.requires)?;
+        inner.admit(&self.cfg, key, call, bytes, &validity)?;
         Ok(key)
     }
 
@@ -221,7 +224,7 @@ impl Mempool {
         max_bytes: usize,
         share: Option<(Share, &std::collections::BTreeSet<Hash32>)>,
     ) -> Vec<(Hash32, Call)> {
-        let candidates: Vec<(Hash32, Call, usize)> = {
+        let candidates: Vec<(Hash32, Call, bool)> = {
             let Ok(mut inner) = self.lock() else { return Vec::new() };
             let inner = &mut *inner;
             let mut out = Vec::new();
@@ -242,15 +245,15 @@ impl Mempool {
                         continue;
                     }
                     bytes += e.bytes;
-                    out.push((*key, e.call.clone(), e.bytes));
+                    out.push((*key, e.call.clone(), e.stable));
                 }
             }
             out
         };
         let checked: Vec<(Hash32, Call, Option<SubmitError>)> = candidates
             .into_par_iter()
-            .map(|(k, c, _)| {
-                let bad = rt.revalidate_call(db, &c).err().map(invalid);
+            .map(|(k, c, stable)| {
+                let bad = if stable { None } else { rt.revalidate_call(db, &c).err().map(invalid) };
                 (k, c, bad)
             })
             .collect();
@@ -295,12 +298,20 @@ impl Mempool {
             .collect()
     }
 
-    /// After an anchor: removes the calls it finalized (applied or dropped).
-    pub fn finalized(&self, keys: &[Hash32]) {
-        if let Ok(mut inner) = self.lock() {
-            for k in keys {
-                inner.remove(k);
-            }
+    /// After an anchor: removes the calls it finalized (applied or dropped), then every pending
+    /// call that requires a tag an applied call consumed (`AnchorOutcome::consumed`: tag, key
+    /// of the consumer), remembering why.
+    pub fn finalized(&self, keys: &[Hash32], consumed: &[(Hash32, Hash32)]) {
+        let Ok(mut inner) = self.lock() else { return };
+        for k in keys {
+            inner.remove(k);
+        }
+        for (tag, by) in consumed {
+            let Some(loser) = inner.spends.get(tag).copied() else { continue };
+            inner.remove(&loser);
+            tracing::debug!(target: "pc::mempool", key = %loser, %by, "pending call lost to a finalized one");
+            let reason = format!("finalized call {by} spent what this call spends");
+            inner.remember(loser, "mempool.conflict".into(), reason, self.cfg.remember_rejected);
         }
     }
 
@@ -334,9 +345,9 @@ impl Inner {
         key: Hash32,
         call: Call,
         bytes: usize,
-        priority: u64,
-        requires: Vec<Hash32>,
+        validity: &Validity,
     ) -> Result<(), SubmitError> {
+        let (priority, requires) = (validity.priority, validity.requires.clone());
         if self.entries.contains_key(&key) {
             return Err(SubmitError::Duplicate);
         }
@@ -377,7 +388,9 @@ impl Inner {
         self.order.insert((Reverse(priority), self.seq, key));
         self.bytes += bytes;
         self.rejected.remove(&key);
-        self.entries.insert(key, Entry { call, bytes, priority, seq: self.seq, requires, in_event: false, passed: 0 });
+        let stable = validity.stable;
+        self.entries
+            .insert(key, Entry { call, bytes, priority, seq: self.seq, requires, stable, in_event: false, passed: 0 });
         Ok(())
     }
 

@@ -134,4 +134,9 @@ pub struct AnchorOutcome {
     pub record: AnchorRecord,
     /// The anchor's events.
     pub events: Vec<EventRecord>,
+    /// The key of every call, in the anchor's order (applied or dropped).
+    pub keys: Vec<Hash32>,
+    /// (tag, key of the applied call that consumed it): what the mempool must drop pending
+    /// calls for (see `pc_runtime_api::Prechecked::consuming`). Empty on the sequential path.
+    pub consumed: Vec<(Hash32, Hash32)>,
 }

@@ -48,6 +48,8 @@ pub struct ExecutedAnchor<'db> {
     index: Vec<(Hash32, CallRecord)>,
     calls: usize,
     dropped: u32,
+    keys: Vec<Hash32>,
+    consumed: Vec<(Hash32, Hash32)>,
 }
 
 impl std::fmt::Debug for ExecutedAnchor<'_> {
@@ -144,8 +146,8 @@ impl Runtime {
                 .genesis(&gctx, &mut state, &mut EventSink::new(m.desc.name, &mut raw))
                 .map_err(|source| RuntimeError::Hook { module: m.desc.name, phase: "genesis", anchor: 0, source })?;
         }
-        let outcome = self.commit(db, txn, &ctx, raw, &[], 0, 0, true)?;
-        tracing::info!(target: "pc::runtime", genesis = %self.genesis_hash, state_root = %outcome.record.state_root, "genesis committed");
+        let (record, _) = self.commit(db, txn, &ctx, raw, &[], 0, 0, true)?;
+        tracing::info!(target: "pc::runtime", genesis = %self.genesis_hash, state_root = %record.state_root, "genesis committed");
         db.head()?.ok_or_else(|| RuntimeError::State(pc_state::StateError::Tree("head missing after genesis".into())))
     }
 
@@ -193,9 +195,16 @@ impl Runtime {
         self.run_phase(&mut txn, ctx, &mut raw, "on_anchor_begin", |m, c, s, e| m.on_anchor_begin(c, s, e))?;
         let mut dropped = 0u32;
         let mut index = Vec::with_capacity(input.calls.len());
-        for ((position, call), (key, pre)) in input.calls.iter().enumerate().zip(prechecked) {
+        let mut keys = Vec::with_capacity(input.calls.len());
+        let mut consumed = Vec::new();
+        for ((position, call), (key, mut pre)) in input.calls.iter().enumerate().zip(prechecked) {
+            keys.push(key);
+            let consumes = pre.as_mut().map(Prechecked::take_consumes).unwrap_or_default();
             let outcome = match self.apply_call(&mut txn, ctx, call, pre, &mut raw) {
-                Ok(()) => CallOutcome::Applied,
+                Ok(()) => {
+                    consumed.extend(consumes.into_iter().map(|tag| (tag, key)));
+                    CallOutcome::Applied
+                }
                 Err(e) => {
                     if let ModuleError::Fatal(_) | ModuleError::Storage(_) = e {
                         let module = self.find(&call.module).map_or(SYSTEM_EVENTS, |m| m.desc.name);
@@ -223,13 +232,14 @@ impl Runtime {
             index.push((key, CallRecord { anchor: ctx.index, position, outcome, call: call.clone() }));
         }
         self.run_phase(&mut txn, ctx, &mut raw, "on_anchor_end", |m, c, s, e| m.on_anchor_end(c, s, e))?;
-        Ok(ExecutedAnchor { ctx: ctx.clone(), txn, raw, index, calls: input.calls.len(), dropped })
+        Ok(ExecutedAnchor { ctx: ctx.clone(), txn, raw, index, calls: input.calls.len(), dropped, keys, consumed })
     }
 
     /// The second half of [`apply_anchor`](Self::apply_anchor): computes the state root and
     /// commits the anchor atomically.
     pub fn commit_anchor(&self, db: &StateDb, e: ExecutedAnchor<'_>) -> Result<AnchorOutcome, RuntimeError> {
-        self.commit(db, e.txn, &e.ctx, e.raw, &e.index, e.calls, e.dropped, false)
+        let (record, events) = self.commit(db, e.txn, &e.ctx, e.raw, &e.index, e.calls, e.dropped, false)?;
+        Ok(AnchorOutcome { record, events, keys: e.keys, consumed: e.consumed })
     }
 
     fn find(&self, name: &str) -> Option<&Loaded> {
@@ -302,7 +312,7 @@ impl Runtime {
         calls: usize,
         dropped: u32,
         genesis: bool,
-    ) -> Result<AnchorOutcome, RuntimeError> {
+    ) -> Result<(AnchorRecord, Vec<EventRecord>), RuntimeError> {
         let calls = u32::try_from(calls).unwrap_or(u32::MAX);
         let events: Vec<EventRecord> = raw
             .into_iter()
@@ -339,7 +349,7 @@ impl Runtime {
         }
         prepared.commit(ctx.anchor_id)?;
         tracing::debug!(target: "pc::runtime", anchor = ctx.index, root = %record.state_root, events = events.len(), dropped, "anchor committed");
-        Ok(AnchorOutcome { record, events })
+        Ok((record, events))
     }
 
     /// The key users know `call` by: its module's [`Module::call_key`], else the call's id.

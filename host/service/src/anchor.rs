@@ -12,11 +12,11 @@ use pc_runtime_api::{AnchorCtx, Call};
 pub(crate) fn apply(ctx: &NodeCtx, batch: &AnchorBatch, calls: Vec<Call>, replaying: bool) -> Result<(), ServiceError> {
     let _span =
         tracing::info_span!(target: "pc::node", "apply_anchor", index = batch.index, calls = calls.len()).entered();
-    let keys: Vec<Hash32> = calls.iter().map(|c| ctx.rt.call_key(c)).collect();
     let head = ctx.db.head()?.map_or(0, |h| h.anchor);
     if batch.index <= head {
         if replaying {
-            ctx.mempool.finalized(&keys);
+            let keys: Vec<Hash32> = calls.iter().map(|c| ctx.rt.call_key(c)).collect();
+            ctx.mempool.finalized(&keys, &[]);
             return Ok(());
         }
         return Err(ServiceError::Consensus(format!(
@@ -31,7 +31,7 @@ pub(crate) fn apply(ctx: &NodeCtx, batch: &AnchorBatch, calls: Vec<Call>, replay
         consensus_time: ConsensusTime { anchor: batch.index, lamport: batch.lamport },
     };
     let outcome = ctx.rt.apply_anchor(&ctx.db, &AnchorInput { ctx: actx, calls })?;
-    ctx.mempool.finalized(&keys);
+    ctx.mempool.finalized(&outcome.keys, &outcome.consumed);
     let r = &outcome.record;
     ctx.metrics.finalized_anchors.inc();
     ctx.metrics.best_anchor.set(i64::try_from(r.index).unwrap_or(i64::MAX));

@@ -4,9 +4,9 @@ use crate::StateError;
 use crate::cache::ReadCache;
 use crate::db::{column_of, read_committed};
 use pc_store::{KvPairs, KvStore, Scan};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-/// Pending writes: `Some(value)` sets a key, `None` deletes it.
+/// Pending writes in key order: `Some(value)` sets a key, `None` deletes it.
 pub type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 /// A key and the overlay entry it had before a write (`None`: the key was not in the overlay).
@@ -17,7 +17,9 @@ type Undo = (Vec<u8>, Option<Option<Vec<u8>>>);
 pub struct StateTxn<'a> {
     base: &'a dyn KvStore,
     cache: Option<&'a ReadCache>,
-    writes: Writes,
+    /// Hashed, not ordered: an anchor does thousands of point reads and writes here and few or
+    /// no scans. Its order is never observed: [`Self::scan`] and [`Self::into_writes`] sort.
+    writes: HashMap<Vec<u8>, Option<Vec<u8>>>,
     /// Previous overlay entry of every key written since the oldest open checkpoint.
     journal: Vec<Undo>,
     marks: Vec<usize>,
@@ -31,7 +33,7 @@ impl std::fmt::Debug for StateTxn<'_> {
 
 impl<'a> StateTxn<'a> {
     pub(crate) fn new(base: &'a dyn KvStore, cache: Option<&'a ReadCache>) -> Self {
-        Self { base, cache, writes: Writes::new(), journal: Vec::new(), marks: Vec::new() }
+        Self { base, cache, writes: HashMap::new(), journal: Vec::new(), marks: Vec::new() }
     }
 
     /// Reads a key.
@@ -52,11 +54,11 @@ impl<'a> StateTxn<'a> {
             }
             if out.len() >= limit { Scan::Stop } else { Scan::Continue }
         })?;
-        for (k, v) in self.writes.range(start.to_vec()..) {
-            if !k.starts_with(prefix) {
-                break;
-            }
-            if let Some(v) = v {
+        for (k, v) in &self.writes {
+            if let Some(v) = v
+                && k.starts_with(prefix)
+                && k.as_slice() >= start
+            {
                 out.push((k.clone(), v.clone()));
             }
         }
@@ -117,9 +119,9 @@ impl<'a> StateTxn<'a> {
         self.writes.len()
     }
 
-    /// Ends the transaction, handing its writes over for commit.
+    /// Ends the transaction, handing its writes over for commit, in key order.
     pub fn into_writes(self) -> Writes {
-        self.writes
+        self.writes.into_iter().collect()
     }
 }
 

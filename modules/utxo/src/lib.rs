@@ -212,7 +212,8 @@ impl Module for UtxoModule {
         let requires = tx.inputs.iter().map(|i| store::outpoint_tag(&i.prev)).collect();
         // Fee per kilobyte keeps integer precision for small transactions.
         let priority = c.fee.saturating_mul(1000) / (call.len().max(1) as u64);
-        Ok(Validity { priority, provides, requires })
+        // Valid until an input is spent (`revalidate`), which the spend's precheck reports.
+        Ok(Validity { priority, provides, requires, stable: true })
     }
 
     fn on_anchor_begin(
@@ -253,7 +254,8 @@ impl Module for UtxoModule {
         let tx = decode_tx(call).ok()?;
         let checked = check_spends(&tx, call.len(), view, ctx.index, &self.genesis, &self.config, &self.sigs).ok();
         let key = checked.as_ref().map_or_else(|| tx.txid(), |(c, _)| c.txid);
-        Some(Prechecked::new(Some(key), Pre { tx, checked }))
+        let spends = tx.inputs.iter().map(|i| store::outpoint_tag(&i.prev)).collect();
+        Some(Prechecked::new(Some(key), Pre { tx, checked }).consuming(spends))
     }
 
     fn apply_prechecked(
