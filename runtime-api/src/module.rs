@@ -87,6 +87,9 @@ pub struct Validity {
     /// [`Prechecked::consuming`]), so the pool need not re-check it before it goes into an
     /// event. `false` (the default): the pool calls [`Module::revalidate`] first.
     pub stable: bool,
+    /// The call's [`Module::call_key`], when validation computed it anyway (`None`: the host
+    /// asks `call_key`).
+    pub key: Option<Hash32>,
 }
 
 /// What a module worked out about one call of an anchor before the call's turn (see

@@ -167,15 +167,14 @@ impl Mempool {
     }
 
     /// Validates and admits one call; returns its key.
+    ///
+    /// Validation runs first, outside the lock, and usually yields the key too; a duplicate is
+    /// refused at admission, and costs a validation whose signatures the cache answers.
     pub fn submit(&self, rt: &Runtime, db: &StateDb, call: Call) -> Result<Hash32, SubmitError> {
-        let key = rt.call_key(&call);
-        if self.lock()?.entries.contains_key(&key) {
-            return Err(SubmitError::Duplicate);
-        }
-        // The expensive part, outside the lock.
         let validity = match rt.validate_call(db, &call) {
             Ok(v) => v,
             Err(e) => {
+                let key = rt.call_key(&call);
                 // A call applied before is invalid now (a module never accepts a call twice):
                 // only then is the call index worth a read, to say where it went.
                 if let Some(rec) = Runtime::call_record(db, &key).map_err(|e| SubmitError::Internal(e.to_string()))?
@@ -190,6 +189,7 @@ impl Mempool {
                 return Err(err);
             }
         };
+        let key = validity.key.unwrap_or_else(|| rt.call_key(&call));
         let bytes = call.encoded_size();
         let mut inner = self.lock()?;
         inner.admit(&self.cfg, key, call, bytes, &validity)?;
@@ -250,13 +250,16 @@ impl Mempool {
             }
             out
         };
-        let checked: Vec<(Hash32, Call, Option<SubmitError>)> = candidates
-            .into_par_iter()
-            .map(|(k, c, stable)| {
-                let bad = if stable { None } else { rt.revalidate_call(db, &c).err().map(invalid) };
-                (k, c, bad)
-            })
-            .collect();
+        let recheck = |(k, c, stable): (Hash32, Call, bool)| {
+            let bad = if stable { None } else { rt.revalidate_call(db, &c).err().map(invalid) };
+            (k, c, bad)
+        };
+        // Waking the pool's threads costs more than it saves when no candidate needs a check.
+        let checked: Vec<(Hash32, Call, Option<SubmitError>)> = if candidates.iter().all(|c| c.2) {
+            candidates.into_iter().map(recheck).collect()
+        } else {
+            candidates.into_par_iter().map(recheck).collect()
+        };
         let mut out = Vec::with_capacity(checked.len());
         let mut gone = Vec::new();
         let Ok(mut inner) = self.lock() else { return Vec::new() };

@@ -207,7 +207,13 @@ impl Module for MintPow {
         let h = Self::decode(call)?;
         let c = self.check(&h, view)?;
         // Mints go first: they pay no fee but are few, and a stale one is worthless.
-        Ok(Validity { priority: u64::MAX, provides: vec![c.id], requires: vec![tip_tag(&h.prev_mint)], stable: false })
+        Ok(Validity {
+            priority: u64::MAX,
+            provides: vec![c.id],
+            requires: vec![tip_tag(&h.prev_mint)],
+            stable: false,
+            key: Some(c.id),
+        })
     }
 
     fn apply(

@@ -213,7 +213,7 @@ impl Module for UtxoModule {
         // Fee per kilobyte keeps integer precision for small transactions.
         let priority = c.fee.saturating_mul(1000) / (call.len().max(1) as u64);
         // Valid until an input is spent (`revalidate`), which the spend's precheck reports.
-        Ok(Validity { priority, provides, requires, stable: true })
+        Ok(Validity { priority, provides, requires, stable: true, key: Some(c.txid) })
     }
 
     fn on_anchor_begin(

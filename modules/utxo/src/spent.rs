@@ -7,13 +7,14 @@
 
 use pc_runtime_api::codec::Hash32;
 use pc_utxo_tx::OutPoint;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 const CAP: usize = 100_000;
 
-/// Spent outpoint → (spending transaction, anchor), and insertion order for eviction.
-type Memo = (BTreeMap<OutPoint, (Hash32, u64)>, VecDeque<OutPoint>);
+/// Spent outpoint → (spending transaction, anchor), and insertion order for eviction. Only
+/// looked up, never iterated, so the map's order cannot leak anywhere.
+type Memo = (HashMap<OutPoint, (Hash32, u64)>, VecDeque<OutPoint>);
 
 #[derive(Debug, Default)]
 pub(crate) struct SpentMemo(Mutex<Memo>);
