@@ -5,6 +5,7 @@ use pc_state::StateDb;
 use rayon::prelude::*;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 /// Limits of the pool.
@@ -136,6 +137,11 @@ struct Inner {
 pub struct Mempool {
     cfg: MempoolConfig,
     inner: Mutex<Inner>,
+    /// Bumped by every [`finalized`](Self::finalized). A call validated while an anchor was
+    /// being finalized may have been checked against the state before it, after that anchor's
+    /// consumed tags were already processed: it is admitted as not stable, so selection
+    /// re-checks it.
+    generation: AtomicU64,
 }
 
 fn invalid(e: RuntimeError) -> SubmitError {
@@ -159,7 +165,7 @@ fn invalid(e: RuntimeError) -> SubmitError {
 impl Mempool {
     /// An empty pool.
     pub fn new(cfg: MempoolConfig) -> Self {
-        Mempool { cfg, inner: Mutex::new(Inner::default()) }
+        Mempool { cfg, inner: Mutex::new(Inner::default()), generation: AtomicU64::new(0) }
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Inner>, SubmitError> {
@@ -171,6 +177,7 @@ impl Mempool {
     /// Validation runs first, outside the lock, and usually yields the key too; a duplicate is
     /// refused at admission, and costs a validation whose signatures the cache answers.
     pub fn submit(&self, rt: &Runtime, db: &StateDb, call: Call) -> Result<Hash32, SubmitError> {
+        let seen = self.generation.load(Ordering::Acquire);
         let validity = match rt.validate_call(db, &call) {
             Ok(v) => v,
             Err(e) => {
@@ -192,7 +199,10 @@ impl Mempool {
         let key = validity.key.unwrap_or_else(|| rt.call_key(&call));
         let bytes = call.encoded_size();
         let mut inner = self.lock()?;
-        inner.admit(&self.cfg, key, call, bytes, &validity)?;
+        // Read under the lock `finalized` bumps it under: unchanged means no anchor finalized
+        // since validation began, so no consumed tag was missed.
+        let stable = validity.stable && self.generation.load(Ordering::Acquire) == seen;
+        inner.admit(&self.cfg, key, call, bytes, &validity, stable)?;
         Ok(key)
     }
 
@@ -203,11 +213,11 @@ impl Mempool {
 
     /// Up to `max_calls` calls and `max_bytes` bytes for the next event, highest priority
     /// first, skipping calls already in an event that has not finalized; the chosen ones are
-    /// marked as in an event until [`finalized`](Self::finalized). Candidates are
-    /// re-checked (in parallel, through the module's cheap `revalidate`) against the current
-    /// state first: one whose input a finalized transaction spent meanwhile is dropped here with
-    /// its reason, so no event carries it and the work per anchor stays bounded by what one
-    /// event can hold.
+    /// marked as in an event until [`finalized`](Self::finalized). A candidate that is not
+    /// stable (its module says so, or it was validated while an anchor finalized) is re-checked
+    /// first, in parallel, through the module's cheap `revalidate`: one that became invalid is
+    /// dropped here with its reason, so no event carries it. Stable candidates need no check:
+    /// `finalized` already dropped every pending call that lost an input to a finalized one.
     pub fn select(&self, rt: &Runtime, db: &StateDb, max_calls: usize, max_bytes: usize) -> Vec<(Hash32, Call)> {
         self.select_share(rt, db, max_calls, max_bytes, None)
     }
@@ -306,6 +316,7 @@ impl Mempool {
     /// of the consumer), remembering why.
     pub fn finalized(&self, keys: &[Hash32], consumed: &[(Hash32, Hash32)]) {
         let Ok(mut inner) = self.lock() else { return };
+        self.generation.fetch_add(1, Ordering::AcqRel);
         for k in keys {
             inner.remove(k);
         }
@@ -349,6 +360,7 @@ impl Inner {
         call: Call,
         bytes: usize,
         validity: &Validity,
+        stable: bool,
     ) -> Result<(), SubmitError> {
         let (priority, requires) = (validity.priority, validity.requires.clone());
         if self.entries.contains_key(&key) {
@@ -391,7 +403,6 @@ impl Inner {
         self.order.insert((Reverse(priority), self.seq, key));
         self.bytes += bytes;
         self.rejected.remove(&key);
-        let stable = validity.stable;
         self.entries
             .insert(key, Entry { call, bytes, priority, seq: self.seq, requires, stable, in_event: false, passed: 0 });
         Ok(())

@@ -238,7 +238,9 @@ impl Prepared<'_> {
         self.state_root
     }
 
-    /// The batch, for records that must commit atomically with the state (anchor, events).
+    /// The batch, for records that must commit atomically with the state (anchor, events). Never
+    /// for `State` column entries: those go through [`StateDb::prepare`], which also writes
+    /// them through to the cache.
     pub fn batch_mut(&mut self) -> &mut WriteBatch {
         &mut self.batch
     }
