@@ -17,6 +17,9 @@ use pc_state::{Head, StateDb, StateTxn};
 use pc_store::Column;
 use rayon::prelude::*;
 
+/// Overlay entries reserved per call (a transfer writes five or six keys).
+const WRITES_PER_CALL: usize = 6;
+
 const GENESIS_ANCHOR: Domain = Domain::new("phantomcoin/v1/runtime/genesis-anchor");
 
 struct Loaded {
@@ -191,6 +194,7 @@ impl Runtime {
     ) -> Result<ExecutedAnchor<'db>, RuntimeError> {
         let ctx = &input.ctx;
         let mut txn = db.txn();
+        txn.reserve(input.calls.len().saturating_mul(WRITES_PER_CALL));
         let mut raw = Vec::new();
         self.run_phase(&mut txn, ctx, &mut raw, "on_anchor_begin", |m, c, s, e| m.on_anchor_begin(c, s, e))?;
         let mut dropped = 0u32;

@@ -109,6 +109,12 @@ impl<'a> StateTxn<'a> {
         }
     }
 
+    /// Makes room for about `keys` more writes up front (an anchor knows its call count), so
+    /// the overlay does not rehash as it grows.
+    pub fn reserve(&mut self, keys: usize) {
+        self.writes.reserve(keys);
+    }
+
     /// Whether `key` was written (set or deleted) in this transaction.
     pub fn written(&self, key: &[u8]) -> bool {
         self.writes.contains_key(key)
