@@ -150,26 +150,24 @@ fn metrics_spans_cache_bench_and_loadgen_work_as_documented() {
     assert!(warm.contains("hit_rate=0.9") || warm.contains("hit_rate=1.000"), "{warm}");
     assert!(warm.contains("p50_us=") && warm.contains("p99_us="), "{warm}");
 
-    // A config file with an unknown key is refused, naming the file.
+    // A config file with an unknown key is refused, naming the file; so is a state cache the
+    // node could not hold.
     let cfg = dir.path().join("node.toml");
-    std::fs::write(&cfg, "[node.cache]\nheader_cap = 10\npayload_kap = 5\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_phantom-node"))
-        .args(["run", "--chain", "dev", "--rpc-port", "0", "--base-path", dir.path().join("other").to_str().unwrap()])
-        .arg("--config")
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("node.toml"), "{}", String::from_utf8_lossy(&out.stderr));
-    // So is a state cache the node could not hold.
-    std::fs::write(&cfg, "[node.cache]\nstate_cap = 99999999999\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_phantom-node"))
-        .args(["run", "--chain", "dev", "--rpc-port", "0", "--base-path", dir.path().join("other").to_str().unwrap()])
-        .arg("--config")
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("limited to"), "{}", String::from_utf8_lossy(&out.stderr));
+    let refused = |text: &str| {
+        std::fs::write(&cfg, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_phantom-node"))
+            .args(["run", "--chain", "dev", "--rpc-port", "0", "--base-path"])
+            .arg(dir.path().join("other"))
+            .arg("--config")
+            .arg(&cfg)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{text}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = refused("[node.cache]\nheader_cap = 10\npayload_kap = 5\n");
+    assert!(err.contains("node.toml"), "{err}");
+    let err = refused("[node.cache]\nstate_cap = 99999999999\n");
+    assert!(err.contains("limited to"), "{err}");
     n.0 = Command::new("true").spawn().unwrap(); // already reaped
 }

@@ -19,23 +19,11 @@ pub struct Checked {
 /// Checks `tx` (encoded in `size` bytes) of the chain `genesis` for application in anchor
 /// `anchor_index` against `state`, cheapest checks first so that a bad transaction costs
 /// little: shape, inputs exist and are mature, value and fee, and last the predicates with
-/// their signatures.
+/// their signatures. Returns what the transaction amounts to and the outputs its inputs spend,
+/// in input order. The result is a function of `tx`, `size`, `anchor_index`, the chain and
+/// these outputs alone (the signature cache never changes a result), which is what lets
+/// `apply` reuse a precheck.
 pub fn check(
-    tx: &Transaction,
-    size: usize,
-    state: &ModuleView<'_>,
-    anchor_index: u64,
-    genesis: &Hash32,
-    config: &UtxoConfig,
-    sigs: &SigCache,
-) -> Result<Checked, ModuleError> {
-    check_spends(tx, size, state, anchor_index, genesis, config, sigs).map(|(c, _)| c)
-}
-
-/// [`check`], also returning the outputs the inputs spend, in input order. The result is a
-/// function of `tx`, `size`, `anchor_index`, the chain and these outputs alone (the signature
-/// cache never changes a result), which is what lets `apply` reuse a precheck.
-pub(crate) fn check_spends(
     tx: &Transaction,
     size: usize,
     state: &ModuleView<'_>,

@@ -27,7 +27,6 @@ mod sigcache;
 mod spent;
 mod store;
 
-use check::check_spends;
 pub use check::{Checked, check};
 pub use config::{Allocation, UtxoConfig};
 pub use sigcache::SigCache;
@@ -130,7 +129,7 @@ impl UtxoModule {
         let prechecked = reuse.is_some();
         let (c, spends) = match reuse {
             Some(found) => found,
-            None => check_spends(tx, size, &state.view(), ctx.index, &self.genesis, &self.config, &self.sigs)?,
+            None => check(tx, size, &state.view(), ctx.index, &self.genesis, &self.config, &self.sigs)?,
         };
         for (input, utxo) in tx.inputs.iter().zip(&spends) {
             store::remove_output(state, &input.prev, utxo);
@@ -206,7 +205,7 @@ impl Module for UtxoModule {
     fn validate(&self, call: &[u8], view: &ModuleView<'_>) -> Result<Validity, ModuleError> {
         let tx = decode_tx(call)?;
         let next = LAST_ANCHOR.get(view)?.unwrap_or(0).saturating_add(1);
-        let c = check(&tx, call.len(), view, next, &self.genesis, &self.config, &self.sigs)
+        let (c, _) = check(&tx, call.len(), view, next, &self.genesis, &self.config, &self.sigs)
             .map_err(|e| self.explain(&tx, e))?;
         let provides = (0..tx.outputs.len()).map(|i| store::outpoint_tag(&output_point(c.txid, i))).collect();
         let requires = tx.inputs.iter().map(|i| store::outpoint_tag(&i.prev)).collect();
@@ -252,7 +251,7 @@ impl Module for UtxoModule {
 
     fn precheck(&self, ctx: &AnchorCtx, call: &[u8], view: &ModuleView<'_>) -> Option<Prechecked> {
         let tx = decode_tx(call).ok()?;
-        let checked = check_spends(&tx, call.len(), view, ctx.index, &self.genesis, &self.config, &self.sigs).ok();
+        let checked = check(&tx, call.len(), view, ctx.index, &self.genesis, &self.config, &self.sigs).ok();
         let key = checked.as_ref().map_or_else(|| tx.txid(), |(c, _)| c.txid);
         let spends = tx.inputs.iter().map(|i| store::outpoint_tag(&i.prev)).collect();
         Some(Prechecked::new(Some(key), Pre { tx, checked }).consuming(spends))
