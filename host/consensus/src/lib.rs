@@ -13,6 +13,8 @@ mod dag;
 mod election;
 mod engine;
 mod event;
+mod fetch;
 
 pub use engine::{AnchorBatch, Config, ConfigError, Engine, InsertError, Output, Stats};
 pub use event::{EVENT_DOMAIN, Equivocation, Event, MAX_EVENT_BYTES, SignatureVerifier, SignedEvent};
+pub use fetch::{Fetch, PENDING_CAP, Pull};

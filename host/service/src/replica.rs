@@ -12,18 +12,16 @@ use crate::keys::{SeatKeys, SeatSigner};
 use crate::producer::payload_root;
 use crate::{NodeCtx, ServiceError};
 use pc_codec::{Encode, Hash32, Identified};
-use pc_consensus::{AnchorBatch, Config, Engine, InsertError, Output, SignedEvent};
+use pc_consensus::{AnchorBatch, Config, Engine, Fetch, InsertError, Output, SignedEvent};
 use pc_net::{Announce, Command, EventWithPayload, Net, NetEvent, Offence, PeerId, Request, Response};
 use pc_runtime_api::Call;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 const COIN_PERIOD: u64 = 8;
-/// Events kept waiting for parents at most.
-const PENDING_CAP: usize = 4096;
 /// Pull attempts per missing id before giving up on it (anti-entropy still covers it).
 const PULL_ATTEMPTS: u32 = 6;
 /// First pull retry; doubles per attempt.
@@ -75,11 +73,6 @@ struct Seat {
     unsigned: Option<DagRecord>,
 }
 
-struct Pull {
-    due: Instant,
-    attempts: u32,
-}
-
 /// The replica's state; [`Replica::run`] drives it on its own thread.
 pub struct Replica {
     ctx: Arc<NodeCtx>,
@@ -98,9 +91,8 @@ pub struct Replica {
     accepted: Vec<Hash32>,
     /// Highest accepted seq per seat.
     heads: Vec<u64>,
-    pending: BTreeMap<Hash32, EventWithPayload>,
-    waiting: BTreeMap<Hash32, Vec<Hash32>>,
-    pulls: BTreeMap<Hash32, Pull>,
+    /// Events parked until their parents arrive, and the pulls fetching those parents.
+    fetch: Fetch<EventWithPayload, Instant>,
     replaying: bool,
     max_calls: usize,
     /// A peer event arrived since our last own event.
@@ -160,9 +152,7 @@ impl Replica {
             accepted_at: HashMap::new(),
             local_txs: std::collections::BTreeSet::new(),
             accepted: Vec::new(),
-            pending: BTreeMap::new(),
-            waiting: BTreeMap::new(),
-            pulls: BTreeMap::new(),
+            fetch: Fetch::default(),
             replaying: true,
             fresh: true,
             last_own: now,
@@ -266,13 +256,10 @@ impl Replica {
         let unknown: Vec<Hash32> = ann
             .events
             .into_iter()
-            .filter(|id| !self.engine.contains(id) && !self.pending.contains_key(id) && !self.pulls.contains_key(id))
+            .filter(|id| !self.engine.contains(id) && !self.fetch.is_parked(id) && !self.fetch.is_pulling(id))
             .collect();
         if !unknown.is_empty() {
-            let due = Instant::now() + PULL_BACKOFF;
-            for id in &unknown {
-                self.pulls.insert(*id, Pull { due, attempts: 1 });
-            }
+            self.fetch.start_pulls(&unknown, Instant::now() + PULL_BACKOFF);
             self.request_events(from, unknown);
         }
         let txs: Vec<Hash32> = ann.txs.into_iter().filter(|k| self.ctx.mempool.status(k).is_none()).collect();
@@ -342,7 +329,7 @@ impl Replica {
     /// An event from the network (or `None`: our own).
     fn offer(&mut self, from: Option<PeerId>, e: EventWithPayload) -> Result<(), ServiceError> {
         let id = e.event.event.id();
-        if self.engine.contains(&id) || self.pending.contains_key(&id) {
+        if self.engine.contains(&id) || self.fetch.is_parked(&id) {
             return Ok(());
         }
         let penalize = |me: &Self, why: &str| {
@@ -359,7 +346,7 @@ impl Replica {
             penalize(self, "payload does not match its event, or breaks the limits");
             return Ok(());
         }
-        let needed = self.waiting.contains_key(&id);
+        let needed = self.fetch.is_needed(&id);
         let timed = crate::keys::Timed { inner: &self.verifier, hist: &self.ctx.metrics.sig_verify };
         let result = if needed {
             self.engine.insert_needed(e.event.clone(), &timed)
@@ -380,26 +367,11 @@ impl Replica {
                     penalize(self, "bad signature");
                     return Ok(());
                 }
-                self.pulls.remove(&id);
-                if self.pending.len() < PENDING_CAP {
-                    for p in &ids {
-                        self.waiting.entry(*p).or_default().push(id);
-                    }
-                    self.pending.insert(id, e);
-                }
-                let new: Vec<Hash32> =
-                    ids.into_iter().filter(|p| !self.pending.contains_key(p) && !self.pulls.contains_key(p)).collect();
-                if !new.is_empty() {
-                    let due = Instant::now() + PULL_BACKOFF;
-                    for p in &new {
-                        self.pulls.insert(*p, Pull { due, attempts: 1 });
-                    }
-                    if let Some(to) = from.or_else(|| self.some_peer()) {
-                        self.send(Command::Request {
-                            to,
-                            req: Request::Events { ids: new, heads: self.heads.clone() },
-                        });
-                    }
+                let new = self.fetch.park(id, e, ids, Instant::now() + PULL_BACKOFF);
+                if !new.is_empty()
+                    && let Some(to) = from.or_else(|| self.some_peer())
+                {
+                    self.send(Command::Request { to, req: Request::Events { ids: new, heads: self.heads.clone() } });
                 }
             }
             Err(InsertError::Known | InsertError::ForkBound { .. }) => {}
@@ -418,7 +390,7 @@ impl Replica {
             }
         }
         self.accepted.push(id);
-        self.pulls.remove(&id);
+        self.fetch.arrived(&id);
         if !self.replaying {
             self.ctx.metrics.events.inc();
             self.accepted_at.insert(id, Instant::now());
@@ -454,16 +426,12 @@ impl Replica {
     fn release_waiting(&mut self, arrived: Hash32) -> Result<(), ServiceError> {
         let mut queue = vec![arrived];
         while let Some(parent) = queue.pop() {
-            for child in self.waiting.remove(&parent).unwrap_or_default() {
-                let ready = self
-                    .pending
-                    .get(&child)
-                    .is_some_and(|e| e.event.event.parents.iter().all(|p| self.engine.contains(p)));
-                if let Some(e) = ready.then(|| self.pending.remove(&child)).flatten() {
-                    self.offer(None, e)?;
-                    if self.engine.contains(&child) {
-                        queue.push(child);
-                    }
+            let engine = &self.engine;
+            let ready = self.fetch.take_ready(&parent, |e| e.event.event.parents.iter().all(|p| engine.contains(p)));
+            for (child, e) in ready {
+                self.offer(None, e)?;
+                if self.engine.contains(&child) {
+                    queue.push(child);
                 }
             }
         }
@@ -476,8 +444,9 @@ impl Replica {
             self.last_gauges = now;
             let m = &self.ctx.metrics;
             let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
-            m.pending_events.set(n(self.pending.len()));
-            m.pulls_in_flight.set(n(self.pulls.len()));
+            let (parked, _, pulls) = self.fetch.sizes();
+            m.pending_events.set(n(parked));
+            m.pulls_in_flight.set(n(pulls));
             m.peers.set(n(self.net.peers().len()));
             m.net_dropped.set(i64::try_from(self.net.dropped()).unwrap_or(i64::MAX));
             self.ctx.observe_mempool();
@@ -511,35 +480,13 @@ impl Replica {
     }
 
     fn retry_pulls(&mut self, now: Instant) {
-        let mut overdue = Vec::new();
-        let mut abandoned = Vec::new();
-        let (engine, pending) = (&self.engine, &self.pending);
-        self.pulls.retain(|id, pull| {
-            if engine.contains(id) || pending.contains_key(id) {
-                return false;
-            }
-            if pull.due > now {
-                return true;
-            }
-            if pull.attempts >= PULL_ATTEMPTS {
-                abandoned.push(*id);
-                return false;
-            }
-            pull.due = now + PULL_BACKOFF * (1 << pull.attempts.min(4));
-            pull.attempts += 1;
-            overdue.push(*id);
-            true
-        });
-        for gone in abandoned {
-            let mut queue = vec![gone];
-            while let Some(id) = queue.pop() {
-                for child in self.waiting.remove(&id).unwrap_or_default() {
-                    if self.pending.remove(&child).is_some() {
-                        queue.push(child);
-                    }
-                }
-            }
-        }
+        let engine = &self.engine;
+        let overdue = self.fetch.retry(
+            now,
+            |id| engine.contains(id),
+            PULL_ATTEMPTS,
+            |attempts| now + PULL_BACKOFF * (1 << attempts.min(4)),
+        );
         if !overdue.is_empty()
             && let Some(to) = self.some_peer()
         {

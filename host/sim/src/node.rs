@@ -3,29 +3,18 @@
 use crate::network::{Action, Msg, Network};
 use pc_codec::{Domain, Hash32, Identified};
 use pc_consensus::{
-    AnchorBatch, Config, ConfigError, Engine, Event, InsertError, Output, SignatureVerifier, SignedEvent,
+    AnchorBatch, Config, ConfigError, Engine, Event, Fetch, InsertError, Output, SignatureVerifier, SignedEvent,
 };
 use rand_chacha::ChaCha8Rng;
 use rand_core::Rng;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 const KEY: Domain = Domain::new("phantomcoin/v1/sim/seat-key");
 const PAYLOAD: Domain = Domain::new("phantomcoin/v1/sim/payload");
-/// Events a node keeps waiting for parents; the oldest-arrived beyond this are dropped.
-const PENDING_CAP: usize = 4096;
 /// Events sent at most in one anti-entropy answer.
 const SYNC_CAP: usize = 256;
 /// Pull attempts per missing id before the node gives up on it (anti-entropy still covers it).
 const PULL_ATTEMPTS: u32 = 6;
-
-/// An outstanding pull of a missing event.
-#[derive(Debug, Clone, Copy)]
-struct Pull {
-    /// Tick at which the pull is retried if the event has not arrived.
-    due: u64,
-    /// Attempts so far.
-    attempts: u32,
-}
 
 /// Simulator signatures: a keyed BLAKE3 MAC per seat. Only seat s knows seat s's key here,
 /// which is all the engine needs from a signature: nobody else can produce it.
@@ -89,12 +78,10 @@ pub(crate) struct SimNode {
     pub behaviour: Behaviour,
     cfg: Config,
     engine: Engine,
-    pending: BTreeMap<Hash32, SignedEvent>,
-    /// Missing parent → pending events waiting for it.
-    waiting: BTreeMap<Hash32, Vec<Hash32>>,
-    /// Missing events asked for and not yet arrived. A duplicate delivery never re-asks: only
-    /// the retry timer does, with a backoff, so requests cannot snowball at large k.
-    pulls: BTreeMap<Hash32, Pull>,
+    /// Events parked for missing parents, and the pulls of those parents. A duplicate delivery
+    /// never re-asks: only the retry timer does, with a backoff, so requests cannot snowball at
+    /// large k.
+    fetch: Fetch<SignedEvent, u64>,
     /// When this node's retry timer is next scheduled to fire.
     retry_at: Option<u64>,
     /// Events accepted, in order: what the node persists and replays after a crash.
@@ -129,9 +116,7 @@ impl SimNode {
             behaviour,
             engine: Engine::new(cfg.clone())?,
             cfg,
-            pending: BTreeMap::new(),
-            waiting: BTreeMap::new(),
-            pulls: BTreeMap::new(),
+            fetch: Fetch::default(),
             retry_at: None,
             persisted: Vec::new(),
             persisted_ids: Vec::new(),
@@ -159,14 +144,9 @@ impl SimNode {
     /// Debug line: what the node waits for.
     pub fn waiting_summary(&self) -> String {
         let pulls: Vec<String> =
-            self.pulls.iter().map(|(id, p)| format!("{}@{}x{}", &id.to_string()[..8], p.due, p.attempts)).collect();
-        format!(
-            "pending={} waiting_on={} pulls=[{}] retry_at={:?}",
-            self.pending.len(),
-            self.waiting.len(),
-            pulls.join(" "),
-            self.retry_at
-        )
+            self.fetch.pulls().map(|(id, p)| format!("{}@{}x{}", &id.to_string()[..8], p.due, p.attempts)).collect();
+        let (parked, waited_for, _) = self.fetch.sizes();
+        format!("pending={parked} waiting_on={waited_for} pulls=[{}] retry_at={:?}", pulls.join(" "), self.retry_at)
     }
 
     pub fn engine(&self) -> &Engine {
@@ -180,9 +160,7 @@ impl SimNode {
 
     pub fn crash(&mut self) {
         self.crashed = true;
-        self.pending.clear();
-        self.waiting.clear();
-        self.pulls.clear();
+        self.fetch.clear();
         self.retry_at = None;
     }
 
@@ -294,7 +272,7 @@ impl SimNode {
     fn insert(&mut self, now: u64, se: SignedEvent) -> Result<(), InsertError> {
         let id = se.event.id();
         // An event a buffered event waits for is needed: the fork-bomb bound must not refuse it.
-        let outs = if self.waiting.contains_key(&id) {
+        let outs = if self.fetch.is_needed(&id) {
             self.engine.insert_needed(se.clone(), &SimKeys)?
         } else {
             self.engine.insert(se.clone(), &SimKeys)?
@@ -401,26 +379,15 @@ impl SimNode {
     fn offer(&mut self, now: u64, from: usize, ev: SignedEvent, net: &mut Network, rng: &mut ChaCha8Rng) {
         let creator = ev.event.creator;
         let id = ev.event.id();
-        if self.pending.contains_key(&id) {
+        if self.fetch.is_parked(&id) {
             return; // a duplicate of an event already waiting: its parents are being pulled
         }
         match self.insert(now, ev.clone()) {
             Ok(()) => self.release_waiting(now, id),
             Err(InsertError::MissingParents(ids)) => {
-                self.pulls.remove(&id);
-                if self.pending.len() < PENDING_CAP {
-                    for p in &ids {
-                        self.waiting.entry(*p).or_default().push(id);
-                    }
-                    self.pending.insert(id, ev);
-                }
-                let new: Vec<Hash32> =
-                    ids.into_iter().filter(|p| !self.pending.contains_key(p) && !self.pulls.contains_key(p)).collect();
+                let due = now + backoff(net, 0);
+                let new = self.fetch.park(id, ev, ids, due);
                 if !new.is_empty() {
-                    let due = now + backoff(net, 0);
-                    for p in &new {
-                        self.pulls.insert(*p, Pull { due, attempts: 1 });
-                    }
                     self.arm_retry(due, net);
                     net.send(now, self.seat as usize, from, Msg::Request { ids: new, heads: self.heads.clone() }, rng);
                 }
@@ -447,37 +414,10 @@ impl SimNode {
             return; // a superseded timer
         }
         self.retry_at = None;
-        let mut overdue = Vec::new();
-        let mut abandoned = Vec::new();
         let engine = &self.engine;
-        let pending = &self.pending;
-        self.pulls.retain(|id, pull| {
-            if engine.contains(id) || pending.contains_key(id) {
-                return false;
-            }
-            if pull.due > now {
-                return true;
-            }
-            if pull.attempts >= PULL_ATTEMPTS {
-                abandoned.push(*id);
-                return false;
-            }
-            overdue.push(*id);
-            true
-        });
-        for id in abandoned {
-            self.evict_waiting_on(id);
-        }
-        let mut next = None::<u64>;
-        for id in &overdue {
-            if let Some(pull) = self.pulls.get_mut(id) {
-                pull.due = now + backoff(net, pull.attempts);
-                pull.attempts += 1;
-            }
-        }
-        for pull in self.pulls.values() {
-            next = Some(next.map_or(pull.due, |n| n.min(pull.due)));
-        }
+        let overdue =
+            self.fetch.retry(now, |id| engine.contains(id), PULL_ATTEMPTS, |attempts| now + backoff(net, attempts));
+        let next = self.fetch.next_due();
         if !overdue.is_empty() && net.seats() > 1 {
             let others = net.seats() as u64 - 1;
             let peer = (self.seat as usize + 1 + (rng.next_u64() % others) as usize) % net.seats();
@@ -488,34 +428,13 @@ impl SimNode {
         }
     }
 
-    /// Drops the pending events that wait (transitively) on an event the node gave up pulling.
-    /// The next descendant to arrive misses them again and starts fresh pulls, so an event that
-    /// was only hard to get (every peer asked so far lacked it) is not lost for good, while one
-    /// that does not exist stops costing requests.
-    fn evict_waiting_on(&mut self, gone: Hash32) {
-        let mut queue = vec![gone];
-        while let Some(id) = queue.pop() {
-            for child in self.waiting.remove(&id).unwrap_or_default() {
-                if self.pending.remove(&child).is_some() {
-                    queue.push(child);
-                }
-            }
-        }
-    }
-
-    /// Inserts pending events whose last missing parent just arrived, transitively.
     fn release_waiting(&mut self, now: u64, arrived: Hash32) {
         let mut queue = vec![arrived];
         while let Some(parent) = queue.pop() {
-            for child in self.waiting.remove(&parent).unwrap_or_default() {
-                let ready =
-                    self.pending.get(&child).is_some_and(|ev| ev.event.parents.iter().all(|p| self.engine.contains(p)));
-                if !ready {
-                    continue;
-                }
-                if let Some(ev) = self.pending.remove(&child)
-                    && self.insert(now, ev).is_ok()
-                {
+            let engine = &self.engine;
+            let ready = self.fetch.take_ready(&parent, |ev| ev.event.parents.iter().all(|p| engine.contains(p)));
+            for (child, ev) in ready {
+                if self.insert(now, ev).is_ok() {
                     queue.push(child);
                 }
             }
