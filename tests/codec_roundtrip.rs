@@ -30,14 +30,13 @@ proptest! {
         index in any::<u64>(), id in hash(), root in hash(), ev in hash(), shard in any::<u16>(),
         lamport in any::<u64>(), calls in any::<u32>(), dropped in any::<u32>(),
         module in "[a-z-]{0,12}", name in "[A-Za-z]{0,12}", data in prop::collection::vec(any::<u8>(), 0..64),
-        tree in prop::option::of(any::<u64>()),
     ) {
         let ct = ConsensusTime { anchor: index, lamport };
         check(AnchorRecord { index, anchor_id: id, shard, consensus_time: ct, state_root: root, events_root: ev, calls, dropped })?;
         check(EventRecord { anchor: index, index: calls, module: module.clone(), name: name.clone(), data: data.clone() })?;
         check(Call { module: module.clone(), data })?;
         check(CallDropped { call_id: id, module, code: name })?;
-        check(Head { anchor: index, anchor_id: id, state_root: root, tree_version: tree })?;
+        check(Head { anchor: index, anchor_id: id, state_root: root })?;
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Golden vectors: the exact bytes and hashes of every consensus, wire and disk type this
 //! repository defines, checked in under tests/golden/. Any change to an encoding, a hashing
-//! domain, the state-key layout or the state tree shows up here as a failure.
+//! domain, the state-key layout or the state commitment shows up here as a failure.
 //!
 //! After an intended format change, regenerate with `PC_BLESS=1 cargo test -p
 //! pc-integration-tests --test golden_vectors` and explain the change in the commit.
@@ -43,7 +43,12 @@ fn vectors() -> Vec<(String, String)> {
     enc("event_record", ev.encode());
     enc("event_record.id", ev.id().0.to_vec());
     enc("call_dropped", CallDropped { call_id: h(4), module: "utxo".into(), code: "utxo.x".into() }.encode());
-    enc("head", Head { anchor: 5, anchor_id: h(5), state_root: h(6), tree_version: Some(3) }.encode());
+    enc("head", Head { anchor: 5, anchor_id: h(5), state_root: h(6) }.encode());
+    enc("state.empty_root", pc_state::empty_state_root().0.to_vec());
+    let mut acc = pc_state::Accumulator::empty();
+    acc.insert(b"utxo/outputs/k", b"value");
+    enc("state.one_entry_root", acc.root().0.to_vec());
+    enc("state.one_entry_accumulator_head", acc.to_bytes()[..32].to_vec());
     enc(
         "genesis_info",
         GenesisInfo { note_commitment: h(7), network_id: "phantom-dev".into(), seed: h(8), genesis_hash: h(9) }

@@ -151,7 +151,7 @@ impl Runtime {
         }
         let (record, _) = self.commit(db, txn, &ctx, raw, &[], 0, 0, true)?;
         tracing::info!(target: "pc::runtime", genesis = %self.genesis_hash, state_root = %record.state_root, "genesis committed");
-        db.head()?.ok_or_else(|| RuntimeError::State(pc_state::StateError::Tree("head missing after genesis".into())))
+        Ok(pc_state::Head { anchor: 0, anchor_id: record.anchor_id, state_root: record.state_root })
     }
 
     /// Applies one finalized anchor through the hook chain and commits it atomically.

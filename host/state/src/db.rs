@@ -1,18 +1,22 @@
 //! The committed state and the atomic anchor commit.
 
 use crate::cache::ReadCache;
-use crate::tree::{EMPTY_STATE_ROOT, StateProof, Tree, TreeStore, key_hash, node_key_bytes, stage_nodes};
+use crate::commitment::{Accumulator, Change, empty_state_root};
 use crate::{StateError, StateTxn, Writes};
 use pc_codec::{Decode, Encode, Hash32, decode_canonical};
-use pc_store::{Column, Durability, KvStore, Scan, WriteBatch};
+use pc_store::{Column, Durability, KvStore, WriteBatch};
+use rayon::prelude::*;
 use std::sync::Arc;
 
 const HEAD_KEY: &[u8] = b"head";
 const GENESIS_KEY: &[u8] = b"genesis";
-/// Age (in tree versions) beyond which leftover stale records of older databases are pruned.
-const KEEP_TREE_VERSIONS: u64 = 16;
-/// Stale nodes deleted per commit at most, so pruning never stalls an anchor.
-const PRUNE_PER_COMMIT: usize = 4096;
+const ACCUMULATOR_KEY: &[u8] = b"state-accumulator";
+const FORMAT_KEY: &[u8] = b"state-format";
+/// The state format this build reads and writes: 2 is the lattice-hash commitment. Format 1
+/// (a sparse Merkle tree) recorded no marker.
+pub const STATE_FORMAT: u32 = 2;
+/// Below this many state writes an anchor's committed values are read on the calling thread.
+const PARALLEL_READS_FROM: usize = 64;
 
 /// The last committed anchor: what a restarted node resumes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
@@ -23,8 +27,6 @@ pub struct Head {
     pub anchor_id: Hash32,
     /// The state root after applying it.
     pub state_root: Hash32,
-    /// The newest tree version (the tree advances only on anchors that change state).
-    pub tree_version: Option<u64>,
 }
 
 /// Keys with this prefix are auxiliary: committed with the anchor, outside the state root.
@@ -56,6 +58,9 @@ pub(crate) fn read_committed(
     cache.fill(epoch, key, v.clone());
     Ok(v)
 }
+
+/// A changed state key with its committed value and its new one.
+type OwnedChange = (Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>);
 
 /// The committed state of one node. Clones share the store and the cache.
 #[derive(Clone)]
@@ -93,13 +98,27 @@ impl StateDb {
         &self.kv
     }
 
-    /// The last committed anchor, or `None` before genesis.
+    /// The last committed anchor, or `None` before genesis. A database of another state
+    /// format is refused here, before anything reads or writes its state.
     pub fn head(&self) -> Result<Option<Head>, StateError> {
-        match self.kv.get(Column::Meta, HEAD_KEY)? {
-            None => Ok(None),
-            Some(b) => {
-                decode_canonical(&b, 128).map(Some).map_err(|source| StateError::Corrupt { what: "head", source })
+        let Some(b) = self.kv.get(Column::Meta, HEAD_KEY)? else { return Ok(None) };
+        let found = match self.kv.get(Column::Meta, FORMAT_KEY)? {
+            None => 1,
+            Some(f) => {
+                decode_canonical(&f, 4).map_err(|source| StateError::Corrupt { what: "state format", source })?
             }
+        };
+        if found != STATE_FORMAT {
+            return Err(StateError::Format { found, expected: STATE_FORMAT });
+        }
+        decode_canonical(&b, 128).map(Some).map_err(|source| StateError::Corrupt { what: "head", source })
+    }
+
+    /// The committed state accumulator (empty before genesis).
+    pub fn accumulator(&self) -> Result<Accumulator, StateError> {
+        match self.kv.get(Column::Meta, ACCUMULATOR_KEY)? {
+            None => Ok(Accumulator::empty()),
+            Some(b) => Accumulator::from_bytes(&b),
         }
     }
 
@@ -115,7 +134,7 @@ impl StateDb {
 
     /// The current state root (the empty root before genesis).
     pub fn state_root(&self) -> Result<Hash32, StateError> {
-        Ok(self.head()?.map_or(EMPTY_STATE_ROOT, |h| h.state_root))
+        Ok(self.head()?.map_or_else(empty_state_root, |h| h.state_root))
     }
 
     /// Reads a committed value.
@@ -128,7 +147,8 @@ impl StateDb {
         StateTxn::new(self.kv.as_ref(), self.cache.as_deref())
     }
 
-    /// Computes the new tree for `writes` as anchor `anchor` and stages everything in one batch.
+    /// Computes the state root after `writes` as anchor `anchor` and stages everything in one
+    /// batch.
     /// Nothing is written until [`Prepared::commit`].
     pub fn prepare(&self, writes: Writes, anchor: u64) -> Result<Prepared<'_>, StateError> {
         let head = self.head()?;
@@ -137,86 +157,57 @@ impl StateDb {
             return Err(StateError::OutOfOrder { got: anchor, head: head.map(|h| h.anchor) });
         }
         let mut batch = WriteBatch::new();
-        let mut value_set = Vec::new();
-        let mut written = Vec::new();
-        for (key, value) in writes {
-            if column_of(&key) == Column::Aux {
-                match value {
-                    Some(v) => batch.put(Column::Aux, key, v),
-                    None => batch.delete(Column::Aux, key),
-                }
-                continue;
+        let (aux, state): (Vec<_>, Vec<_>) = writes.into_iter().partition(|(k, _)| column_of(k) == Column::Aux);
+        for (key, value) in aux {
+            match value {
+                Some(v) => batch.put(Column::Aux, key, v),
+                None => batch.delete(Column::Aux, key),
             }
-            let committed = self.get(&key)?;
-            if committed == value {
-                continue; // a no-op write must not churn the tree
-            }
-            let kh = key_hash(&key);
+        }
+        // The committed value of every written key: the commitment takes it out, and a
+        // no-op write must change nothing.
+        let read = |(key, value): (Vec<u8>, Option<Vec<u8>>)| {
+            self.get(&key).map(|committed| (committed != value).then_some((key, committed, value)))
+        };
+        let changes: Vec<OwnedChange> = if state.len() < PARALLEL_READS_FROM {
+            state.into_iter().map(read).filter_map(Result::transpose).collect::<Result<_, _>>()?
+        } else {
+            state.into_par_iter().map(read).filter_map(Result::transpose).collect::<Result<_, _>>()?
+        };
+        let state_root = if changes.is_empty() {
+            head.map_or_else(empty_state_root, |h| h.state_root)
+        } else {
+            let mut acc = self.accumulator()?;
+            let refs: Vec<Change<'_>> =
+                changes.iter().map(|(k, old, new)| (k.as_slice(), old.as_deref(), new.as_deref())).collect();
+            acc.apply(&refs);
+            StateDb::write_accumulator(&mut batch, &acc);
+            acc.root()
+        };
+        let mut written = Vec::with_capacity(changes.len());
+        for (key, _, value) in changes {
             match &value {
                 Some(v) => batch.put(Column::State, key.clone(), v.clone()),
                 None => batch.delete(Column::State, key.clone()),
             }
-            value_set.push((kh, value.clone()));
             written.push((key, value));
         }
-        let (state_root, tree_version) = if value_set.is_empty() {
-            (head.map_or(EMPTY_STATE_ROOT, |h| h.state_root), head.and_then(|h| h.tree_version))
-        } else {
-            let version = head.and_then(|h| h.tree_version).map_or(0, |v| v + 1);
-            let store = TreeStore { kv: self.kv.as_ref(), proving: None };
-            let (root, update) =
-                Tree::new(&store).put_value_set(value_set, version).map_err(|e| StateError::Tree(e.to_string()))?;
-            stage_nodes(&update, &mut batch)?;
-            // Only the newest version is ever read (proofs are served at the head), so the
-            // nodes this update supersedes are deleted in the same atomic batch: no stale
-            // records to write now and delete later.
-            for stale in &update.stale_node_index_batch {
-                batch.delete(Column::TreeNodes, node_key_bytes(&stale.node_key)?);
-            }
-            // Stale records left by databases written before this rule.
-            self.stage_pruning(version, &mut batch)?;
-            (Hash32(root.0), Some(version))
-        };
-        Ok(Prepared { db: self, batch, written, state_root, anchor, tree_version })
+        Ok(Prepared { db: self, batch, written, state_root, anchor })
     }
 
-    /// Deletes nodes that went stale more than [`KEEP_TREE_VERSIONS`] versions ago.
-    fn stage_pruning(&self, version: u64, batch: &mut WriteBatch) -> Result<(), StateError> {
-        let Some(limit) = version.checked_sub(KEEP_TREE_VERSIONS) else { return Ok(()) };
-        let mut n = 0;
-        self.kv.scan(Column::TreeStale, &[], &[], &mut |k, _| {
-            let since = k.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes);
-            match since {
-                Some(s) if s <= limit && n < PRUNE_PER_COMMIT => {
-                    batch.delete(Column::TreeNodes, k[8..].to_vec());
-                    batch.delete(Column::TreeStale, k.to_vec());
-                    n += 1;
-                    Scan::Continue
-                }
-                _ => Scan::Stop,
-            }
-        })?;
-        Ok(())
-    }
-
-    /// A Merkle proof of a key's current value (or absence) against the current state root.
-    pub fn prove(&self, key: &[u8]) -> Result<StateProof, StateError> {
-        let Some(version) = self.head()?.and_then(|h| h.tree_version) else {
-            return Err(StateError::Tree("the state is empty; nothing to prove against".into()));
-        };
-        let value = self.kv.get(Column::State, key)?;
-        let store = TreeStore { kv: self.kv.as_ref(), proving: Some((key_hash(key), value)) };
-        let (value, proof) =
-            Tree::new(&store).get_with_proof(key_hash(key), version).map_err(|e| StateError::Tree(e.to_string()))?;
-        Ok(StateProof { key: key.to_vec(), value, proof })
-    }
-
+    /// The head goes with the format marker: a database is only ever written by a build that
+    /// reads its format ([`StateDb::head`] refuses the others before any commit).
     pub(crate) fn write_head(batch: &mut WriteBatch, head: &Head) {
         batch.put(Column::Meta, HEAD_KEY.to_vec(), head.encode());
+        batch.put(Column::Meta, FORMAT_KEY.to_vec(), STATE_FORMAT.encode());
     }
 
     pub(crate) fn write_genesis(batch: &mut WriteBatch, genesis: &Hash32) {
         batch.put(Column::Meta, GENESIS_KEY.to_vec(), genesis.encode());
+    }
+
+    pub(crate) fn write_accumulator(batch: &mut WriteBatch, acc: &Accumulator) {
+        batch.put(Column::Meta, ACCUMULATOR_KEY.to_vec(), acc.to_bytes());
     }
 }
 
@@ -229,7 +220,6 @@ pub struct Prepared<'a> {
     written: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     state_root: Hash32,
     anchor: u64,
-    tree_version: Option<u64>,
 }
 
 impl Prepared<'_> {
@@ -252,8 +242,7 @@ impl Prepared<'_> {
 
     /// Writes state, tree, extra records and the new head in one durable atomic batch.
     pub fn commit(mut self, anchor_id: Hash32) -> Result<Head, StateError> {
-        let head =
-            Head { anchor: self.anchor, anchor_id, state_root: self.state_root, tree_version: self.tree_version };
+        let head = Head { anchor: self.anchor, anchor_id, state_root: self.state_root };
         StateDb::write_head(&mut self.batch, &head);
         let Some(cache) = &self.db.cache else {
             self.db.kv.write(self.batch, Durability::Sync)?;

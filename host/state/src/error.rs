@@ -15,9 +15,20 @@ pub enum StateError {
         /// The decoder's complaint.
         source: CodecError,
     },
-    /// The Merkle tree reported an error.
-    #[error("state tree: {0}")]
-    Tree(String),
+    /// The persisted state accumulator has the wrong size: the database is corrupt.
+    #[error("corrupt state accumulator in the database: {0} bytes, expected 2048")]
+    Accumulator(usize),
+    /// The database was written in another state format by another version of the node.
+    #[error(
+        "the database holds state format {found}, this node reads format {expected}: start from an empty data \
+         directory (re-sync from genesis, or restore a snapshot exported by this version)"
+    )]
+    Format {
+        /// The format found (1: the sparse-Merkle-tree format, which recorded no marker).
+        found: u32,
+        /// The format this build reads and writes.
+        expected: u32,
+    },
     /// A snapshot file is malformed, truncated or does not match its own checksum or root.
     #[error("snapshot: {0}")]
     Snapshot(String),

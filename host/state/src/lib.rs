@@ -1,19 +1,17 @@
 //! Authenticated state for PhantomCoin.
 //!
 //! Module state is a flat ordered key space (`module/item/key` → SCALE bytes) kept in the
-//! store's `State` column. Its commitment is a Jellyfish sparse Merkle tree (the `jmt` crate,
-//! BLAKE3 in its own domain) whose version is the global anchor index: committing an anchor
-//! touches only the tree paths of the keys that anchor changed, so the cost of the state root
-//! grows with the writes, never with the size of the state. The tree supports inclusion and
-//! exclusion proofs against the root.
+//! store's `State` column. Its commitment is a lattice hash over the entries ([`Accumulator`]):
+//! committing an anchor costs one hash vector per changed entry, computed in parallel, so the
+//! cost of the state root grows with the writes, never with the size of the state.
 //!
-//! An anchor's writes, the tree nodes they create and the new [`Head`] commit in one atomic
-//! batch ([`StateDb::prepare`] then [`Prepared::commit`]), so a node killed at any point
-//! reopens at its last committed anchor.
+//! An anchor's writes, the new accumulator and the new [`Head`] commit in one atomic batch
+//! ([`StateDb::prepare`] then [`Prepared::commit`]), so a node killed at any point reopens at
+//! its last committed anchor.
 //!
 //! Keys that start with [`AUX_KEY_PREFIX`] are auxiliary (indexes a module keeps for its RPC):
 //! they go through the same overlay, checkpoints and atomic commit, but live in the `Aux`
-//! column and never enter the tree, so they cost no hashing and are not part of the root.
+//! column and never enter the commitment, so they cost no hashing and are not part of the root.
 //!
 //! Committed values are read through a [`ReadCache`] that every commit writes through; one
 //! [`StateDb`] (cloned as needed) must own a store, or a second one's cache would go stale.
@@ -21,14 +19,14 @@
 #![warn(missing_docs)]
 
 mod cache;
+mod commitment;
 mod db;
 mod error;
 pub mod snapshot;
-mod tree;
 mod txn;
 
 pub use cache::ReadCache;
-pub use db::{AUX_KEY_PREFIX, DEFAULT_STATE_CACHE_ENTRIES, Head, Prepared, StateDb};
+pub use commitment::{ACCUMULATOR_BYTES, Accumulator, empty_state_root};
+pub use db::{AUX_KEY_PREFIX, DEFAULT_STATE_CACHE_ENTRIES, Head, Prepared, STATE_FORMAT, StateDb};
 pub use error::StateError;
-pub use tree::{EMPTY_STATE_ROOT, StateProof, key_hash, verify_proof};
 pub use txn::{StateTxn, Writes};

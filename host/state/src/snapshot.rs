@@ -7,19 +7,21 @@
 //! record(x) = u32-LE length ‖ SCALE(x)
 //! ```
 //!
-//! `Body::End` holds the entry count and a BLAKE3 checksum (own domain) over every byte before it. Restore checks
-//! the checksum, rebuilds the sparse Merkle tree from the entries and refuses the snapshot
-//! unless the rebuilt root equals the header's state root, so a snapshot is self-verifying and
-//! a node never starts from state it cannot prove.
+//! `Body::End` holds the entry count and a BLAKE3 checksum (own domain) over every byte before
+//! it. Restore checks the checksum, recomputes the state commitment from the entries and refuses
+//! the snapshot unless its root equals the header's state root, so a snapshot is self-verifying
+//! and a node never starts from state that does not match the root it claims.
 
+use crate::commitment::Accumulator;
 use crate::db::AUX_KEY_PREFIX;
-use crate::tree::{Tree, TreeStore, key_hash, stage_nodes};
 use crate::{Head, StateDb, StateError};
 use pc_codec::{Decode, Domain, Encode, Hash32, decode_canonical};
 use pc_store::{Column, Durability, Scan, WriteBatch};
+use rayon::prelude::*;
 use std::io::{Read, Write};
 
-const MAGIC: [u8; 8] = *b"PCSNAP01";
+/// Format marker; `02` is the lattice-hash state commitment (state format 2).
+const MAGIC: [u8; 8] = *b"PCSNAP02";
 const CHECKSUM: Domain = Domain::new("phantomcoin/v1/snapshot/checksum");
 /// Largest record accepted when reading (a state value is far smaller).
 const MAX_RECORD: usize = 16 << 20;
@@ -31,7 +33,7 @@ pub struct Header {
     pub magic: [u8; 8],
     /// The chain the state belongs to.
     pub genesis: Hash32,
-    /// The anchor the state is at (its `tree_version` is the exporter's and is not trusted).
+    /// The anchor the state is at, with the state root the entries must reproduce.
     pub head: Head,
 }
 
@@ -157,29 +159,19 @@ pub fn restore(db: &StateDb, genesis: Hash32, mut input: impl Read) -> Result<He
     for (k, v) in aux {
         batch.put(Column::Aux, k, v);
     }
-    let tree_version = if entries.is_empty() {
-        None
-    } else {
-        let set: Vec<_> = entries.iter().map(|(k, v)| (key_hash(k), Some(v.clone()))).collect();
-        let store = TreeStore { kv: db.kv().as_ref(), proving: None };
-        let (root, update) = Tree::new(&store).put_value_set(set, 0).map_err(|e| StateError::Tree(e.to_string()))?;
-        if Hash32(root.0) != header.head.state_root {
-            return Err(StateError::Snapshot(format!(
-                "rebuilt state root {} differs from the header's {}",
-                Hash32(root.0),
-                header.head.state_root
-            )));
-        }
-        stage_nodes(&update, &mut batch)?;
-        Some(0)
-    };
-    if tree_version.is_none() && header.head.state_root != crate::EMPTY_STATE_ROOT {
-        return Err(StateError::Snapshot("no entries but a non-empty state root".into()));
+    let acc = Accumulator::of_entries(entries.par_iter().map(|(k, v)| (k.as_slice(), v.as_slice())));
+    if acc.root() != header.head.state_root {
+        return Err(StateError::Snapshot(format!(
+            "recomputed state root {} differs from the header's {}",
+            acc.root(),
+            header.head.state_root
+        )));
     }
+    StateDb::write_accumulator(&mut batch, &acc);
     for (k, v) in entries {
         batch.put(Column::State, k, v);
     }
-    let head = Head { tree_version, ..header.head };
+    let head = header.head;
     StateDb::write_head(&mut batch, &head);
     StateDb::write_genesis(&mut batch, &header.genesis);
     db.kv().write(batch, Durability::Sync)?;

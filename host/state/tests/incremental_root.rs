@@ -1,9 +1,10 @@
-//! The incremental state root equals a root built from scratch, proofs bind values to it, and
-//! snapshots restore to the identical root or are refused.
+//! The incremental state root equals a root built from scratch and binds every value, a
+//! database of another format is refused, and snapshots restore to the identical root or are
+//! refused.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pc_codec::Hash32;
-use pc_state::{EMPTY_STATE_ROOT, StateDb, StateError, snapshot, verify_proof};
+use pc_state::{Accumulator, STATE_FORMAT, StateDb, StateError, empty_state_root, snapshot};
 use pc_store::{MemStore, RocksStore};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -53,24 +54,33 @@ fn from_scratch(model: &BTreeMap<Vec<u8>, Vec<u8>>) -> Hash32 {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
     #[test]
-    fn incremental_root_matches_scratch_and_proofs_verify(
+    fn incremental_root_matches_a_root_built_from_scratch(
         anchors in prop::collection::vec(prop::collection::vec((0u8..40, prop::option::of(any::<u8>())), 0..12), 1..12)
     ) {
         let db = mem();
         let (root, model) = apply(&db, &anchors);
-        let scratch = if model.is_empty() { EMPTY_STATE_ROOT } else { from_scratch(&model) };
+        let scratch = if model.is_empty() { empty_state_root() } else { from_scratch(&model) };
         prop_assert_eq!(root, scratch);
-        if db.head().unwrap().and_then(|h| h.tree_version).is_some() {
-            for k in [0u8, 7, 39] {
-                let key = format!("m/item/{k}").into_bytes();
-                let proof = db.prove(&key).unwrap();
-                prop_assert_eq!(proof.value.as_ref(), model.get(&key));
-                prop_assert!(verify_proof(&root, &proof).is_ok());
-                let mut forged = proof.clone();
-                forged.value = Some(b"forged".to_vec());
-                prop_assert!(verify_proof(&root, &forged).is_err());
-            }
-        }
+        let entries: Vec<_> = model.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).collect();
+        let acc = Accumulator::of_entries(rayon::iter::IntoParallelIterator::into_par_iter(entries));
+        prop_assert_eq!(acc.root(), root);
+        prop_assert_eq!(db.accumulator().unwrap(), acc);
+    }
+
+    /// The root binds every entry: changing, adding or removing any one changes it.
+    #[test]
+    fn any_single_change_changes_the_root(
+        writes in prop::collection::vec((0u8..40, any::<u8>()), 1..20),
+        target in 0u8..41,
+        value in prop::option::of(any::<u8>()),
+    ) {
+        let db = mem();
+        let first: Vec<_> = writes.iter().map(|(k, v)| (*k, Some(*v))).collect();
+        let (before, model) = apply(&db, &[first]);
+        let key = format!("m/item/{target}").into_bytes();
+        prop_assume!(model.get(&key) != value.map(|v| vec![v; 3]).as_ref());
+        let (after, _) = apply(&db, &[vec![(target, value)]]);
+        prop_assert_ne!(before, after);
     }
 }
 
@@ -78,7 +88,7 @@ proptest! {
 fn deleting_everything_returns_the_empty_root() {
     let db = mem();
     let (root, _) = apply(&db, &[vec![(1, Some(1)), (2, Some(2))], vec![(1, None), (2, None)]]);
-    assert_eq!(root, EMPTY_STATE_ROOT);
+    assert_eq!(root, empty_state_root());
 }
 
 #[test]
@@ -95,8 +105,40 @@ fn empty_anchor_keeps_root_and_head_advances() {
     let (root, _) = apply(&db, &[vec![(1, Some(1))], vec![], vec![(1, Some(1))]]);
     let head = db.head().unwrap().unwrap();
     assert_eq!(head.anchor, 2);
-    assert_eq!(head.tree_version, Some(0), "no-op and empty anchors must not add tree versions");
     assert_eq!(root, head.state_root);
+    let (again, _) = apply(&db, &[vec![(1, Some(1))]]);
+    assert_eq!(again, root, "a no-op write must not move the root");
+}
+
+#[test]
+fn a_database_of_the_tree_format_is_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = populated_rocks(dir.path());
+    let root = db.state_root().unwrap();
+    // What the format-1 (sparse Merkle tree) node left: no format marker, and column families
+    // this build no longer has.
+    let mut batch = pc_store::WriteBatch::new();
+    batch.delete(pc_store::Column::Meta, b"state-format".to_vec());
+    db.kv().write(batch, pc_store::Durability::Sync).unwrap();
+    drop(db);
+    {
+        let mut opts = rocksdb::Options::default();
+        opts.create_missing_column_families(true);
+        let mut names = rocksdb::DB::list_cf(&opts, dir.path()).unwrap();
+        names.push("tree_nodes".into());
+        let old = rocksdb::DB::open_cf(&opts, dir.path(), names).unwrap();
+        old.put_cf(old.cf_handle("tree_nodes").unwrap(), b"n", b"node").unwrap();
+    }
+    let db = StateDb::new(Arc::new(RocksStore::open(dir.path()).unwrap()));
+    let err = db.head().unwrap_err();
+    assert!(matches!(err, StateError::Format { found: 1, expected: STATE_FORMAT }), "{err}");
+    assert!(err.to_string().contains("empty data directory"), "{err}");
+    assert!(db.prepare(Default::default(), 30).is_err(), "nothing may be committed on top of it");
+    // Putting the marker back shows the refusal was the format check, and nothing changed.
+    let mut batch = pc_store::WriteBatch::new();
+    batch.put(pc_store::Column::Meta, b"state-format".to_vec(), parity_scale_codec::Encode::encode(&STATE_FORMAT));
+    db.kv().write(batch, pc_store::Durability::Sync).unwrap();
+    assert_eq!(db.state_root().unwrap(), root);
 }
 
 fn populated_rocks(dir: &std::path::Path) -> StateDb {

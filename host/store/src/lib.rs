@@ -21,16 +21,10 @@ pub type KvPairs = Vec<(Vec<u8>, Vec<u8>)>;
 /// The column families. Each holds one kind of record; see `docs/spec/storage.md`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Column {
-    /// Markers: schema version, genesis hash, last applied anchor, tree version.
+    /// Markers: state format, genesis hash, last applied anchor, state accumulator.
     Meta,
     /// Module state: `module/item/key` → SCALE value.
     State,
-    /// Preimages of state key hashes (key hash → state key), for Merkle proofs.
-    StateKeyIndex,
-    /// Sparse Merkle tree nodes.
-    TreeNodes,
-    /// Tree nodes made stale by later versions, kept until pruned.
-    TreeStale,
     /// Finalized anchor records by global anchor index.
     Anchors,
     /// Module events by (anchor, index), each tagged with its module.
@@ -47,27 +41,14 @@ pub enum Column {
 
 impl Column {
     /// Every column, in a fixed order.
-    pub const ALL: [Column; 10] = [
-        Column::Meta,
-        Column::State,
-        Column::StateKeyIndex,
-        Column::TreeNodes,
-        Column::TreeStale,
-        Column::Anchors,
-        Column::Events,
-        Column::Calls,
-        Column::Dag,
-        Column::Aux,
-    ];
+    pub const ALL: [Column; 7] =
+        [Column::Meta, Column::State, Column::Anchors, Column::Events, Column::Calls, Column::Dag, Column::Aux];
 
     /// The column family name on disk.
     pub const fn name(self) -> &'static str {
         match self {
             Column::Meta => "meta",
             Column::State => "state",
-            Column::StateKeyIndex => "state_key_index",
-            Column::TreeNodes => "tree_nodes",
-            Column::TreeStale => "tree_stale",
             Column::Anchors => "anchors",
             Column::Events => "events",
             Column::Calls => "calls",

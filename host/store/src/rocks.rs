@@ -43,7 +43,15 @@ impl RocksStore {
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
         let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
-        let cfs = Column::ALL.iter().map(|c| ColumnFamilyDescriptor::new(c.name(), column_options(&cache)));
+        let mut cfs: Vec<_> =
+            Column::ALL.iter().map(|c| ColumnFamilyDescriptor::new(c.name(), column_options(&cache))).collect();
+        // Column families this build does not know (a database of another format) are opened
+        // too, untouched, so that the database opens and the state layer can refuse it with a
+        // clear error instead of RocksDB's "column families not opened".
+        let existing = DB::list_cf(&opts, dir).unwrap_or_default();
+        for name in existing.into_iter().filter(|n| n != "default" && Column::ALL.iter().all(|c| c.name() != n)) {
+            cfs.push(ColumnFamilyDescriptor::new(name, Options::default()));
+        }
         let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
         Ok(Self { db })
     }
