@@ -67,7 +67,7 @@ fn aux_items_commit_with_the_anchor_but_stay_out_of_the_root() {
     assert_eq!(listed, vec![(1, 10)]);
     let out = apply(2, vec![call(3, 30, false, true)]);
     assert_ne!(out.record.state_root, root0, "plain writes do");
-    // A snapshot carries aux entries and restores them outside the tree.
+    // A snapshot carries aux entries and restores them outside the commitment.
     let mut snap = Vec::new();
     pc_state::snapshot::export(&db, &mut snap).unwrap();
     let other = StateDb::new(Arc::new(pc_store::MemStore::new()));

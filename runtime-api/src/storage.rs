@@ -260,8 +260,8 @@ impl<V: Encode + Decode> StorageValue<V> {
 
 /// A typed map in a module's namespace: `<item>/<SCALE(key)>` → `SCALE(value)`. An
 /// [`aux`](Self::aux) map holds derived data (an index for RPC) outside the state root: it
-/// commits atomically with the anchor and rolls back with a failed call, but costs no tree
-/// hashing and is not proven by the root.
+/// commits atomically with the anchor and rolls back with a failed call, but costs no
+/// commitment hashing and is not covered by the root.
 #[derive(Debug)]
 pub struct StorageMap<K, V> {
     item: &'static str,

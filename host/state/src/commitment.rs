@@ -162,5 +162,17 @@ mod tests {
             seq.insert(k, k);
         }
         assert_eq!(par, seq);
+        // Updates and removals, over the parallel path again.
+        let changes: Vec<Change<'_>> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.as_slice(), Some(k.as_slice()), (i % 2 == 0).then_some(&b"new"[..])))
+            .collect();
+        par.apply(&changes);
+        let mut seq = Accumulator::empty();
+        for k in keys.iter().step_by(2) {
+            seq.insert(k, b"new");
+        }
+        assert_eq!(par, seq);
     }
 }

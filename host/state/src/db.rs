@@ -6,7 +6,7 @@ use crate::{StateError, StateTxn, Writes};
 use pc_codec::{Decode, Encode, Hash32, decode_canonical};
 use pc_store::{Column, Durability, KvStore, WriteBatch};
 use rayon::prelude::*;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 const HEAD_KEY: &[u8] = b"head";
 const GENESIS_KEY: &[u8] = b"genesis";
@@ -62,11 +62,14 @@ pub(crate) fn read_committed(
 /// A changed state key with its committed value and its new one.
 type OwnedChange = (Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>);
 
-/// The committed state of one node. Clones share the store and the cache.
+/// The committed state of one node. Clones share the store, the cache and the commit lock.
 #[derive(Clone)]
 pub struct StateDb {
     kv: Arc<dyn KvStore>,
     cache: Option<Arc<ReadCache>>,
+    /// Held from [`StateDb::prepare`] until the commit is written and cached: the accumulator
+    /// is read, updated and written back, so two commits must never interleave.
+    commit_lock: Arc<Mutex<()>>,
 }
 
 impl std::fmt::Debug for StateDb {
@@ -83,7 +86,7 @@ impl StateDb {
 
     /// Wraps a store, with a cache of `entries` committed values (0: none).
     pub fn with_cache(kv: Arc<dyn KvStore>, entries: usize) -> Self {
-        Self { kv, cache: ReadCache::new(entries).map(Arc::new) }
+        Self { kv, cache: ReadCache::new(entries).map(Arc::new), commit_lock: Arc::new(Mutex::new(())) }
     }
 
     /// Forgets cached values: for code that wrote the store around [`Prepared::commit`].
@@ -91,6 +94,11 @@ impl StateDb {
         if let Some(c) = &self.cache {
             c.clear();
         }
+    }
+
+    /// The commit lock, for writers that bypass [`StateDb::prepare`] (snapshot restore).
+    pub(crate) fn lock_commits(&self) -> MutexGuard<'_, ()> {
+        self.commit_lock.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The store underneath, for the runtime's own columns (anchors, events).
@@ -122,6 +130,17 @@ impl StateDb {
         }
     }
 
+    /// The accumulator a commit builds on, checked against the head's root: a wrong one
+    /// would silently commit wrong roots from here on, so it is refused as corruption.
+    fn checked_accumulator(&self, head: Option<&Head>) -> Result<Accumulator, StateError> {
+        let acc = self.accumulator()?;
+        let expected = head.map_or_else(empty_state_root, |h| h.state_root);
+        if acc.root() != expected {
+            return Err(StateError::AccumulatorMismatch { root: acc.root(), head: expected });
+        }
+        Ok(acc)
+    }
+
     /// The genesis hash of the chain this database belongs to, once genesis is committed.
     pub fn genesis_hash(&self) -> Result<Option<Hash32>, StateError> {
         match self.kv.get(Column::Meta, GENESIS_KEY)? {
@@ -150,7 +169,10 @@ impl StateDb {
     /// Computes the state root after `writes` as anchor `anchor` and stages everything in one
     /// batch.
     /// Nothing is written until [`Prepared::commit`].
+    /// Holds the commit lock until the [`Prepared`] is committed or dropped.
     pub fn prepare(&self, writes: Writes, anchor: u64) -> Result<Prepared<'_>, StateError> {
+        // The lock guards no data of its own, so a poisoned one is as good as a clean one.
+        let guard = self.lock_commits();
         let head = self.head()?;
         let expected = head.map_or(0, |h| h.anchor + 1);
         if anchor != expected {
@@ -177,7 +199,7 @@ impl StateDb {
         let state_root = if changes.is_empty() {
             head.map_or_else(empty_state_root, |h| h.state_root)
         } else {
-            let mut acc = self.accumulator()?;
+            let mut acc = self.checked_accumulator(head.as_ref())?;
             let refs: Vec<Change<'_>> =
                 changes.iter().map(|(k, old, new)| (k.as_slice(), old.as_deref(), new.as_deref())).collect();
             acc.apply(&refs);
@@ -192,7 +214,7 @@ impl StateDb {
             }
             written.push((key, value));
         }
-        Ok(Prepared { db: self, batch, written, state_root, anchor })
+        Ok(Prepared { db: self, batch, written, state_root, anchor, _guard: guard })
     }
 
     /// The head goes with the format marker: a database is only ever written by a build that
@@ -220,6 +242,8 @@ pub struct Prepared<'a> {
     written: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     state_root: Hash32,
     anchor: u64,
+    /// The commit lock, released after the write and the cache update.
+    _guard: MutexGuard<'a, ()>,
 }
 
 impl Prepared<'_> {
@@ -240,7 +264,8 @@ impl Prepared<'_> {
         StateDb::write_genesis(&mut self.batch, genesis);
     }
 
-    /// Writes state, tree, extra records and the new head in one durable atomic batch.
+    /// Writes the state values, the accumulator, extra records and the new head in one durable
+    /// atomic batch, then the changed values through to the cache.
     pub fn commit(mut self, anchor_id: Hash32) -> Result<Head, StateError> {
         let head = Head { anchor: self.anchor, anchor_id, state_root: self.state_root };
         StateDb::write_head(&mut self.batch, &head);

@@ -18,6 +18,14 @@ pub enum StateError {
     /// The persisted state accumulator has the wrong size: the database is corrupt.
     #[error("corrupt state accumulator in the database: {0} bytes, expected 2048")]
     Accumulator(usize),
+    /// The persisted accumulator does not give the head's state root: the database is corrupt.
+    #[error("corrupt state accumulator in the database: it gives root {root}, the head says {head}")]
+    AccumulatorMismatch {
+        /// The root of the persisted accumulator.
+        root: pc_codec::Hash32,
+        /// The head's state root.
+        head: pc_codec::Hash32,
+    },
     /// The database was written in another state format by another version of the node.
     #[error(
         "the database holds state format {found}, this node reads format {expected}: start from an empty data \

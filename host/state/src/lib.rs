@@ -14,7 +14,8 @@
 //! column and never enter the commitment, so they cost no hashing and are not part of the root.
 //!
 //! Committed values are read through a [`ReadCache`] that every commit writes through; one
-//! [`StateDb`] (cloned as needed) must own a store, or a second one's cache would go stale.
+//! [`StateDb`] (cloned as needed) must own a store: a second one's cache would go stale, and its
+//! commits would not take the commit lock that keeps the accumulator's read-update-write whole.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

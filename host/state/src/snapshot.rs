@@ -22,6 +22,8 @@ use std::io::{Read, Write};
 
 /// Format marker; `02` is the lattice-hash state commitment (state format 2).
 const MAGIC: [u8; 8] = *b"PCSNAP02";
+/// The marker of snapshots of the sparse-Merkle-tree format (state format 1).
+const MAGIC_TREE_FORMAT: [u8; 8] = *b"PCSNAP01";
 const CHECKSUM: Domain = Domain::new("phantomcoin/v1/snapshot/checksum");
 /// Largest record accepted when reading (a state value is far smaller).
 const MAX_RECORD: usize = 16 << 20;
@@ -114,12 +116,22 @@ fn corrupt(what: &'static str) -> impl FnOnce(pc_codec::CodecError) -> StateErro
 /// checksum and the rebuilt state root before writing anything; on any error the database is
 /// left untouched.
 pub fn restore(db: &StateDb, genesis: Hash32, mut input: impl Read) -> Result<Header, StateError> {
+    let _commits = db.lock_commits();
     if let Some(h) = db.head()? {
         return Err(StateError::NotEmpty(h.anchor));
     }
     let mut hasher = CHECKSUM.hasher();
-    let header: Header =
-        decode_canonical(&read_record(&mut input, Some(&mut hasher))?, 256).map_err(corrupt("header"))?;
+    let first = read_record(&mut input, Some(&mut hasher))?;
+    // The magic leads the header, and an older header does not decode as this one: check it
+    // first so that an old snapshot is named as such.
+    if first.starts_with(&MAGIC_TREE_FORMAT) {
+        return Err(StateError::Snapshot(
+            "this snapshot is of the sparse-Merkle-tree state format (PCSNAP01), which this version no longer \
+             reads: export it again with this version"
+                .into(),
+        ));
+    }
+    let header: Header = decode_canonical(&first, 256).map_err(corrupt("header"))?;
     if header.magic != MAGIC {
         return Err(StateError::Snapshot("not a PhantomCoin snapshot (bad magic)".into()));
     }

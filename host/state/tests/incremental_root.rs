@@ -106,8 +106,59 @@ fn empty_anchor_keeps_root_and_head_advances() {
     let head = db.head().unwrap().unwrap();
     assert_eq!(head.anchor, 2);
     assert_eq!(root, head.state_root);
-    let (again, _) = apply(&db, &[vec![(1, Some(1))]]);
-    assert_eq!(again, root, "a no-op write must not move the root");
+}
+
+#[test]
+fn a_no_op_anchor_stages_no_state_and_no_accumulator() {
+    let db = mem();
+    apply(&db, &[vec![(1, Some(1)), (2, Some(2))]]);
+    let mut txn = db.txn();
+    txn.put(b"m/item/1".to_vec(), vec![1; 3]);
+    let mut p = db.prepare(txn.into_writes(), 1).unwrap();
+    assert!(p.batch_mut().is_empty(), "a write equal to the committed value must stage nothing");
+}
+
+#[test]
+fn large_anchors_update_and_delete_through_the_parallel_paths() {
+    // Over 64 writes per anchor: committed values are read and vectors summed in parallel.
+    let db = mem();
+    let (_, model) = apply(&db, &[(0u8..200).map(|k| (k, Some(k))).collect()]);
+    assert_eq!(model.len(), 200);
+    let churn: Vec<(u8, Option<u8>)> =
+        (0u8..200).map(|k| (k, if k % 3 == 0 { None } else { Some(k ^ 0x55) })).collect();
+    let (root, model) = apply(&db, &[churn]);
+    assert_eq!(root, from_scratch(&model));
+    assert_eq!(model.len(), 133);
+}
+
+#[test]
+fn a_corrupt_accumulator_is_refused_before_any_commit() {
+    let db = mem();
+    let (root, _) = apply(&db, &[vec![(1, Some(1))]]);
+    let mut other = Accumulator::empty();
+    other.insert(b"not", b"the state");
+    let mut batch = pc_store::WriteBatch::new();
+    batch.put(pc_store::Column::Meta, b"state-accumulator".to_vec(), other.to_bytes());
+    db.kv().write(batch, pc_store::Durability::Sync).unwrap();
+    let mut txn = db.txn();
+    txn.put(b"m/item/2".to_vec(), vec![2; 3]);
+    let err = db.prepare(txn.into_writes(), 1).unwrap_err();
+    assert!(matches!(err, StateError::AccumulatorMismatch { .. }), "{err}");
+    assert_eq!(db.state_root().unwrap(), root);
+    assert_eq!(db.get(b"m/item/2").unwrap(), None);
+}
+
+#[test]
+fn a_snapshot_of_the_tree_format_is_refused_by_name() {
+    let src = mem();
+    apply(&src, &[vec![(1, Some(1))]]);
+    let mut bytes = Vec::new();
+    snapshot::export(&src, &mut bytes).unwrap();
+    bytes[4..12].copy_from_slice(b"PCSNAP01");
+    let dst = mem();
+    let err = snapshot::restore(&dst, Hash32([7; 32]), bytes.as_slice()).unwrap_err();
+    assert!(err.to_string().contains("PCSNAP01"), "{err}");
+    assert_eq!(dst.head().unwrap(), None);
 }
 
 #[test]
