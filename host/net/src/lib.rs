@@ -7,7 +7,7 @@
 //!   the ancestors the requester lacks, anti-entropy by heads, transactions.
 //! - Every message is size-capped and decoded canonically; each peer has a rate limit and a
 //!   misbehaviour score ([`scoring`]), and a peer whose score falls to the ban line is blocked
-//!   and disconnected.
+//!   and disconnected until its ban, which grows with each repeat, runs out.
 //!
 //! [`Net::start`] runs the swarm on a tokio task; the node talks to it with [`Command`]s and
 //! receives [`NetEvent`]s on a bounded channel (full means dropped and counted: backpressure

@@ -22,6 +22,8 @@ use tokio::sync::mpsc;
 const AGENT: &str = "/phantomcoin/1";
 /// How often boot nodes we lost are dialed again.
 const REDIAL: Duration = Duration::from_secs(5);
+/// How often bans that have run out are lifted and silent peers forgotten.
+const SWEEP: Duration = Duration::from_secs(10);
 const MSG_ID: pc_codec::Domain = pc_codec::Domain::new("phantomcoin/v1/net/gossip-message-id");
 
 #[derive(NetworkBehaviour)]
@@ -149,6 +151,7 @@ struct Loop {
 impl Loop {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut redial = tokio::time::interval(REDIAL);
+        let mut sweep = tokio::time::interval(SWEEP);
         loop {
             tokio::select! {
                 cmd = commands.recv() => match cmd {
@@ -157,6 +160,7 @@ impl Loop {
                 },
                 ev = self.swarm.select_next_some() => self.swarm_event(ev),
                 _ = redial.tick() => self.redial(),
+                _ = sweep.tick() => self.lift_expired_bans(),
             }
         }
     }
@@ -204,6 +208,19 @@ impl Loop {
         b.block_list.block_peer(peer);
         b.gossipsub.blacklist_peer(&peer);
         let _ = self.swarm.disconnect_peer_id(peer);
+    }
+
+    /// Unblocks the peers whose ban ran out; they come back on probation (`scoring`).
+    fn lift_expired_bans(&mut self) {
+        for peer in self.scores.expire(Instant::now()) {
+            if !self.blocked.remove(&peer) {
+                continue;
+            }
+            let b = self.swarm.behaviour_mut();
+            b.block_list.unblock_peer(peer);
+            b.gossipsub.remove_blacklisted_peer(&peer);
+            tracing::info!(target: "pc::net", %peer, score = self.scores.score(&peer), "peer ban lifted, on probation");
+        }
     }
 
     fn command(&mut self, cmd: Command) {

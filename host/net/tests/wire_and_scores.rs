@@ -4,7 +4,9 @@
 use libp2p::PeerId;
 use parity_scale_codec::Encode;
 use pc_codec::Hash32;
-use pc_net::scoring::{BAN_SCORE, Offence, RATE_LIMIT, Scores};
+use pc_net::scoring::{
+    BAN_FIRST, BAN_MAX, BAN_SCORE, FORGET_AFTER, Offence, PROBATION_SCORE, RATE_LIMIT, Scores, ban_length,
+};
 use pc_net::{Announce, Request, Response};
 use proptest::prelude::*;
 use std::time::{Duration, Instant};
@@ -54,6 +56,49 @@ fn offences_add_up_to_a_ban_and_a_flood_costs() {
         }
     }
     assert!(s.banned(&flooder), "sustained flooding bans");
+}
+
+/// Bans `peer` at `now` with two invalid events.
+fn ban(s: &mut Scores, peer: PeerId, now: Instant) {
+    s.penalize(peer, Offence::InvalidEvent, now);
+    assert!(s.penalize(peer, Offence::InvalidEvent, now));
+}
+
+#[test]
+fn a_ban_lifts_on_time_into_probation_and_the_next_one_lasts_twice_as_long() {
+    let (mut s, peer, t0) = (Scores::default(), PeerId::random(), Instant::now());
+    ban(&mut s, peer, t0);
+    assert!(s.expire(t0 + BAN_FIRST - Duration::from_secs(1)).is_empty(), "not before its time");
+    assert!(s.banned(&peer));
+    let t1 = t0 + BAN_FIRST;
+    assert_eq!(s.expire(t1), vec![peer]);
+    assert!(!s.banned(&peer));
+    assert_eq!(s.score(&peer), PROBATION_SCORE);
+    // On probation, one invalid event bans again, for twice as long.
+    assert!(s.penalize(peer, Offence::InvalidEvent, t1));
+    assert!(s.expire(t1 + 2 * BAN_FIRST - Duration::from_secs(1)).is_empty());
+    assert_eq!(s.expire(t1 + 2 * BAN_FIRST), vec![peer]);
+    // Lengths double up to the cap, and never overflow.
+    assert_eq!(ban_length(0), BAN_FIRST);
+    assert_eq!(ban_length(2), 4 * BAN_FIRST);
+    assert_eq!(ban_length(40), BAN_MAX);
+    assert_eq!(ban_length(u32::MAX), BAN_MAX);
+}
+
+#[test]
+fn silent_peers_are_forgotten_but_banned_ones_are_remembered_longer() {
+    let (mut s, t0) = (Scores::default(), Instant::now());
+    let (quiet, offender) = (PeerId::random(), PeerId::random());
+    s.admit(quiet, t0);
+    ban(&mut s, offender, t0);
+    assert_eq!(s.len(), 2);
+    s.expire(t0 + BAN_FIRST); // the offender's ban lifts
+    assert_eq!(s.len(), 2, "the quiet peer is not yet past FORGET_AFTER");
+    s.expire(t0 + FORGET_AFTER);
+    assert_eq!(s.len(), 1, "the quiet peer is forgotten");
+    assert_eq!(s.score(&offender), PROBATION_SCORE, "the once-banned peer is remembered");
+    s.expire(t0 + BAN_FIRST + BAN_MAX);
+    assert!(s.is_empty());
 }
 
 proptest! {
