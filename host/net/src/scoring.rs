@@ -27,11 +27,12 @@ pub const WINDOW: Duration = Duration::from_secs(1);
 pub const BAN_FIRST: Duration = Duration::from_secs(10 * 60);
 /// The longest ban: each ban of the same peer lasts twice the one before, up to this.
 pub const BAN_MAX: Duration = Duration::from_secs(24 * 60 * 60);
-/// The score a peer gets back when its ban lifts: one more invalid event bans it again.
-pub const PROBATION_SCORE: i64 = BAN_SCORE / 2;
+/// The score a peer gets back when its ban lifts. Its first message back opens a new window
+/// and recovers a point, to half the ban line, where one invalid event bans it again.
+pub const PROBATION_SCORE: i64 = BAN_SCORE / 2 - 1;
 /// A peer never banned and silent this long is forgotten (its score had recovered or will
-/// start at 0 again). A peer once banned is remembered for [`BAN_MAX`] after its ban ends,
-/// so that its next ban is longer.
+/// start at 0 again). A peer once banned is remembered for [`BAN_MAX`] after its ban ends or
+/// its last message, whichever is later, so that its next ban is longer.
 pub const FORGET_AFTER: Duration = Duration::from_secs(60 * 60);
 
 /// What a peer did wrong, and what it costs.

@@ -74,10 +74,13 @@ fn a_ban_lifts_on_time_into_probation_and_the_next_one_lasts_twice_as_long() {
     assert_eq!(s.expire(t1), vec![peer]);
     assert!(!s.banned(&peer));
     assert_eq!(s.score(&peer), PROBATION_SCORE);
-    // On probation, one invalid event bans again, for twice as long.
-    assert!(s.penalize(peer, Offence::InvalidEvent, t1));
-    assert!(s.expire(t1 + 2 * BAN_FIRST - Duration::from_secs(1)).is_empty());
-    assert_eq!(s.expire(t1 + 2 * BAN_FIRST), vec![peer]);
+    // On probation, after its first message back (which recovers a point, as every message
+    // that opens a window does), one invalid event bans again, for twice as long.
+    let t2 = t1 + Duration::from_secs(20);
+    assert!(s.admit(peer, t2));
+    assert!(s.penalize(peer, Offence::InvalidEvent, t2));
+    assert!(s.expire(t2 + 2 * BAN_FIRST - Duration::from_secs(1)).is_empty());
+    assert_eq!(s.expire(t2 + 2 * BAN_FIRST), vec![peer]);
     // Lengths double up to the cap, and never overflow.
     assert_eq!(ban_length(0), BAN_FIRST);
     assert_eq!(ban_length(2), 4 * BAN_FIRST);
