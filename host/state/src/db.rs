@@ -96,7 +96,8 @@ impl StateDb {
         }
     }
 
-    /// The commit lock, for writers that bypass [`StateDb::prepare`] (snapshot restore).
+    /// The commit lock, for writers that bypass [`StateDb::prepare`] (snapshot restore). It
+    /// guards no data of its own, so a poisoned one is as good as a clean one.
     pub(crate) fn lock_commits(&self) -> MutexGuard<'_, ()> {
         self.commit_lock.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -134,9 +135,9 @@ impl StateDb {
     /// would silently commit wrong roots from here on, so it is refused as corruption.
     fn checked_accumulator(&self, head: Option<&Head>) -> Result<Accumulator, StateError> {
         let acc = self.accumulator()?;
-        let expected = head.map_or_else(empty_state_root, |h| h.state_root);
-        if acc.root() != expected {
-            return Err(StateError::AccumulatorMismatch { root: acc.root(), head: expected });
+        let (root, expected) = (acc.root(), head.map_or_else(empty_state_root, |h| h.state_root));
+        if root != expected {
+            return Err(StateError::AccumulatorMismatch { root, head: expected });
         }
         Ok(acc)
     }
@@ -167,11 +168,9 @@ impl StateDb {
     }
 
     /// Computes the state root after `writes` as anchor `anchor` and stages everything in one
-    /// batch.
-    /// Nothing is written until [`Prepared::commit`].
-    /// Holds the commit lock until the [`Prepared`] is committed or dropped.
+    /// batch. Nothing is written until [`Prepared::commit`], and the commit lock is held until
+    /// the [`Prepared`] is committed or dropped.
     pub fn prepare(&self, writes: Writes, anchor: u64) -> Result<Prepared<'_>, StateError> {
-        // The lock guards no data of its own, so a poisoned one is as good as a clean one.
         let guard = self.lock_commits();
         let head = self.head()?;
         let expected = head.map_or(0, |h| h.anchor + 1);
