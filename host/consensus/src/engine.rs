@@ -357,12 +357,12 @@ impl Engine {
         let mut hb = vec![NONE; k];
         let mut cheaters = 0u64;
         let mut lamport = 0;
-        let mut frame = 1;
+        let mut max_frame = 0;
         for &p in parents {
             let pn = self.dag.node(p);
             cheaters |= pn.cheaters;
             lamport = lamport.max(pn.lamport());
-            frame = frame.max(pn.frame());
+            max_frame = max_frame.max(pn.frame());
             for (s, &cand) in pn.hb.iter().enumerate() {
                 if cand == NONE || hb[s] == cand {
                     continue;
@@ -382,27 +382,50 @@ impl Engine {
         // The new event is the newest of its creator: any other event of the creator in the
         // ancestry must lie on its self-chain, i.e. be the self-parent's chain.
         let own = hb[creator as usize];
+        let self_parent = parents.first().copied().filter(|p| self.dag.node(*p).creator() == creator);
         if own != NONE {
-            let self_parent = parents.first().copied().filter(|p| self.dag.node(*p).creator() == creator);
             let on_chain = self_parent.is_some_and(|sp| self.dag.chain_at(sp, self.dag.node(own).seq()) == Some(own));
             if !on_chain {
                 cheaters |= 1 << creator;
             }
         }
-        let frame = self.next_frame_of(&hb, cheaters, frame);
+        let self_frame = self_parent.map_or(0, |sp| self.dag.node(sp).frame());
+        let frame = self.frame_rule(&hb, cheaters, self_frame, max_frame);
         Derived { hb, cheaters, lamport: lamport + 1, frame }
     }
 
-    /// `F0 + 1` if the would-be event forkless-causes a quorum of frame-`F0` roots, else `F0`.
-    fn next_frame_of(&self, hb: &[Idx], cheaters: u64, f0: u64) -> u64 {
-        let Some(roots) = self.roots.get(&f0) else { return f0 };
+    /// The frame rule (§4): the highest F with `self_frame < F ≤ max_frame + 1` such that F = 1
+    /// or the would-be event forkless-causes the roots of a quorum of seats in frame F − 1;
+    /// `self_frame` if there is none (the event is then not a root). A frame is never inherited
+    /// from a parent without the quorum check: an event whose ancestry newly shows a cheater
+    /// may forkless-cause fewer roots than its parents did, and a root below quorum would vote
+    /// on too few votes (§7).
+    fn frame_rule(&self, hb: &[Idx], cheaters: u64, self_frame: u64, max_frame: u64) -> u64 {
+        let mut f = max_frame + 1;
+        while f > self_frame {
+            if f == 1 || self.observes_quorum(hb, cheaters, f - 1) {
+                return f;
+            }
+            f -= 1;
+        }
+        self_frame
+    }
+
+    /// Whether an event with ancestry `hb` and fork mask `cheaters` forkless-causes the roots of
+    /// at least q seats in `frame`.
+    fn observes_quorum(&self, hb: &[Idx], cheaters: u64, frame: u64) -> bool {
+        let Some(roots) = self.roots.get(&frame) else { return false };
         let mut seen = 0u64;
         for &r in roots {
-            if self.dag.forkless_cause_from(hb, cheaters, r, self.q) {
-                seen |= 1 << self.dag.node(r).creator();
+            let bit = 1u64 << self.dag.node(r).creator();
+            if seen & bit == 0 && self.dag.forkless_cause_from(hb, cheaters, r, self.q) {
+                seen |= bit;
+                if seen.count_ones() >= self.q {
+                    return true;
+                }
             }
         }
-        if seen.count_ones() >= self.q { f0 + 1 } else { f0 }
+        false
     }
 
     fn accept(&mut self, se: SignedEvent, id: Hash32, d: Derived) -> Vec<Output> {
@@ -485,6 +508,13 @@ impl Engine {
                         *y += ((vm >> s) & 1) as u32;
                     }
                 }
+                if n < self.q {
+                    // Unreachable by the frame rule (§4, §7): every root of frame g ≥ 2
+                    // forkless-causes q roots of frame g − 1, each of which voted in every
+                    // election still open when it arrived. Voting on fewer would break the
+                    // agreement argument, so the engine halts instead.
+                    return Err("a root observed fewer than q voters");
+                }
                 let coin_level = j.is_multiple_of(self.cfg.coin_period);
                 let coin = u64::from_le_bytes(self.coin_bytes(r));
                 let el = self.elections.entry(f).or_insert_with(|| Election::new(k));
@@ -512,8 +542,11 @@ impl Engine {
         Ok(())
     }
 
+    /// The coin of root `r`: from its id only. Never from its signature: a BIP-340 signer can
+    /// make many valid signatures over one id, and nodes deduplicate by id, so two honest nodes
+    /// may hold different signature bytes for the same root (§5).
     fn coin_bytes(&self, r: Idx) -> [u8; 8] {
-        let h = COIN_DOMAIN.hash(&self.dag.node(r).signed.sig);
+        let h = COIN_DOMAIN.hash(&self.dag.node(r).id.0);
         let mut b = [0u8; 8];
         b.copy_from_slice(&h.0[..8]);
         b
@@ -580,6 +613,41 @@ impl Engine {
             lamport: self.dag.node(anchor).lamport(),
             events: keyed.into_iter().map(|(_, _, id)| id).collect(),
         }
+    }
+
+    /// The event `creator` would sign on exactly these `parents` (self-parent first iff it has
+    /// one), with seq, Lamport number and frame derived as every receiver will. For tests,
+    /// fuzzers and simulated adversaries that choose parents themselves; honest creators use
+    /// [`next_event`](Self::next_event). The event is not inserted; insertion checks it again.
+    pub fn event_on(
+        &self,
+        creator: u8,
+        parents: &[Hash32],
+        payload_root: Hash32,
+        payload_len: u32,
+    ) -> Result<Event, InsertError> {
+        let mut idx = Vec::with_capacity(parents.len());
+        for p in parents {
+            idx.push(*self.dag.by_id.get(p).ok_or_else(|| InsertError::MissingParents(vec![*p]))?);
+        }
+        let seq = idx.first().map(|&p| self.dag.node(p)).filter(|n| n.creator() == creator).map_or(1, |n| n.seq() + 1);
+        let mut ev = Event {
+            shard: self.cfg.shard,
+            epoch: self.cfg.first_anchor_index,
+            creator,
+            seq,
+            parents: parents.to_vec(),
+            lamport: 0,
+            frame: 0,
+            payload_root,
+            payload_len,
+        };
+        self.check_structure(&SignedEvent { event: ev.clone(), sig: [0; 64] })?;
+        self.check_parents(&ev, &idx)?;
+        let d = self.derive(creator, &idx);
+        ev.lamport = d.lamport;
+        ev.frame = d.frame;
+        Ok(ev)
     }
 
     /// The next event an honest `creator` would sign: self-parent first, then up to P−1 heads

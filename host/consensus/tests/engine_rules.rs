@@ -150,3 +150,42 @@ fn a_third_variant_at_one_seq_is_refused_unless_an_event_needs_it() {
     assert_eq!(e.stats().events, before + 1);
     assert!(e.contains(&variant(3).event.id()));
 }
+
+/// Builds `creator`'s event on `parents` in `e`, signs it and inserts it as needed.
+fn build(e: &mut Engine, creator: u8, parents: &[&SignedEvent], tag: u8) -> SignedEvent {
+    let ids: Vec<Hash32> = parents.iter().map(|p| p.event.id()).collect();
+    let ev = signed(e.event_on(creator, &ids, Hash32([tag; 32]), 0).unwrap());
+    e.insert_needed(ev.clone(), &Keys).unwrap();
+    ev
+}
+
+/// k = 4, seat 3 keeps two branches from seq 1 (A and B). Seats 0 and 1 cite branch A and
+/// reach frame 2 with seat 3's help; seat 2 holds branch B. Seat 2's next event cites branch B
+/// (its own w2) and seat 0's frame-2 root: its ancestry shows seat 3 forking, so it
+/// forkless-causes the frame-1 roots of seats 0 and 1 only, two of q = 3. Inheriting frame 2
+/// from its parent (the rule before) made it a frame-2 root below quorum, which then votes on
+/// too few votes and can decide, or halt every engine, where honest roots would not.
+#[test]
+fn a_root_that_newly_sees_a_fork_needs_a_quorum_of_its_own() {
+    let mut e = Engine::new(cfg(4)).unwrap();
+    let x0 = build(&mut e, 0, &[], 0);
+    let x1 = build(&mut e, 1, &[], 1);
+    let x2 = build(&mut e, 2, &[], 2);
+    let a1 = build(&mut e, 3, &[], 0xa1);
+    let b1 = build(&mut e, 3, &[], 0xb1);
+    let y0 = build(&mut e, 0, &[&x0, &x1, &a1], 10);
+    let y1 = build(&mut e, 1, &[&x1, &x0, &a1], 11);
+    let a2 = build(&mut e, 3, &[&a1, &x0, &x1], 0xa2);
+    let z0 = build(&mut e, 0, &[&y0, &y1, &a2], 20);
+    assert_eq!(z0.event.frame, 2, "seats 0, 1 and 3 (branch A) make frame 2");
+    let w2 = build(&mut e, 2, &[&x2, &b1], 12);
+    assert_eq!(w2.event.frame, 1);
+    let ev = e.event_on(2, &[w2.event.id(), z0.event.id()], Hash32([22; 32]), 0).unwrap();
+    assert_eq!(ev.frame, 1, "below quorum the event stays in its self-parent's frame: not a root");
+    // The same event claiming its parent's frame is refused.
+    let mut claimed = ev.clone();
+    claimed.frame = 2;
+    assert_eq!(e.insert(signed(claimed), &Keys), Err(InsertError::WrongFrame { claimed: 2, computed: 1 }));
+    e.insert(signed(ev), &Keys).unwrap();
+    assert_eq!(e.known_cheaters(), 1 << 3);
+}

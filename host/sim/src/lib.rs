@@ -13,12 +13,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod dagfuzz;
 mod network;
 mod node;
 mod report;
 
+pub use dagfuzz::{DagFuzzReport, adversarial_dag};
 pub use network::Faults;
-pub use node::SimKeys;
+pub use node::{SimKeys, sign, sign_with_nonce};
 pub use report::{SeedReport, Summary};
 
 use network::{Action, Network};

@@ -16,8 +16,10 @@ const SYNC_CAP: usize = 256;
 /// Pull attempts per missing id before the node gives up on it (anti-entropy still covers it).
 const PULL_ATTEMPTS: u32 = 6;
 
-/// Simulator signatures: a keyed BLAKE3 MAC per seat. Only seat s knows seat s's key here,
-/// which is all the engine needs from a signature: nobody else can produce it.
+/// Simulator signatures: a keyed BLAKE3 MAC per seat over the id and a nonce that the signer
+/// picks, so that, as with BIP-340, one event has many valid signatures (a Byzantine seat may
+/// send each peer other signature bytes). Only seat s knows seat s's key here, which is all the
+/// engine needs from a signature: nobody else can produce one.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SimKeys;
 
@@ -25,18 +27,27 @@ fn seat_key(seat: u8) -> [u8; 32] {
     KEY.hash(&[seat]).0
 }
 
-pub(crate) fn sign(seat: u8, id: &Hash32) -> [u8; 64] {
-    let a = blake3::keyed_hash(&seat_key(seat), &id.0);
-    let b = blake3::hash(a.as_bytes());
+/// Seat `seat`'s signature over `id` with nonce 0.
+pub fn sign(seat: u8, id: &Hash32) -> [u8; 64] {
+    sign_with_nonce(seat, id, 0)
+}
+
+/// Seat `seat`'s signature over `id` with `nonce`: every nonce gives another valid signature.
+pub fn sign_with_nonce(seat: u8, id: &Hash32, nonce: u64) -> [u8; 64] {
+    let mut h = blake3::Hasher::new_keyed(&seat_key(seat));
+    h.update(&id.0);
+    h.update(&nonce.to_le_bytes());
     let mut sig = [0u8; 64];
-    sig[..32].copy_from_slice(a.as_bytes());
-    sig[32..].copy_from_slice(b.as_bytes());
+    sig[..32].copy_from_slice(h.finalize().as_bytes());
+    sig[32..40].copy_from_slice(&nonce.to_le_bytes());
     sig
 }
 
 impl SignatureVerifier for SimKeys {
     fn verify(&self, creator: u8, id: &Hash32, sig: &[u8; 64]) -> bool {
-        sign(creator, id) == *sig
+        let mut nonce = [0u8; 8];
+        nonce.copy_from_slice(&sig[32..40]);
+        sign_with_nonce(creator, id, u64::from_le_bytes(nonce)) == *sig
     }
 }
 
