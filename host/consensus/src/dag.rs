@@ -19,6 +19,8 @@ pub(crate) struct Node {
     pub cheaters: u64,
     /// The self-parent's index (NONE at seq 1): walking a forked chain needs no id lookups.
     pub self_parent: Idx,
+    /// Position among its creator's events of its frame on its branch (1 for the root).
+    pub frame_seq: u32,
     pub finalized: bool,
 }
 

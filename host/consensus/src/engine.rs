@@ -9,6 +9,11 @@ use std::collections::BTreeMap;
 
 const ORDER_DOMAIN: Domain = Domain::new("phantomcoin/v1/consensus/order");
 const COIN_DOMAIN: Domain = Domain::new("phantomcoin/v1/consensus/coin");
+/// Events one seat may create in one frame on one branch (§8): with the fork bound it bounds
+/// what a Byzantine seat can add per frame. An honest seat that reaches it waits for the frame
+/// to advance ([`Engine::next_event`] answers `None`); frames advance about once per round of
+/// messages, so at the payload bound B honest seats stay far below it.
+pub const MAX_EVENTS_PER_FRAME: u32 = 64;
 
 /// Engine parameters, from the chainspec.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +141,8 @@ struct Derived {
     cheaters: u64,
     lamport: u64,
     frame: u64,
+    /// 1 for a root, else the self-parent's + 1.
+    frame_seq: u32,
 }
 
 impl Engine {
@@ -189,10 +196,17 @@ impl Engine {
 
     /// The answer to a pull (§3): `ids` and the ancestors a peer with `heads` lacks, parents
     /// first. An ancestor counts as held when its seq is within the peer's head for its seat,
-    /// unless that seat forked (then a seq says nothing about which branch the peer holds).
+    /// unless that seat is known to fork, by us or by the peer (`their_cheaters`, sent with the
+    /// request): then a seq says nothing about which branch the peer holds.
     /// Each event goes to `take`, which returns false to stop (a count or byte budget).
-    pub fn ancestry(&self, ids: &[Hash32], heads: &[u64], take: &mut dyn FnMut(&SignedEvent) -> bool) {
-        let forked = self.known_cheaters();
+    pub fn ancestry(
+        &self,
+        ids: &[Hash32],
+        heads: &[u64],
+        their_cheaters: u64,
+        take: &mut dyn FnMut(&SignedEvent) -> bool,
+    ) {
+        let forked = self.known_cheaters() | their_cheaters;
         let held = |e: &SignedEvent| {
             forked & (1 << e.event.creator) == 0
                 && heads.get(usize::from(e.event.creator)).is_some_and(|h| e.event.seq <= *h)
@@ -290,6 +304,9 @@ impl Engine {
         }
         if d.frame != ev.frame {
             return Err(InsertError::WrongFrame { claimed: ev.frame, computed: d.frame });
+        }
+        if d.frame_seq > MAX_EVENTS_PER_FRAME {
+            return Err(InsertError::Invalid("too many events of one seat in one frame"));
         }
         Ok(self.accept(se, id, d))
     }
@@ -391,7 +408,11 @@ impl Engine {
         }
         let self_frame = self_parent.map_or(0, |sp| self.dag.node(sp).frame());
         let frame = self.frame_rule(&hb, cheaters, self_frame, max_frame);
-        Derived { hb, cheaters, lamport: lamport + 1, frame }
+        let frame_seq = match self_parent {
+            Some(sp) if self_frame == frame => self.dag.node(sp).frame_seq.saturating_add(1),
+            _ => 1,
+        };
+        Derived { hb, cheaters, lamport: lamport + 1, frame, frame_seq }
     }
 
     /// The frame rule (§4): the highest F with `self_frame < F ≤ max_frame + 1` such that F = 1
@@ -451,7 +472,15 @@ impl Engine {
         let mut hb = d.hb;
         hb[creator as usize] = idx;
         self.dag.by_id.insert(id, idx);
-        self.dag.nodes.push(Node { signed: se, id, hb, cheaters: d.cheaters, self_parent, finalized: false });
+        self.dag.nodes.push(Node {
+            signed: se,
+            id,
+            hb,
+            cheaters: d.cheaters,
+            self_parent,
+            frame_seq: d.frame_seq,
+            finalized: false,
+        });
         self.stats.events += 1;
         self.stats.max_frame = self.stats.max_frame.max(frame);
         if is_root {
@@ -645,6 +674,9 @@ impl Engine {
         self.check_structure(&SignedEvent { event: ev.clone(), sig: [0; 64] })?;
         self.check_parents(&ev, &idx)?;
         let d = self.derive(creator, &idx);
+        if d.frame_seq > MAX_EVENTS_PER_FRAME {
+            return Err(InsertError::Invalid("too many events of one seat in one frame"));
+        }
         ev.lamport = d.lamport;
         ev.frame = d.frame;
         Ok(ev)
@@ -684,6 +716,9 @@ impl Engine {
             }
         }
         let d = self.derive(creator, &parents);
+        if d.frame_seq > MAX_EVENTS_PER_FRAME {
+            return None; // wait for the frame to advance
+        }
         Some(Event {
             shard: self.cfg.shard,
             epoch: self.cfg.first_anchor_index,

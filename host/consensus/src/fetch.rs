@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 /// Events parked at most; past it a parked event is dropped and fetched again later.
 pub const PENDING_CAP: usize = 4096;
+/// A seat's share of [`PENDING_CAP`] never drops below this.
+pub const MIN_SEAT_SHARE: usize = 64;
 
 /// One outstanding pull of an event id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,16 +23,38 @@ pub struct Pull<T> {
 /// Parked events (`E`, as the driver holds them) and pulls.
 #[derive(Debug)]
 pub struct Fetch<E, T> {
-    /// Parked events by id.
-    pending: BTreeMap<Hash32, E>,
+    /// Parked events by id, with their creator.
+    pending: BTreeMap<Hash32, (u8, E)>,
     /// Missing parent → the parked events that wait for it.
     waiting: BTreeMap<Hash32, Vec<Hash32>>,
     pulls: BTreeMap<Hash32, Pull<T>>,
+    /// Parked events per creator seat.
+    parked_by: Vec<usize>,
+    /// Parked events one creator may hold: its share of [`PENDING_CAP`], so that one seat
+    /// flooding events with invented parents cannot crowd out the others' events.
+    seat_share: usize,
 }
 
 impl<E, T> Default for Fetch<E, T> {
+    /// Bookkeeping for a committee of 64 seats.
     fn default() -> Self {
-        Fetch { pending: BTreeMap::new(), waiting: BTreeMap::new(), pulls: BTreeMap::new() }
+        Self::new(64)
+    }
+}
+
+impl<E, T> Fetch<E, T> {
+    /// Bookkeeping for a committee of `seats` seats: each creator may park its share of
+    /// [`PENDING_CAP`] (at least [`MIN_SEAT_SHARE`]). Pulls are started only for parked
+    /// events, at most P per event, so each seat's share bounds its pulls too.
+    pub fn new(seats: u8) -> Self {
+        let seats = usize::from(seats.max(1));
+        Fetch {
+            pending: BTreeMap::new(),
+            waiting: BTreeMap::new(),
+            pulls: BTreeMap::new(),
+            parked_by: vec![0; 64],
+            seat_share: (PENDING_CAP / seats).max(MIN_SEAT_SHARE),
+        }
     }
 }
 
@@ -40,9 +64,34 @@ impl<E, T: Copy + PartialOrd> Fetch<E, T> {
         self.pending.contains_key(id)
     }
 
-    /// Whether a parked event waits for `id` (the engine must then accept it as needed).
-    pub fn is_needed(&self, id: &Hash32) -> bool {
+    /// Whether a parked event waits for `id`.
+    pub fn is_waited_for(&self, id: &Hash32) -> bool {
         self.waiting.contains_key(id)
+    }
+
+    /// Whether `id`, an event of `creator`, is needed by another seat: a parked event of
+    /// another creator waits for it, or a parked event of `creator` that is itself so needed
+    /// (a branch that another seat's event reaches through the cheater's own events). Only
+    /// then may the engine accept it past the fork bound ([`Engine::insert_needed`]): variants
+    /// that only the cheater's own events cite are refused (§8).
+    ///
+    /// [`Engine::insert_needed`]: crate::Engine::insert_needed
+    pub fn is_needed_by_others(&self, id: &Hash32, creator: u8) -> bool {
+        let mut queue = vec![*id];
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(x) = queue.pop() {
+            if !seen.insert(x) {
+                continue;
+            }
+            for child in self.waiting.get(&x).map(Vec::as_slice).unwrap_or_default() {
+                match self.pending.get(child) {
+                    Some((c, _)) if *c != creator => return true,
+                    Some(_) => queue.push(*child),
+                    None => {}
+                }
+            }
+        }
+        false
     }
 
     /// Whether `id` is being pulled.
@@ -67,6 +116,7 @@ impl<E, T: Copy + PartialOrd> Fetch<E, T> {
 
     /// Forgets everything (a crash).
     pub fn clear(&mut self) {
+        self.parked_by.iter_mut().for_each(|n| *n = 0);
         self.pending.clear();
         self.waiting.clear();
         self.pulls.clear();
@@ -84,16 +134,21 @@ impl<E, T: Copy + PartialOrd> Fetch<E, T> {
         self.pulls.remove(id);
     }
 
-    /// Event `id` misses the parents `missing`: parks it (unless [`PENDING_CAP`] events are
-    /// parked already) and starts pulls, due at `due`, of the parents neither parked nor pulled
-    /// yet. Returns those parents: what to request now.
-    pub fn park(&mut self, id: Hash32, event: E, missing: Vec<Hash32>, due: T) -> Vec<Hash32> {
+    /// Event `id` of `creator` misses the parents `missing`: parks it (unless its creator's
+    /// share or [`PENDING_CAP`] is full: then nothing is parked or pulled, and the event comes
+    /// back through anti-entropy) and starts pulls, due at `due`, of the parents neither parked
+    /// nor pulled yet. Returns those parents: what to request now.
+    pub fn park(&mut self, id: Hash32, creator: u8, event: E, missing: Vec<Hash32>, due: T) -> Vec<Hash32> {
         self.pulls.remove(&id);
-        if self.pending.len() < PENDING_CAP {
-            for p in &missing {
-                self.waiting.entry(*p).or_default().push(id);
-            }
-            self.pending.insert(id, event);
+        let c = usize::from(creator) % self.parked_by.len();
+        if self.pending.len() >= PENDING_CAP || self.parked_by[c] >= self.seat_share {
+            return Vec::new();
+        }
+        for p in &missing {
+            self.waiting.entry(*p).or_default().push(id);
+        }
+        if self.pending.insert(id, (creator, event)).is_none() {
+            self.parked_by[c] += 1;
         }
         let new: Vec<Hash32> =
             missing.into_iter().filter(|p| !self.pending.contains_key(p) && !self.pulls.contains_key(p)).collect();
@@ -101,13 +156,20 @@ impl<E, T: Copy + PartialOrd> Fetch<E, T> {
         new
     }
 
+    fn unpark(&mut self, id: &Hash32) -> Option<E> {
+        let (creator, e) = self.pending.remove(id)?;
+        let c = usize::from(creator) % self.parked_by.len();
+        self.parked_by[c] = self.parked_by[c].saturating_sub(1);
+        Some(e)
+    }
+
     /// The parked events that waited for `parent` and are `ready` now, unparked, in the order
     /// they were parked. Those not ready stay parked under their other missing parents.
     pub fn take_ready(&mut self, parent: &Hash32, ready: impl Fn(&E) -> bool) -> Vec<(Hash32, E)> {
         let mut out = Vec::new();
         for child in self.waiting.remove(parent).unwrap_or_default() {
-            if self.pending.get(&child).is_some_and(&ready)
-                && let Some(e) = self.pending.remove(&child)
+            if self.pending.get(&child).is_some_and(|(_, e)| ready(e))
+                && let Some(e) = self.unpark(&child)
             {
                 out.push((child, e));
             }
@@ -151,7 +213,7 @@ impl<E, T: Copy + PartialOrd> Fetch<E, T> {
             let mut queue = vec![gone];
             while let Some(id) = queue.pop() {
                 for child in self.waiting.remove(&id).unwrap_or_default() {
-                    if self.pending.remove(&child).is_some() {
+                    if self.unpark(&child).is_some() {
                         queue.push(child);
                     }
                 }
@@ -173,9 +235,9 @@ mod tests {
     fn parked_events_wait_for_their_parents_and_abandoned_pulls_drop_them() {
         let mut f: Fetch<&str, u64> = Fetch::default();
         // c waits for a and b; d waits for c (already parked, so only c's parents are pulled).
-        assert_eq!(f.park(h(3), "c", vec![h(1), h(2)], 10), vec![h(1), h(2)]);
-        assert_eq!(f.park(h(4), "d", vec![h(3), h(1)], 10), Vec::<Hash32>::new());
-        assert!(f.is_needed(&h(1)) && f.is_parked(&h(3)) && f.is_pulling(&h(2)));
+        assert_eq!(f.park(h(3), 0, "c", vec![h(1), h(2)], 10), vec![h(1), h(2)]);
+        assert_eq!(f.park(h(4), 0, "d", vec![h(3), h(1)], 10), Vec::<Hash32>::new());
+        assert!(f.is_waited_for(&h(1)) && f.is_parked(&h(3)) && f.is_pulling(&h(2)));
         // a arrives; c still misses b.
         f.arrived(&h(1));
         assert!(f.take_ready(&h(1), |e| *e == "d").iter().map(|(id, _)| *id).eq([h(4)]));
@@ -186,5 +248,31 @@ mod tests {
         assert_eq!(f.retry(11, |_| false, 3, |n| 10 + u64::from(n)), vec![h(2)]);
         assert!(f.retry(12, |_| false, 3, |n| 10 + u64::from(n)).is_empty());
         assert_eq!(f.sizes(), (0, 0, 0));
+    }
+
+    #[test]
+    fn only_another_seats_citation_makes_a_variant_needed() {
+        let mut f: Fetch<&str, u64> = Fetch::new(4);
+        // Seat 3's event 5 cites its own variant 1: not needed by others.
+        f.park(h(5), 3, "own child", vec![h(1)], 10);
+        assert!(f.is_waited_for(&h(1)) && !f.is_needed_by_others(&h(1), 3));
+        // Seat 0's event 6 cites seat 3's event 5, which cites variant 1: now it is.
+        f.park(h(6), 0, "honest", vec![h(5)], 10);
+        assert!(f.is_needed_by_others(&h(1), 3));
+        assert!(f.is_needed_by_others(&h(5), 3));
+    }
+
+    #[test]
+    fn one_seat_cannot_fill_the_others_share_of_the_buffer() {
+        let mut f: Fetch<u8, u64> = Fetch::new(4);
+        let share = PENDING_CAP / 4;
+        for i in 0..share + 10 {
+            let mut id = [0u8; 32];
+            id[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            f.park(Hash32(id), 2, 0, vec![h(0xff)], 10);
+        }
+        assert_eq!(f.sizes().0, share, "seat 2 parks its share and no more");
+        assert!(!f.park(h(7), 1, 0, vec![h(8)], 10).is_empty(), "seat 1 still parks and pulls");
+        assert_eq!(f.sizes().0, share + 1);
     }
 }

@@ -15,6 +15,6 @@ mod engine;
 mod event;
 mod fetch;
 
-pub use engine::{AnchorBatch, Config, ConfigError, Engine, InsertError, Output, Stats};
+pub use engine::{AnchorBatch, Config, ConfigError, Engine, InsertError, MAX_EVENTS_PER_FRAME, Output, Stats};
 pub use event::{EVENT_DOMAIN, Equivocation, Event, MAX_EVENT_BYTES, SignatureVerifier, SignedEvent};
-pub use fetch::{Fetch, PENDING_CAP, Pull};
+pub use fetch::{Fetch, MIN_SEAT_SHARE, PENDING_CAP, Pull};

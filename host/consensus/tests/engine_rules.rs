@@ -189,3 +189,24 @@ fn a_root_that_newly_sees_a_fork_needs_a_quorum_of_its_own() {
     e.insert(signed(ev), &Keys).unwrap();
     assert_eq!(e.known_cheaters(), 1 << 3);
 }
+
+/// A seat alone cannot advance frames (k = 4 needs three), so its own chain stays in frame 1:
+/// the 65th event of one seat in one frame is refused, and an honest creator waits instead.
+#[test]
+fn one_seat_cannot_grow_a_frame_past_its_bound() {
+    use pc_consensus::MAX_EVENTS_PER_FRAME;
+    let mut e = Engine::new(cfg(4)).unwrap();
+    let other = build(&mut e, 1, &[], 1);
+    let mut last = build(&mut e, 0, &[], 0);
+    for i in 1..MAX_EVENTS_PER_FRAME {
+        last = build(&mut e, 0, &[&last, &other], i as u8);
+    }
+    assert_eq!(last.event.frame, 1);
+    assert!(e.event_on(0, &[last.event.id(), other.event.id()], Hash32([0; 32]), 0).is_err());
+    assert!(e.next_event(0, Hash32([0; 32]), 0).is_none(), "an honest creator waits");
+    let mut over = last.event.clone();
+    over.seq += 1;
+    over.parents = vec![last.event.id(), other.event.id()];
+    over.lamport += 1;
+    assert_eq!(e.insert(signed(over), &Keys), Err(InsertError::Invalid("too many events of one seat in one frame")));
+}

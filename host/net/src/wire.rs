@@ -51,6 +51,9 @@ pub enum Request {
         ids: Vec<Hash32>,
         /// The requester's heads.
         heads: Vec<u64>,
+        /// Seats the requester knows to fork: for them its heads say nothing about which
+        /// branch it holds, so the answer includes their ancestors whatever their seq.
+        cheaters: u64,
     },
     /// Anti-entropy: every event above the requester's heads, oldest first (capped).
     Sync {
@@ -112,7 +115,7 @@ impl Request {
     pub fn decode_wire(bytes: &[u8]) -> Result<Self, WireError> {
         let r: Request = decode("request", bytes, MAX_REQUEST_BYTES)?;
         let n = match &r {
-            Request::Events { ids, heads } => ids.len().max(heads.len()),
+            Request::Events { ids, heads, .. } => ids.len().max(heads.len()),
             Request::Sync { heads } => heads.len(),
             Request::Txs { ids } => ids.len(),
         };

@@ -152,7 +152,7 @@ impl Replica {
             accepted_at: HashMap::new(),
             local_txs: std::collections::BTreeSet::new(),
             accepted: Vec::new(),
-            fetch: Fetch::default(),
+            fetch: Fetch::new(c.committee_size),
             replaying: true,
             fresh: true,
             last_own: now,
@@ -210,7 +210,14 @@ impl Replica {
     /// Asks `to` for `ids` (with our heads), in requests of at most [`pc_net::wire::MAX_IDS`].
     fn request_events(&self, to: PeerId, ids: Vec<Hash32>) {
         for chunk in ids.chunks(pc_net::wire::MAX_IDS) {
-            self.send(Command::Request { to, req: Request::Events { ids: chunk.to_vec(), heads: self.heads.clone() } });
+            self.send(Command::Request {
+                to,
+                req: Request::Events {
+                    ids: chunk.to_vec(),
+                    heads: self.heads.clone(),
+                    cheaters: self.engine.known_cheaters(),
+                },
+            });
         }
     }
 
@@ -282,7 +289,7 @@ impl Replica {
 
     fn answer(&self, req: Request) -> Response {
         match req {
-            Request::Events { ids, heads } => Response::Events(self.with_ancestry(&ids, &heads)),
+            Request::Events { ids, heads, cheaters } => Response::Events(self.with_ancestry(&ids, &heads, cheaters)),
             Request::Sync { heads } => {
                 let above = |id: &&Hash32| {
                     self.engine
@@ -312,10 +319,10 @@ impl Replica {
     }
 
     /// The requested events and the ancestors the requester lacks, parents first, capped.
-    fn with_ancestry(&self, ids: &[Hash32], heads: &[u64]) -> Vec<EventWithPayload> {
+    fn with_ancestry(&self, ids: &[Hash32], heads: &[u64], cheaters: u64) -> Vec<EventWithPayload> {
         let mut out = Vec::new();
         let mut budget = Budget::default();
-        self.engine.ancestry(ids, heads, &mut |ev| {
+        self.engine.ancestry(ids, heads, cheaters, &mut |ev| {
             let Some(rec) = self.record_of(&ev.event.id()) else { return true };
             if !budget.take(rec.encoded_size(), pc_net::wire::MAX_EVENTS) {
                 return false;
@@ -346,7 +353,7 @@ impl Replica {
             penalize(self, "payload does not match its event, or breaks the limits");
             return Ok(());
         }
-        let needed = self.fetch.is_needed(&id);
+        let needed = self.fetch.is_needed_by_others(&id, ev.creator);
         let timed = crate::keys::Timed { inner: &self.verifier, hist: &self.ctx.metrics.sig_verify };
         let result = if needed {
             self.engine.insert_needed(e.event.clone(), &timed)
@@ -367,11 +374,19 @@ impl Replica {
                     penalize(self, "bad signature");
                     return Ok(());
                 }
-                let new = self.fetch.park(id, e, ids, Instant::now() + PULL_BACKOFF);
+                let creator = e.event.event.creator;
+                let new = self.fetch.park(id, creator, e, ids, Instant::now() + PULL_BACKOFF);
                 if !new.is_empty()
                     && let Some(to) = from.or_else(|| self.some_peer())
                 {
-                    self.send(Command::Request { to, req: Request::Events { ids: new, heads: self.heads.clone() } });
+                    self.send(Command::Request {
+                        to,
+                        req: Request::Events {
+                            ids: new,
+                            heads: self.heads.clone(),
+                            cheaters: self.engine.known_cheaters(),
+                        },
+                    });
                 }
             }
             Err(InsertError::Known | InsertError::ForkBound { .. }) => {}

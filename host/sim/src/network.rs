@@ -32,7 +32,7 @@ pub(crate) enum Msg {
     Event { ev: SignedEvent, payload: bool },
     /// A pull request for events by id, with the requester's highest seq per seat so the
     /// answer can include the ancestors it lacks (a missing event rarely comes alone).
-    Request { ids: Vec<Hash32>, heads: Vec<u64> },
+    Request { ids: Vec<Hash32>, heads: Vec<u64>, cheaters: u64 },
     /// Anti-entropy: "I know these highest seqs per seat; send what I lack".
     Sync(Vec<u64>),
     /// Events in an order that keeps parents first, each with its payload availability.

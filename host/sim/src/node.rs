@@ -113,6 +113,8 @@ pub(crate) struct SimNode {
     pub problems: Vec<String>,
     crashed: bool,
     created: u64,
+    /// Turns taken (created or not).
+    ticks: u64,
     /// Events accepted without their payload (only Byzantine nodes do that).
     no_payload: BTreeSet<Hash32>,
     /// The simulator's knowledge of which seats are Byzantine (to tell bugs from attacks).
@@ -127,7 +129,7 @@ impl SimNode {
             behaviour,
             engine: Engine::new(cfg.clone())?,
             cfg,
-            fetch: Fetch::default(),
+            fetch: Fetch::new(seats),
             retry_at: None,
             persisted: Vec::new(),
             persisted_ids: Vec::new(),
@@ -139,6 +141,7 @@ impl SimNode {
             problems: Vec::new(),
             crashed: false,
             created: 0,
+            ticks: 0,
             no_payload: BTreeSet::new(),
             byzantine,
         })
@@ -185,8 +188,9 @@ impl SimNode {
     }
 
     fn sync_with_random_peer(&mut self, now: u64, net: &mut Network, rng: &mut ChaCha8Rng) {
-        let k = u64::from(self.cfg.seats);
-        let peer = (rng.next_u64() % k) as usize;
+        // Another seat: asking oneself is a lost turn.
+        let others = u64::from(self.cfg.seats).saturating_sub(1).max(1);
+        let peer = (usize::from(self.seat) + 1 + (rng.next_u64() % others) as usize) % usize::from(self.cfg.seats);
         net.send(now, self.seat as usize, peer, Msg::Sync(self.heads.clone()), rng);
     }
 
@@ -219,7 +223,11 @@ impl SimNode {
         if self.crashed {
             return;
         }
-        if self.cfg.seats > 1 && self.created.is_multiple_of(5) {
+        // Anti-entropy every fifth turn, counted in turns, not in events created: a seat that
+        // cannot create (its first event and its peer's were both lost, so the cross-link rule
+        // has nothing to cite) must still ask, or k = 2 waits forever.
+        self.ticks += 1;
+        if self.cfg.seats > 1 && self.ticks % 5 == 1 {
             self.sync_with_random_peer(now, net, rng);
         }
         let seq_hint = self.created + 1;
@@ -283,7 +291,7 @@ impl SimNode {
     fn insert(&mut self, now: u64, se: SignedEvent) -> Result<(), InsertError> {
         let id = se.event.id();
         // An event a buffered event waits for is needed: the fork-bomb bound must not refuse it.
-        let outs = if self.fetch.is_needed(&id) {
+        let outs = if self.fetch.is_needed_by_others(&id, se.event.creator) {
             self.engine.insert_needed(se.clone(), &SimKeys)?
         } else {
             self.engine.insert(se.clone(), &SimKeys)?
@@ -319,11 +327,11 @@ impl SimNode {
             return;
         }
         match msg {
-            Msg::Request { ids, heads } => {
+            Msg::Request { ids, heads, cheaters } => {
                 if self.behaviour == Behaviour::Withhold {
                     return; // it never serves anything
                 }
-                let answer = self.with_ancestry(&ids, &heads);
+                let answer = self.with_ancestry(&ids, &heads, cheaters);
                 if !answer.is_empty() {
                     net.send(now, self.seat as usize, from, Msg::Batch(answer), rng);
                 }
@@ -360,9 +368,9 @@ impl SimNode {
     /// The requested events and the ancestors the requester lacks, parents first, at most
     /// `SYNC_CAP`. An ancestor counts as held when its seq is within the requester's head for
     /// its seat, unless that seat forked (then seq says nothing about which branch it holds).
-    fn with_ancestry(&self, ids: &[Hash32], heads: &[u64]) -> Vec<(SignedEvent, bool)> {
+    fn with_ancestry(&self, ids: &[Hash32], heads: &[u64], cheaters: u64) -> Vec<(SignedEvent, bool)> {
         let mut out = Vec::new();
-        self.engine.ancestry(ids, heads, &mut |ev| {
+        self.engine.ancestry(ids, heads, cheaters, &mut |ev| {
             out.push((ev.clone(), !self.no_payload.contains(&ev.event.id())));
             out.len() < SYNC_CAP
         });
@@ -397,10 +405,16 @@ impl SimNode {
             Ok(()) => self.release_waiting(now, id),
             Err(InsertError::MissingParents(ids)) => {
                 let due = now + backoff(net, 0);
-                let new = self.fetch.park(id, ev, ids, due);
+                let new = self.fetch.park(id, creator, ev, ids, due);
                 if !new.is_empty() {
                     self.arm_retry(due, net);
-                    net.send(now, self.seat as usize, from, Msg::Request { ids: new, heads: self.heads.clone() }, rng);
+                    net.send(
+                        now,
+                        self.seat as usize,
+                        from,
+                        Msg::Request { ids: new, heads: self.heads.clone(), cheaters: self.engine.known_cheaters() },
+                        rng,
+                    );
                 }
             }
             Err(InsertError::Known) => {}
@@ -432,7 +446,13 @@ impl SimNode {
         if !overdue.is_empty() && net.seats() > 1 {
             let others = net.seats() as u64 - 1;
             let peer = (self.seat as usize + 1 + (rng.next_u64() % others) as usize) % net.seats();
-            net.send(now, self.seat as usize, peer, Msg::Request { ids: overdue, heads: self.heads.clone() }, rng);
+            net.send(
+                now,
+                self.seat as usize,
+                peer,
+                Msg::Request { ids: overdue, heads: self.heads.clone(), cheaters: self.engine.known_cheaters() },
+                rng,
+            );
         }
         if let Some(due) = next {
             self.arm_retry(due, net);

@@ -66,9 +66,11 @@ fn same_seed_replays_exactly() {
 #[test]
 #[ignore]
 fn debug_seed() {
-    let faults = Faults { loss_pct: 10, max_delay: 25, partition: true, crash: true };
-    let seed: u64 = std::env::var("SEED").unwrap().parse().unwrap();
-    let r = run_seed(&cfg(7, 2, faults), seed);
+    // SEATS, BYZ (default 7, 2): which committee; SEED: which seed; PC_SIM_DEBUG=1 dumps state.
+    let env = |k: &str, d: u64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+    let faults = Faults { loss_pct: env("LOSS", 10) as u8, max_delay: env("DELAY", 25), partition: true, crash: true };
+    let seed = env("SEED", 1);
+    let r = run_seed(&cfg(env("SEATS", 7) as u8, env("BYZ", 2) as u8, faults), seed);
     eprintln!("{:#?}", r.violations);
 }
 
@@ -120,4 +122,12 @@ fn anchors_do_not_depend_on_arrival_order() {
         assert!(n > 0);
         assert_eq!(got[..n], reference[..n], "anchors differ under another arrival order");
     }
+}
+
+/// k = 2 (f = 0, q = 2) under heavy loss, long delays, a partition and a crash: both seats must
+/// finalize again once the network heals.
+#[test]
+fn two_seats_recover_after_loss_partition_and_crash() {
+    let faults = Faults { loss_pct: 30, max_delay: 50, partition: true, crash: true };
+    assert_clean(&cfg(2, 0, faults), seeds(300));
 }
