@@ -163,9 +163,20 @@ pub struct SimArgs {
     /// Parents per event (2..=4).
     #[arg(long, default_value_t = 4)]
     pub parents: u8,
-    /// Faults, comma-separated: `none`, `loss:PCT`, `delay:TICKS`, `partition`, `crash`.
+    /// Faults, comma-separated: `none`, `all`, `loss:PCT`, `delay:TICKS`, `partition`,
+    /// `partitions:N`, `crash`, `adaptive`, `isolate`, `asymmetric`, `rates`, `mid-write`,
+    /// `lost-storage`, `restore`, `late-join` (docs/bench/consensus.md).
     #[arg(long, default_value = "loss:10,delay:20,partition,crash")]
     pub faults: String,
+    /// Byzantine behaviours, comma-separated, assigned to the Byzantine seats in turn: `mix`
+    /// (one drawn per seat and seed), `all`, or names: `equivocate`, `withhold`,
+    /// `missing-parents`, `future-frames`, `fork-bomb`, `twins`, `split`, `sig-variance`,
+    /// `self-cited-forks`, `lying-server`.
+    #[arg(long, default_value = "mix")]
+    pub behaviour: String,
+    /// Every N-th voting level flips a coin (at least 3).
+    #[arg(long, default_value_t = 8)]
+    pub coin_period: u64,
     /// Also print throughput (events inserted per second of wall time, all nodes together).
     #[arg(long)]
     pub bench: bool,

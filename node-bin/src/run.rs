@@ -113,8 +113,11 @@ fn start_replica(
         Some((i, _)) => tracing::info!(target: "pc::node", seat = i, "validating"),
         None => tracing::info!(target: "pc::node", "full node: following finality without a seat"),
     }
-    let rcfg =
-        ReplicaConfig { interval: Duration::from_millis(a.event_interval_ms.max(1)), max_payload_bytes: 4 << 20 };
+    let rcfg = ReplicaConfig {
+        interval: Duration::from_millis(a.event_interval_ms.max(1)),
+        max_payload_bytes: 4 << 20,
+        halt_evidence: Some(base.join("halt-evidence.scale")),
+    };
     let replica = Replica::start(ctx.clone(), net, seat, rcfg)?;
     let stop = stop.clone();
     Ok(std::thread::spawn(move || replica.run(rx, stop)))

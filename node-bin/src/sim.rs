@@ -3,26 +3,21 @@
 use crate::cli::SimArgs;
 use crate::commands::print;
 use crate::error::NodeError;
-use pc_sim::{Faults, SimConfig, run_seed};
+use pc_sim::{Behaviour, Faults, SimConfig, run_seed};
 
-fn parse_faults(spec: &str) -> Result<Faults, NodeError> {
-    let mut f = Faults { loss_pct: 0, max_delay: 20, partition: false, crash: false };
-    for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let bad = || {
-            NodeError::Usage(format!(
-                "--faults: cannot read `{item}` (use none, loss:PCT, delay:TICKS, partition, crash)"
-            ))
-        };
-        match item.split_once(':') {
-            None if item == "none" => {}
-            None if item == "partition" => f.partition = true,
-            None if item == "crash" => f.crash = true,
-            Some(("loss", v)) => f.loss_pct = v.parse().ok().filter(|p| *p <= 100).ok_or_else(bad)?,
-            Some(("delay", v)) => f.max_delay = v.parse().ok().filter(|d| *d >= 1).ok_or_else(bad)?,
-            _ => return Err(bad()),
-        }
-    }
-    Ok(f)
+fn parse_behaviours(spec: &str) -> Result<Vec<Behaviour>, NodeError> {
+    spec.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && *s != "mix")
+        .map(|name| match name {
+            "all" => Ok(Behaviour::BYZANTINE.to_vec()),
+            _ => Behaviour::parse(name).map(|b| vec![b]).ok_or_else(|| {
+                let names: Vec<&str> = Behaviour::BYZANTINE.iter().map(|b| b.name()).collect();
+                NodeError::Usage(format!("--behaviour: unknown `{name}` (use mix, all, {})", names.join(", ")))
+            }),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(|v| v.concat())
 }
 
 pub fn run(a: SimArgs) -> Result<(), NodeError> {
@@ -32,12 +27,16 @@ pub fn run(a: SimArgs) -> Result<(), NodeError> {
     if a.byzantine >= a.seats {
         return Err(NodeError::Usage("--byzantine must be below --seats".into()));
     }
+    if a.coin_period < 3 {
+        return Err(NodeError::Usage(format!("--coin-period must be at least 3, got {}", a.coin_period)));
+    }
+    let faults = Faults::parse(&a.faults).map_err(|e| NodeError::Usage(format!("--faults: {e}")))?;
     let cfg = SimConfig {
-        seats: a.seats,
-        byzantine: a.byzantine,
         events_per_seat: a.events,
         max_parents: a.parents,
-        faults: parse_faults(&a.faults)?,
+        behaviours: parse_behaviours(&a.behaviour)?,
+        coin_period: a.coin_period,
+        ..SimConfig::new(a.seats, a.byzantine, faults)
     };
     let started = std::time::Instant::now();
     let mut summary = pc_sim::Summary::default();
@@ -74,7 +73,7 @@ fn bench_engine(cfg: &SimConfig, seed: u64) -> Result<(), NodeError> {
         shard: 0,
         seats: cfg.seats,
         max_parents: cfg.max_parents,
-        coin_period: 8,
+        coin_period: cfg.coin_period,
         first_anchor_index: 1,
     };
     let mut best = f64::MAX;

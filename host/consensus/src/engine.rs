@@ -189,6 +189,12 @@ impl Engine {
         self.stats
     }
 
+    /// Why the engine halted, if it did: more than f seats are Byzantine (§7). A halted engine
+    /// refuses every insertion; the node must stop producing and alert its operator.
+    pub fn halted(&self) -> Option<&'static str> {
+        self.halted
+    }
+
     /// Seats this node has seen equivocate.
     pub fn known_cheaters(&self) -> u64 {
         self.dag.forked

@@ -57,6 +57,10 @@ pub struct Metrics {
     pub net_dropped: Gauge,
     /// Connected peers.
     pub peers: Gauge,
+    /// 1 once the consensus engine halted on more than f Byzantine seats: an alarm.
+    pub consensus_halted: Gauge,
+    /// Equivocations (distinct seat and seq) this node has seen.
+    pub equivocations: Counter,
     /// BIP-340 verification of one event signature.
     pub sig_verify: Histogram,
     /// Admission of one transaction (decode, checks, signatures).
@@ -97,6 +101,8 @@ impl Metrics {
             pulls_in_flight: Gauge::default(),
             net_dropped: Gauge::default(),
             peers: Gauge::default(),
+            consensus_halted: Gauge::default(),
+            equivocations: Counter::default(),
             sig_verify: seconds(0.000_005, 14),
             tx_admission: seconds(0.000_005, 16),
             cache_hits: Family::default(),
@@ -125,6 +131,12 @@ impl Metrics {
         r.register("pc_node_queue_pulls", "Event ids being pulled", m.pulls_in_flight.clone());
         r.register("pc_node_queue_net_dropped", "Network events dropped on a full queue", m.net_dropped.clone());
         r.register("pc_node_peers", "Connected peers", m.peers.clone());
+        r.register(
+            "pc_consensus_halted",
+            "1 once the engine halted on more than f Byzantine seats (alarm)",
+            m.consensus_halted.clone(),
+        );
+        r.register("pc_consensus_equivocations", "Equivocations this node has seen", m.equivocations.clone());
         r.register_with_unit(
             "pc_node_sig_verify",
             "BIP-340 verification of one event signature",

@@ -29,6 +29,10 @@ pub enum ServiceError {
     /// The seat's signer refused or could not be reached; production pauses and retries.
     #[error("seat signer: {0}")]
     Signer(String),
+    /// The consensus engine found more than f Byzantine seats and stopped (consensus.md §7):
+    /// the node stops producing and exits; the evidence is written first.
+    #[error("consensus halted: {0}")]
+    Halted(String),
     /// The RPC server failed.
     #[error("rpc: {0}")]
     Rpc(String),

@@ -58,13 +58,18 @@ impl Budget {
 }
 
 /// Pacing of a replica.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ReplicaConfig {
     /// Least time between two own events.
     pub interval: Duration,
     /// Largest payload of one event, in bytes.
     pub max_payload_bytes: usize,
+    /// Where the equivocation evidence goes if the engine halts (more than f Byzantine seats).
+    pub halt_evidence: Option<std::path::PathBuf>,
 }
+
+/// Equivocations a replica keeps for the halt report.
+const EVIDENCE_KEPT: usize = 4096;
 
 struct Seat {
     index: u8,
@@ -91,6 +96,8 @@ pub struct Replica {
     accepted: Vec<Hash32>,
     /// Highest accepted seq per seat.
     heads: Vec<u64>,
+    /// Equivocations seen (up to [`EVIDENCE_KEPT`]), written out if the engine halts.
+    evidence: Vec<pc_consensus::Equivocation>,
     /// Events parked until their parents arrive, and the pulls fetching those parents.
     fetch: Fetch<EventWithPayload, Instant>,
     replaying: bool,
@@ -139,9 +146,11 @@ impl Replica {
         })
         .map_err(|e| ServiceError::Consensus(e.to_string()))?;
         let now = Instant::now();
+        let fetch = Fetch::new(c.committee_size);
         let mut r = Replica {
             max_calls: usize::try_from(c.max_event_txs).unwrap_or(usize::MAX),
             heads: vec![0; usize::from(c.committee_size)],
+            evidence: Vec::new(),
             verifier: SeatKeys(keys),
             ctx,
             cfg,
@@ -152,7 +161,7 @@ impl Replica {
             accepted_at: HashMap::new(),
             local_txs: std::collections::BTreeSet::new(),
             accepted: Vec::new(),
-            fetch: Fetch::new(c.committee_size),
+            fetch,
             replaying: true,
             fresh: true,
             last_own: now,
@@ -179,6 +188,7 @@ impl Replica {
             r.accepted_event(id, outs)?;
         }
         r.replaying = false;
+        r.check_halt()?;
         if let Some(s) = r.seat.as_mut() {
             let next = r.heads[usize::from(s.index)] + 1;
             let epoch = r.engine.epoch();
@@ -196,6 +206,7 @@ impl Replica {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
             }
+            self.check_halt()?;
             self.timers()?;
         }
         Ok(())
@@ -390,7 +401,7 @@ impl Replica {
                 }
             }
             Err(InsertError::Known | InsertError::ForkBound { .. }) => {}
-            Err(InsertError::Halted(why)) => tracing::error!(target: "pc::consensus", why, "engine halted"),
+            Err(InsertError::Halted(_)) => {} // reported by check_halt
             Err(e) => penalize(self, &e.to_string()),
         }
         Ok(())
@@ -414,11 +425,42 @@ impl Replica {
             match o {
                 Output::Finalized(batch) => self.apply(&batch)?,
                 Output::Equivocation(e) => {
-                    tracing::warn!(target: "pc::consensus", seat = e.first.event.creator, seq = e.first.event.seq, "equivocation")
+                    tracing::warn!(target: "pc::consensus", seat = e.first.event.creator, seq = e.first.event.seq, "equivocation");
+                    if !self.replaying {
+                        self.ctx.metrics.equivocations.inc();
+                    }
+                    if self.evidence.len() < EVIDENCE_KEPT {
+                        self.evidence.push(*e);
+                    }
                 }
             }
         }
         Ok(())
+    }
+
+    /// After the engine halted (more than f seats Byzantine, consensus.md §7): raises the
+    /// alarm metric, writes the evidence it holds (SCALE `Vec<Equivocation>`, fsynced) and
+    /// stops the replica with an error, so the node exits non-zero and signs nothing more.
+    fn check_halt(&mut self) -> Result<(), ServiceError> {
+        let Some(why) = self.engine.halted() else { return Ok(()) };
+        self.ctx.metrics.consensus_halted.set(1);
+        let written = match &self.cfg.halt_evidence {
+            Some(path) => {
+                let bytes = self.evidence.encode();
+                let res = std::fs::File::create(path)
+                    .and_then(|mut f| std::io::Write::write_all(&mut f, &bytes).and_then(|()| f.sync_all()));
+                match res {
+                    Ok(()) => format!("{} equivocation(s) written to {}", self.evidence.len(), path.display()),
+                    Err(e) => format!("writing the evidence to {} failed: {e}", path.display()),
+                }
+            }
+            None => format!("{} equivocation(s) seen (no evidence file configured)", self.evidence.len()),
+        };
+        tracing::error!(target: "pc::consensus", why, evidence = %written, "consensus halted: more than f Byzantine seats");
+        Err(ServiceError::Halted(format!(
+            "{why}: more than f seats of the committee are Byzantine; {written}. The node stopped and signs \
+             nothing more: investigate with the other operators before restarting (docs/operators.md)"
+        )))
     }
 
     fn apply(&mut self, batch: &AnchorBatch) -> Result<(), ServiceError> {

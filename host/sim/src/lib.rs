@@ -20,11 +20,11 @@ mod report;
 
 pub use dagfuzz::{DagFuzzReport, adversarial_dag};
 pub use network::Faults;
-pub use node::{SimKeys, sign, sign_with_nonce};
+pub use node::{Behaviour, SimKeys, sign, sign_with_nonce};
 pub use report::{SeedReport, Summary};
 
 use network::{Action, Network};
-use node::{Behaviour, SimNode};
+use node::{Loss, SimNode};
 use pc_consensus::Config;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
@@ -42,6 +42,26 @@ pub struct SimConfig {
     pub max_parents: u8,
     /// Network and node faults.
     pub faults: Faults,
+    /// Byzantine behaviours, assigned to the Byzantine seats in turn; empty: the default mix
+    /// (one behaviour per seat, drawn from the seed).
+    pub behaviours: Vec<Behaviour>,
+    /// Every `coin_period`-th voting level flips a coin (≥ 3).
+    pub coin_period: u64,
+}
+
+impl SimConfig {
+    /// k seats of which `byzantine` misbehave, 40 events per seat, P = 4, coin period 8.
+    pub fn new(seats: u8, byzantine: u8, faults: Faults) -> Self {
+        SimConfig {
+            seats,
+            byzantine,
+            events_per_seat: 40,
+            max_parents: 4,
+            faults,
+            behaviours: Vec::new(),
+            coin_period: 8,
+        }
+    }
 }
 
 /// Ticks between two events of one seat (plus jitter).
@@ -74,38 +94,94 @@ fn simulate(cfg: &SimConfig, seed: u64) -> Result<(Vec<SimNode>, u64), String> {
             byz.push(s);
         }
     }
-    let engine_cfg =
-        Config { shard: 0, seats: cfg.seats, max_parents: cfg.max_parents, coin_period: 8, first_anchor_index: 1 };
+    let engine_cfg = Config {
+        shard: 0,
+        seats: cfg.seats,
+        max_parents: cfg.max_parents,
+        coin_period: cfg.coin_period,
+        first_anchor_index: 1,
+    };
     let byz_mask = byz.iter().fold(0u64, |m, s| m | (1 << s));
+    let behaviour_of = |s: usize| match byz.iter().position(|b| *b == s) {
+        None => Behaviour::Honest,
+        Some(i) if !cfg.behaviours.is_empty() => cfg.behaviours[i % cfg.behaviours.len()],
+        Some(_) => Behaviour::byzantine(seed.wrapping_add(s as u64)),
+    };
+    // Nodes 0..k run seats 0..k; a doubled seat's second node comes after them.
     let mut nodes = Vec::with_capacity(k);
+    let (mut seat_of, mut half, mut confined) = (Vec::new(), Vec::new(), Vec::new());
+    let mut add = |seat: usize, lane: u8, nodes: &mut Vec<SimNode>| -> Result<(), String> {
+        let b = behaviour_of(seat);
+        let me = nodes.len();
+        let node = SimNode::new(seat as u8, me, lane, b, engine_cfg.clone(), byz_mask).map_err(|e| e.to_string())?;
+        nodes.push(node);
+        seat_of.push(seat as u8);
+        // Honest seats split by index; a split seat's two nodes take one half each.
+        half.push(if b == Behaviour::Split { lane } else { u8::from(seat >= k / 2) });
+        confined.push(b == Behaviour::Split);
+        Ok(())
+    };
     for s in 0..k {
-        let behaviour =
-            if byz.contains(&s) { Behaviour::byzantine(seed.wrapping_add(s as u64)) } else { Behaviour::Honest };
-        match SimNode::new(s as u8, behaviour, engine_cfg.clone(), byz_mask) {
-            Ok(n) => nodes.push(n),
-            Err(e) => return Err(e.to_string()),
+        add(s, 0, &mut nodes)?;
+    }
+    for s in 0..k {
+        if behaviour_of(s).doubled() {
+            add(s, 1, &mut nodes)?;
         }
     }
+    let n = nodes.len();
+    let honest: Vec<usize> = (0..k).filter(|s| !byz.contains(s)).collect();
     let horizon = cfg.events_per_seat * INTERVAL;
-    let mut net = Network::new(k, cfg.faults.clone(), horizon);
-    for s in 0..k {
-        net.schedule(1 + rng.next_u64() % INTERVAL, Action::Tick(s));
+    let mut net = Network::new(k, seat_of, half, confined, &honest, cfg.faults.clone(), horizon, &mut rng);
+    let f = &cfg.faults;
+    let rate: Vec<u64> = (0..n).map(|_| if f.rates { 1 + rng.next_u64() % 3 } else { 1 }).collect();
+    let pick = |rng: &mut ChaCha8Rng, not: Option<usize>| {
+        let pool: Vec<usize> = honest.iter().copied().filter(|h| Some(*h) != not).collect();
+        (!pool.is_empty()).then(|| pool[(rng.next_u64() % pool.len() as u64) as usize])
+    };
+    // One crash per run; what it loses is drawn among the chosen kinds.
+    let mut losses = Vec::new();
+    if f.crash {
+        losses.push(Loss::Nothing);
     }
-    let crash = (cfg.faults.crash && k > 1).then(|| {
-        let honest: Vec<usize> = (0..k).filter(|s| !byz.contains(s)).collect();
-        honest[(rng.next_u64() % honest.len() as u64) as usize]
-    });
+    if f.mid_write {
+        losses.push(Loss::LastWrite);
+    }
+    if f.restore {
+        losses.push(Loss::Restore);
+    }
+    if f.lost_storage {
+        losses.push(Loss::Everything);
+    }
+    let crash = if k > 1 && !losses.is_empty() {
+        let loss = losses[(rng.next_u64() % losses.len() as u64) as usize];
+        pick(&mut rng, None).map(|c| (c, loss))
+    } else {
+        None
+    };
+    let late = if f.late_join && k > 1 { pick(&mut rng, crash.map(|c| c.0)) } else { None };
+    let heal = net.heal_time();
+    for i in 0..n {
+        let first = 1 + rng.next_u64() % INTERVAL;
+        if Some(i) == late {
+            nodes[i].crash(Loss::Nothing);
+            net.schedule(heal, Action::Tick(i));
+        } else {
+            net.schedule(first, Action::Tick(i));
+        }
+    }
     let (crash_at, restart_at) = (horizon * 3 / 10, horizon / 2);
     let mut crash_done = false;
     let mut restart_done = false;
+    let mut late_started = false;
     let limit = horizon * 20 + 10_000;
     while let Some((now, action)) = net.pop() {
         if now > limit {
             break;
         }
-        if let Some(c) = crash {
+        if let Some((c, loss)) = crash {
             if !crash_done && now >= crash_at {
-                nodes[c].crash();
+                nodes[c].crash(loss);
                 crash_done = true;
             }
             if !restart_done && now >= restart_at {
@@ -113,28 +189,34 @@ fn simulate(cfg: &SimConfig, seed: u64) -> Result<(Vec<SimNode>, u64), String> {
                 restart_done = true;
             }
         }
+        if let Some(l) = late
+            && !late_started
+            && now >= heal
+        {
+            nodes[l].restart(now, &mut net, &mut rng);
+            late_started = true;
+        }
         match action {
-            Action::Tick(s) => {
+            Action::Tick(i) => {
                 // Seats create `events_per_seat` events; honest ones go on (up to three times as
                 // many) until they have seen two anchors after the network healed, so liveness is
                 // judged on a run long enough to show it.
-                let heal = net.heal_time();
-                let n = &nodes[s];
-                let healed_anchors = n.log_times.iter().filter(|t| **t >= heal).count();
-                let more = n.honest() && healed_anchors < 2 && n.created() < 3 * cfg.events_per_seat;
-                if n.created() < cfg.events_per_seat || more {
-                    nodes[s].tick(now, &mut net, &mut rng);
-                    net.schedule(now + INTERVAL / 2 + rng.next_u64() % INTERVAL, Action::Tick(s));
+                let node = &nodes[i];
+                let healed_anchors = node.log_times.iter().filter(|t| **t >= heal).count();
+                let more = node.honest() && healed_anchors < 2 && node.created() < 3 * cfg.events_per_seat;
+                if node.created() < cfg.events_per_seat || more {
+                    nodes[i].tick(now, &mut net, &mut rng);
+                    let next = (INTERVAL / 2 + rng.next_u64() % INTERVAL) * rate[i];
+                    net.schedule(now + next, Action::Tick(i));
                 }
             }
             Action::Deliver { to, from, msg } => nodes[to].receive(now, from, msg, &mut net, &mut rng),
-            Action::Retry(s) => nodes[s].retry_pulls(now, &mut net, &mut rng),
+            Action::Retry(i) => nodes[i].retry_pulls(now, &mut net, &mut rng),
         }
     }
     if std::env::var_os("PC_SIM_DEBUG").is_some() {
-        debug_dump(&nodes, net.heal_time(), crash);
+        debug_dump(&nodes, heal, crash.map(|c| c.0));
     }
-    let heal = net.heal_time();
     Ok((nodes, heal))
 }
 

@@ -5,6 +5,19 @@ use pc_codec::{Domain, Hash32, Identified};
 use pc_consensus::{
     AnchorBatch, Config, ConfigError, Engine, Event, Fetch, InsertError, Output, SignatureVerifier, SignedEvent,
 };
+
+/// What a crash takes from a node's store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Loss {
+    /// Nothing: every accepted event was persisted.
+    Nothing,
+    /// The last write (a crash in the middle of it).
+    LastWrite,
+    /// Everything after the middle (a restore from an older snapshot or backup).
+    Restore,
+    /// Everything (a wiped data directory).
+    Everything,
+}
 use rand_chacha::ChaCha8Rng;
 use rand_core::Rng;
 use std::collections::BTreeSet;
@@ -51,9 +64,11 @@ impl SignatureVerifier for SimKeys {
     }
 }
 
-/// What a seat does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Behaviour {
+/// What a seat does. Every Byzantine behaviour can be chosen with `--behaviour`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Behaviour {
+    /// Follows the protocol.
     Honest,
     /// Signs two events per seq and shows each half of the network a different one.
     Equivocate,
@@ -65,17 +80,66 @@ pub(crate) enum Behaviour {
     FutureFrames,
     /// Signs several variants of every event and sends all of them to everyone.
     ForkBomb,
+    /// Two nodes run the seat's key, each honestly and unaware of the other: two long
+    /// divergent branches, both shown to everyone.
+    Twins,
+    /// Two nodes run the seat's key, each connected to one half of the network only (and to
+    /// the same half of every other split seat: they collude): each half sees one branch.
+    Split,
+    /// Honest events, but every peer gets other valid signature bytes for the same event.
+    SigVariance,
+    /// Forks every event and builds its next events on the variants, so its own events cite
+    /// them (they must not make the variants "needed").
+    SelfCitedForks,
+    /// Answers pulls and syncs with fresh forks and forged events instead of what was asked.
+    LyingServer,
 }
 
 impl Behaviour {
+    /// Every Byzantine behaviour, in the order the default mix assigns them.
+    pub const BYZANTINE: [Behaviour; 10] = [
+        Behaviour::Equivocate,
+        Behaviour::Withhold,
+        Behaviour::MissingParents,
+        Behaviour::FutureFrames,
+        Behaviour::ForkBomb,
+        Behaviour::Twins,
+        Behaviour::Split,
+        Behaviour::SigVariance,
+        Behaviour::SelfCitedForks,
+        Behaviour::LyingServer,
+    ];
+
+    /// The default mix: one of the Byzantine behaviours, chosen by `pick`.
     pub fn byzantine(pick: u64) -> Self {
-        match pick % 5 {
-            0 => Behaviour::Equivocate,
-            1 => Behaviour::Withhold,
-            2 => Behaviour::MissingParents,
-            3 => Behaviour::FutureFrames,
-            _ => Behaviour::ForkBomb,
+        Self::BYZANTINE[(pick % Self::BYZANTINE.len() as u64) as usize]
+    }
+
+    /// The name `--behaviour` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Behaviour::Honest => "honest",
+            Behaviour::Equivocate => "equivocate",
+            Behaviour::Withhold => "withhold",
+            Behaviour::MissingParents => "missing-parents",
+            Behaviour::FutureFrames => "future-frames",
+            Behaviour::ForkBomb => "fork-bomb",
+            Behaviour::Twins => "twins",
+            Behaviour::Split => "split",
+            Behaviour::SigVariance => "sig-variance",
+            Behaviour::SelfCitedForks => "self-cited-forks",
+            Behaviour::LyingServer => "lying-server",
         }
+    }
+
+    /// The behaviour called `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::BYZANTINE.into_iter().chain([Behaviour::Honest]).find(|b| b.name() == name)
+    }
+
+    /// Whether the seat runs as two nodes.
+    pub fn doubled(self) -> bool {
+        matches!(self, Behaviour::Twins | Behaviour::Split)
     }
 }
 
@@ -84,8 +148,29 @@ fn backoff(net: &Network, attempt: u32) -> u64 {
     (2 * net.max_delay()) << attempt.min(4)
 }
 
+/// A restarted node that lost events waits before it signs again (consensus.md §10: a seat
+/// never signs one slot twice): a full patience (longer than any message stays in flight), with
+/// answers from q − 1 other seats, holding the newest own event any of them showed; or until
+/// `give_up`.
+#[derive(Debug, Clone, Copy)]
+struct Recovery {
+    /// Seats that answered.
+    answered: u64,
+    /// The highest own seq any answer showed.
+    own_seen: u64,
+    /// The earliest it signs again.
+    patience: u64,
+    /// When it stops waiting altogether.
+    give_up: u64,
+}
+
 pub(crate) struct SimNode {
     pub seat: u8,
+    /// Index in the network (`seat`, or past k for a seat's second node).
+    pub me: usize,
+    /// 0, or 1 for a doubled seat's second node (its events differ).
+    lane: u8,
+    recovery: Option<Recovery>,
     pub behaviour: Behaviour,
     cfg: Config,
     engine: Engine,
@@ -112,6 +197,9 @@ pub(crate) struct SimNode {
     /// Problems seen while running (an honest event refused, a halt, a replay mismatch).
     pub problems: Vec<String>,
     crashed: bool,
+    /// The last crash lost persisted events.
+    lost_events: bool,
+    restarts: u64,
     created: u64,
     /// Turns taken (created or not).
     ticks: u64,
@@ -122,10 +210,20 @@ pub(crate) struct SimNode {
 }
 
 impl SimNode {
-    pub fn new(seat: u8, behaviour: Behaviour, cfg: Config, byzantine: u64) -> Result<Self, ConfigError> {
+    pub fn new(
+        seat: u8,
+        me: usize,
+        lane: u8,
+        behaviour: Behaviour,
+        cfg: Config,
+        byzantine: u64,
+    ) -> Result<Self, ConfigError> {
         let seats = cfg.seats;
         Ok(SimNode {
             seat,
+            me,
+            lane,
+            recovery: None,
             behaviour,
             engine: Engine::new(cfg.clone())?,
             cfg,
@@ -140,6 +238,8 @@ impl SimNode {
             evidence: BTreeSet::new(),
             problems: Vec::new(),
             crashed: false,
+            lost_events: false,
+            restarts: 0,
             created: 0,
             ticks: 0,
             no_payload: BTreeSet::new(),
@@ -172,30 +272,68 @@ impl SimNode {
         &self.persisted
     }
 
-    pub fn crash(&mut self) {
+    /// Stops the node; `lose` says what of its store is lost with it.
+    pub fn crash(&mut self, lose: Loss) {
         self.crashed = true;
         self.fetch.clear();
         self.retry_at = None;
+        let keep = match lose {
+            Loss::Nothing => self.persisted.len(),
+            Loss::LastWrite => self.persisted.len().saturating_sub(1),
+            Loss::Restore => self.persisted.len() / 2,
+            Loss::Everything => 0,
+        };
+        self.lost_events |= keep < self.persisted.len();
+        self.persisted.truncate(keep);
+        self.persisted_ids.truncate(keep);
     }
 
-    /// Rebuilds the engine from the persisted events (the replay must reproduce the log), then
-    /// asks two peers for what it missed.
+    /// Rebuilds the engine from the persisted events (the replay must reproduce the logged
+    /// anchors it reaches) and asks peers for what it missed. A node that lost events first
+    /// learns its own newest events from every other seat before it signs again.
     pub fn restart(&mut self, now: u64, net: &mut Network, rng: &mut ChaCha8Rng) {
         self.rebuild();
-        for _ in 0..2 {
-            self.sync_with_random_peer(now, net, rng);
+        if std::mem::take(&mut self.lost_events) && self.cfg.seats > 1 {
+            let rt = 2 * net.max_delay();
+            self.recovery = Some(Recovery { answered: 0, own_seen: 0, patience: now + 8 * rt, give_up: now + 32 * rt });
+            for to in 0..net.nodes() {
+                if net.seat_of(to) != self.seat {
+                    net.send(now, self.me, to, Msg::Sync(self.heads.clone()), rng);
+                }
+            }
+        } else {
+            for _ in 0..2 {
+                self.sync_with_random_peer(now, net, rng);
+            }
         }
     }
 
+    /// Whether the node may sign now (not waiting to learn its own events).
+    fn may_sign(&mut self, now: u64) -> bool {
+        let Some(r) = self.recovery else { return true };
+        // A full patience always: an own event still in flight (delayed, not lost) would
+        // otherwise arrive after the slot was signed again. And answers from q − 1 other seats.
+        let k = u32::from(self.cfg.seats);
+        let q = k - (k - 1) / 3;
+        let heard = now >= r.patience && (r.answered & !(1u64 << self.seat)).count_ones() + 1 >= q;
+        let holds_own = self.heads[usize::from(self.seat)] >= r.own_seen;
+        if (heard && holds_own) || now >= r.give_up {
+            self.recovery = None;
+            return true;
+        }
+        false
+    }
+
     fn sync_with_random_peer(&mut self, now: u64, net: &mut Network, rng: &mut ChaCha8Rng) {
-        // Another seat: asking oneself is a lost turn.
-        let others = u64::from(self.cfg.seats).saturating_sub(1).max(1);
-        let peer = (usize::from(self.seat) + 1 + (rng.next_u64() % others) as usize) % usize::from(self.cfg.seats);
-        net.send(now, self.seat as usize, peer, Msg::Sync(self.heads.clone()), rng);
+        // Another node: asking oneself is a lost turn.
+        let n = net.nodes() as u64;
+        let peer = (self.me + 1 + (rng.next_u64() % n.saturating_sub(1).max(1)) as usize) % net.nodes();
+        net.send(now, self.me, peer, Msg::Sync(self.heads.clone()), rng);
     }
 
     fn rebuild(&mut self) {
         self.crashed = false;
+        self.restarts += 1;
         let Ok(mut engine) = Engine::new(self.cfg.clone()) else { return };
         let mut replayed = Vec::new();
         for ev in &self.persisted {
@@ -208,14 +346,19 @@ impl SimNode {
                 Err(e) => self.problems.push(format!("seat {}: replay refused a persisted event: {e}", self.seat)),
             }
         }
-        if replayed != self.log {
+        if self.log.get(..replayed.len()) != Some(&replayed[..]) {
             self.problems.push(format!("seat {}: replay after restart diverged from the persisted log", self.seat));
+        }
+        self.heads = vec![0; usize::from(self.cfg.seats)];
+        for e in &self.persisted {
+            let h = &mut self.heads[usize::from(e.event.creator)];
+            *h = (*h).max(e.event.seq);
         }
         self.engine = engine;
     }
 
     fn payload_root(&self, seq: u64, variant: u8) -> Hash32 {
-        PAYLOAD.hash(&[&[self.seat, variant][..], &seq.to_le_bytes()].concat())
+        PAYLOAD.hash(&[&[self.seat, variant, self.lane][..], &seq.to_le_bytes(), &self.restarts.to_le_bytes()].concat())
     }
 
     /// The seat's turn: create, sign, insert and gossip an event (or misbehave).
@@ -230,25 +373,37 @@ impl SimNode {
         if self.cfg.seats > 1 && self.ticks % 5 == 1 {
             self.sync_with_random_peer(now, net, rng);
         }
+        if !self.may_sign(now) {
+            return;
+        }
         let seq_hint = self.created + 1;
         let Some(ev) = self.engine.next_event(self.seat, self.payload_root(seq_hint, 0), 100) else { return };
         self.created += 1;
-        let me = self.seat as usize;
+        let me = self.me;
         let signed = |e: Event| SignedEvent { sig: sign(e.creator, &e.id()), event: e };
         match self.behaviour {
-            Behaviour::Honest | Behaviour::Withhold => {
+            Behaviour::Honest | Behaviour::Withhold | Behaviour::Twins | Behaviour::Split | Behaviour::LyingServer => {
                 let se = signed(ev);
                 self.accept_own(now, se.clone());
-                let payload = self.behaviour == Behaviour::Honest;
+                let payload = self.behaviour != Behaviour::Withhold;
                 net.broadcast(now, me, &Msg::Event { ev: se, payload }, rng);
+            }
+            Behaviour::SigVariance => {
+                let se = signed(ev);
+                self.accept_own(now, se.clone());
+                let id = se.event.id();
+                for to in 0..net.nodes() {
+                    let mut other = se.clone();
+                    other.sig = sign_with_nonce(se.event.creator, &id, rng.next_u64());
+                    net.send(now, me, to, Msg::Event { ev: other, payload: true }, rng);
+                }
             }
             Behaviour::Equivocate => {
                 let mut twin = ev.clone();
                 twin.payload_root = self.payload_root(ev.seq, 1);
                 let (a, b) = (signed(ev), signed(twin));
                 self.accept_own(now, a.clone());
-                let k = self.cfg.seats as usize;
-                for to in 0..k {
+                for to in 0..net.nodes() {
                     let ev = if to % 2 == 0 { a.clone() } else { b.clone() };
                     net.send(now, me, to, Msg::Event { ev, payload: true }, rng);
                 }
@@ -277,6 +432,25 @@ impl SimNode {
                     let mut fork = ev.clone();
                     fork.payload_root = self.payload_root(ev.seq, v);
                     net.broadcast(now, me, &Msg::Event { ev: signed(fork), payload: true }, rng);
+                }
+            }
+            Behaviour::SelfCitedForks => {
+                // Three variants; the next own event builds on one of them (the engine's head
+                // is the first accepted), and own children of the others follow.
+                let first = signed(ev.clone());
+                self.accept_own(now, first.clone());
+                net.broadcast(now, me, &Msg::Event { ev: first, payload: true }, rng);
+                for v in 1..3u8 {
+                    let mut fork = ev.clone();
+                    fork.payload_root = self.payload_root(ev.seq, v);
+                    let fork = signed(fork);
+                    let mut child = ev.clone();
+                    child.seq += 1;
+                    child.parents = vec![fork.event.id()];
+                    child.parents.extend(ev.parents.iter().skip(1).copied());
+                    child.lamport += 1;
+                    net.broadcast(now, me, &Msg::Event { ev: fork, payload: true }, rng);
+                    net.broadcast(now, me, &Msg::Event { ev: signed(child), payload: true }, rng);
                 }
             }
         }
@@ -312,57 +486,110 @@ impl SimNode {
     }
 
     fn record(&mut self, now: u64, b: AnchorBatch) {
-        let frame = self.engine.stats().max_frame;
-        for id in &b.events {
-            if let Some(se) = self.engine.get(id) {
-                self.latencies.push(frame.saturating_sub(se.event.frame));
+        // After a restart that lost events, anchors already logged come again: they must be
+        // the same.
+        let i = usize::try_from(b.index.saturating_sub(1)).unwrap_or(usize::MAX);
+        match self.log.get(i) {
+            Some(old) if *old != b => {
+                self.problems
+                    .push(format!("seat {}: anchor #{} differs from the one it logged before", self.seat, b.index));
+            }
+            Some(_) => {}
+            None => {
+                let frame = self.engine.stats().max_frame;
+                for id in &b.events {
+                    if let Some(se) = self.engine.get(id) {
+                        self.latencies.push(frame.saturating_sub(se.event.frame));
+                    }
+                }
+                self.log.push(b);
+                self.log_times.push(now);
             }
         }
-        self.log.push(b);
-        self.log_times.push(now);
     }
 
     pub fn receive(&mut self, now: u64, from: usize, msg: Msg, net: &mut Network, rng: &mut ChaCha8Rng) {
         if self.crashed {
             return;
         }
+        let me = self.me;
         match msg {
+            Msg::Request { .. } | Msg::Sync(_) if self.behaviour == Behaviour::Withhold => {}
+            Msg::Request { .. } | Msg::Sync(_) if self.behaviour == Behaviour::LyingServer => {
+                net.send(now, me, from, Msg::Batch(self.lies(rng)), rng);
+            }
             Msg::Request { ids, heads, cheaters } => {
-                if self.behaviour == Behaviour::Withhold {
-                    return; // it never serves anything
-                }
                 let answer = self.with_ancestry(&ids, &heads, cheaters);
                 if !answer.is_empty() {
-                    net.send(now, self.seat as usize, from, Msg::Batch(answer), rng);
+                    net.send(now, me, from, Msg::Batch(answer), rng);
                 }
             }
             Msg::Sync(heads) => {
-                if self.behaviour == Behaviour::Withhold {
-                    return;
-                }
-                // Events without a payload are useless to the requester: never offered.
-                let missing: Vec<(SignedEvent, bool)> = self
+                // The requester's own newest event first (a restarted seat learns where its
+                // chain stands), then what it lacks, oldest first. Events without a payload
+                // are useless to the requester: never offered. Always answered, even empty:
+                // a recovering seat counts the answers.
+                let asker = net.seat_of(from);
+                let own_head = self
                     .persisted
                     .iter()
                     .zip(&self.persisted_ids)
-                    .filter(|(e, id)| {
-                        heads.get(e.event.creator as usize).is_some_and(|h| e.event.seq > *h)
-                            && !self.no_payload.contains(*id)
-                    })
+                    .filter(|(e, id)| e.event.creator == asker && !self.no_payload.contains(*id))
+                    .max_by_key(|(e, _)| e.event.seq)
+                    .filter(|(e, _)| heads.get(usize::from(asker)).is_some_and(|h| e.event.seq > *h))
+                    .map(|(e, _)| (e.clone(), true));
+                let missing: Vec<(SignedEvent, bool)> = own_head
+                    .into_iter()
+                    .chain(
+                        self.persisted
+                            .iter()
+                            .zip(&self.persisted_ids)
+                            .filter(|(e, id)| {
+                                heads.get(e.event.creator as usize).is_some_and(|h| e.event.seq > *h)
+                                    && !self.no_payload.contains(*id)
+                            })
+                            .map(|(e, _)| (e.clone(), true)),
+                    )
                     .take(SYNC_CAP)
-                    .map(|(e, _)| (e.clone(), true))
                     .collect();
-                if !missing.is_empty() {
-                    net.send(now, self.seat as usize, from, Msg::Batch(missing), rng);
-                }
+                net.send(now, me, from, Msg::Batch(missing), rng);
             }
             Msg::Batch(events) => {
+                if let Some(r) = &mut self.recovery {
+                    r.answered |= 1 << net.seat_of(from);
+                    let own = events.iter().filter(|(e, _)| e.event.creator == self.seat).map(|(e, _)| e.event.seq);
+                    r.own_seen = r.own_seen.max(own.max().unwrap_or(0));
+                }
                 for (ev, payload) in events {
                     self.offer_with_payload(now, from, ev, payload, net, rng);
                 }
             }
-            Msg::Event { ev, payload } => self.offer_with_payload(now, from, ev, payload, net, rng),
+            Msg::Event { ev, payload } => {
+                if let Some(r) = &mut self.recovery
+                    && ev.event.creator == self.seat
+                {
+                    r.own_seen = r.own_seen.max(ev.event.seq);
+                }
+                self.offer_with_payload(now, from, ev, payload, net, rng)
+            }
         }
+    }
+
+    /// A lying server's answer: fresh variants of its own newest event and forged events of
+    /// other seats, never what was asked.
+    fn lies(&self, rng: &mut ChaCha8Rng) -> Vec<(SignedEvent, bool)> {
+        let mut out = Vec::new();
+        if let Some(own) = self.persisted.iter().rev().find(|e| e.event.creator == self.seat) {
+            let mut fork = own.event.clone();
+            fork.payload_root = PAYLOAD.hash(&rng.next_u64().to_le_bytes());
+            out.push((SignedEvent { sig: sign(self.seat, &fork.id()), event: fork }, true));
+        }
+        if let Some(other) = self.persisted.iter().rev().find(|e| e.event.creator != self.seat) {
+            let mut forged = other.event.clone();
+            forged.payload_root = PAYLOAD.hash(&rng.next_u64().to_le_bytes());
+            out.push((SignedEvent { sig: sign(self.seat, &forged.id()), event: forged }, true));
+        }
+        out
     }
 
     /// The requested events and the ancestors the requester lacks, parents first, at most
@@ -410,14 +637,15 @@ impl SimNode {
                     self.arm_retry(due, net);
                     net.send(
                         now,
-                        self.seat as usize,
+                        self.me,
                         from,
                         Msg::Request { ids: new, heads: self.heads.clone(), cheaters: self.engine.known_cheaters() },
                         rng,
                     );
                 }
             }
-            Err(InsertError::Known) => {}
+            // A forgery (a lying server signs events in other seats' names): not their event.
+            Err(InsertError::Known | InsertError::BadSignature) => {}
             Err(InsertError::Halted(why)) => self.problems.push(format!("seat {}: engine halted: {why}", self.seat)),
             Err(e) if self.byzantine & (1 << creator) == 0 => {
                 self.problems.push(format!("seat {}: refused an honest event of seat {creator}: {e}", self.seat));
@@ -429,7 +657,7 @@ impl SimNode {
     fn arm_retry(&mut self, due: u64, net: &mut Network) {
         if self.retry_at.is_none_or(|t| due < t) {
             self.retry_at = Some(due);
-            net.schedule(due, Action::Retry(self.seat as usize));
+            net.schedule(due, Action::Retry(self.me));
         }
     }
 
@@ -443,12 +671,12 @@ impl SimNode {
         let overdue =
             self.fetch.retry(now, |id| engine.contains(id), PULL_ATTEMPTS, |attempts| now + backoff(net, attempts));
         let next = self.fetch.next_due();
-        if !overdue.is_empty() && net.seats() > 1 {
-            let others = net.seats() as u64 - 1;
-            let peer = (self.seat as usize + 1 + (rng.next_u64() % others) as usize) % net.seats();
+        if !overdue.is_empty() && net.nodes() > 1 {
+            let others = net.nodes() as u64 - 1;
+            let peer = (self.me + 1 + (rng.next_u64() % others) as usize) % net.nodes();
             net.send(
                 now,
-                self.seat as usize,
+                self.me,
                 peer,
                 Msg::Request { ids: overdue, heads: self.heads.clone(), cheaters: self.engine.known_cheaters() },
                 rng,
