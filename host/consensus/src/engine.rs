@@ -9,10 +9,12 @@ use std::collections::BTreeMap;
 
 const ORDER_DOMAIN: Domain = Domain::new("phantomcoin/v1/consensus/order");
 const COIN_DOMAIN: Domain = Domain::new("phantomcoin/v1/consensus/coin");
-/// Events one seat may create in one frame on one branch (§8): with the fork bound it bounds
-/// what a Byzantine seat can add per frame. An honest seat that reaches it waits for the frame
-/// to advance ([`Engine::next_event`] answers `None`); frames advance about once per round of
-/// messages, so at the payload bound B honest seats stay far below it.
+/// Events one seat may create in one frame on one branch without citing anything new (§8):
+/// past it, an event must cite an event its self-parent does not have in its ancestry. With
+/// the fork bound it bounds what a Byzantine seat can add per frame to what the others create;
+/// an honest seat that reaches it waits for news ([`Engine::next_event`] answers `None`), which
+/// keeps a partitioned or stalled committee quiet, and never blocks progress: after a heal the
+/// other side's events are news.
 pub const MAX_EVENTS_PER_FRAME: u32 = 64;
 
 /// Engine parameters, from the chainspec.
@@ -143,6 +145,8 @@ struct Derived {
     frame: u64,
     /// 1 for a root, else the self-parent's + 1.
     frame_seq: u32,
+    /// Whether some parent is not in the self-parent's ancestry (the event brings news).
+    news: bool,
 }
 
 impl Engine {
@@ -200,16 +204,20 @@ impl Engine {
         self.dag.forked
     }
 
-    /// The answer to a pull (§3): `ids` and the ancestors a peer with `heads` lacks, parents
-    /// first. An ancestor counts as held when its seq is within the peer's head for its seat,
-    /// unless that seat is known to fork, by us or by the peer (`their_cheaters`, sent with the
-    /// request): then a seq says nothing about which branch the peer holds.
-    /// Each event goes to `take`, which returns false to stop (a count or byte budget).
+    /// The answer to a pull (§3): `ids` and the ancestors a peer with `heads` lacks, the
+    /// nearest first, at most `limit` of them, handed to `take` parents first (by Lamport
+    /// number), which returns false to stop (a byte budget). An ancestor counts as held when
+    /// its seq is within the peer's head for its seat, unless that seat is known to fork, by us
+    /// or by the peer (`their_cheaters`, sent with the request): then a seq says nothing about
+    /// which branch the peer holds. Nearest first matters there: a forked seat's whole chain
+    /// counts as not held, and a walk that emitted the oldest first would fill every answer
+    /// with the same old events and never reach the ones asked for.
     pub fn ancestry(
         &self,
         ids: &[Hash32],
         heads: &[u64],
         their_cheaters: u64,
+        limit: usize,
         take: &mut dyn FnMut(&SignedEvent) -> bool,
     ) {
         let forked = self.known_cheaters() | their_cheaters;
@@ -217,27 +225,44 @@ impl Engine {
             forked & (1 << e.event.creator) == 0
                 && heads.get(usize::from(e.event.creator)).is_some_and(|h| e.event.seq <= *h)
         };
-        let mut done = std::collections::BTreeSet::new();
-        // Iterative post-order walk: (id, parents expanded?).
-        let mut stack: Vec<(Hash32, bool)> = ids.iter().rev().map(|id| (*id, false)).collect();
-        while let Some((id, expanded)) = stack.pop() {
-            let Some(ev) = self.get(&id) else { continue };
-            if expanded {
-                if !take(ev) {
-                    return;
-                }
+        let mut seen = std::collections::BTreeSet::new();
+        let mut queue: std::collections::VecDeque<Idx> =
+            ids.iter().filter_map(|id| self.dag.by_id.get(id).copied()).collect();
+        let mut picked: Vec<Idx> = Vec::new();
+        while let Some(x) = queue.pop_front() {
+            if picked.len() >= limit {
+                break;
+            }
+            if !seen.insert(x) {
                 continue;
             }
-            if !done.insert(id) {
-                continue;
-            }
-            stack.push((id, true));
-            for p in ev.event.parents.iter().rev() {
-                if !done.contains(p) && self.get(p).is_some_and(|pe| !held(pe)) {
-                    stack.push((*p, false));
+            picked.push(x);
+            for p in &self.dag.node(x).signed.event.parents {
+                if let Some(&pi) = self.dag.by_id.get(p)
+                    && !seen.contains(&pi)
+                    && !held(&self.dag.node(pi).signed)
+                {
+                    queue.push_back(pi);
                 }
             }
         }
+        picked.sort_by_key(|&x| (self.dag.node(x).lamport(), self.dag.node(x).id));
+        for x in picked {
+            if !take(&self.dag.node(x).signed) {
+                return;
+            }
+        }
+    }
+
+    /// The newest accepted events of `seat`: those at its highest seq (more than one only if
+    /// it forked there). Empty if none is accepted or `seat` is not a seat.
+    pub fn newest_of(&self, seat: u8) -> Vec<&SignedEvent> {
+        self.dag
+            .chains
+            .get(usize::from(seat))
+            .and_then(|c| c.last_key_value())
+            .map(|(_, v)| v.iter().map(|i| &self.dag.node(*i).signed).collect())
+            .unwrap_or_default()
     }
 
     /// Seats that the ancestry of an accepted event shows forking (§4).
@@ -311,8 +336,8 @@ impl Engine {
         if d.frame != ev.frame {
             return Err(InsertError::WrongFrame { claimed: ev.frame, computed: d.frame });
         }
-        if d.frame_seq > MAX_EVENTS_PER_FRAME {
-            return Err(InsertError::Invalid("too many events of one seat in one frame"));
+        if d.frame_seq > MAX_EVENTS_PER_FRAME && !d.news {
+            return Err(InsertError::Invalid("too many events of one seat in one frame without news"));
         }
         Ok(self.accept(se, id, d))
     }
@@ -418,7 +443,15 @@ impl Engine {
             Some(sp) if self_frame == frame => self.dag.node(sp).frame_seq.saturating_add(1),
             _ => 1,
         };
-        Derived { hb, cheaters, lamport: lamport + 1, frame, frame_seq }
+        let news = match self_parent {
+            None => true,
+            Some(sp) => parents.iter().skip(1).any(|&p| {
+                let (c, seq) = (usize::from(self.dag.node(p).creator()), self.dag.node(p).seq());
+                let known = self.dag.node(sp).hb[c];
+                known == NONE || self.dag.node(known).seq() < seq
+            }),
+        };
+        Derived { hb, cheaters, lamport: lamport + 1, frame, frame_seq, news }
     }
 
     /// The frame rule (§4): the highest F with `self_frame < F ≤ max_frame + 1` such that F = 1
@@ -680,8 +713,8 @@ impl Engine {
         self.check_structure(&SignedEvent { event: ev.clone(), sig: [0; 64] })?;
         self.check_parents(&ev, &idx)?;
         let d = self.derive(creator, &idx);
-        if d.frame_seq > MAX_EVENTS_PER_FRAME {
-            return Err(InsertError::Invalid("too many events of one seat in one frame"));
+        if d.frame_seq > MAX_EVENTS_PER_FRAME && !d.news {
+            return Err(InsertError::Invalid("too many events of one seat in one frame without news"));
         }
         ev.lamport = d.lamport;
         ev.frame = d.frame;
@@ -722,8 +755,8 @@ impl Engine {
             }
         }
         let d = self.derive(creator, &parents);
-        if d.frame_seq > MAX_EVENTS_PER_FRAME {
-            return None; // wait for the frame to advance
+        if d.frame_seq > MAX_EVENTS_PER_FRAME && !d.news {
+            return None; // wait for news
         }
         Some(Event {
             shard: self.cfg.shard,

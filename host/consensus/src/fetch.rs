@@ -23,8 +23,8 @@ pub struct Pull<T> {
 /// Parked events (`E`, as the driver holds them) and pulls.
 #[derive(Debug)]
 pub struct Fetch<E, T> {
-    /// Parked events by id, with their creator.
-    pending: BTreeMap<Hash32, (u8, E)>,
+    /// Parked events by id, with their creator and self-parent.
+    pending: BTreeMap<Hash32, (u8, Option<Hash32>, E)>,
     /// Missing parent → the parked events that wait for it.
     waiting: BTreeMap<Hash32, Vec<Hash32>>,
     pulls: BTreeMap<Hash32, Pull<T>>,
@@ -73,7 +73,9 @@ impl<E, T: Copy + PartialOrd> Fetch<E, T> {
     /// another creator waits for it, or a parked event of `creator` that is itself so needed
     /// (a branch that another seat's event reaches through the cheater's own events). Only
     /// then may the engine accept it past the fork bound ([`Engine::insert_needed`]): variants
-    /// that only the cheater's own events cite are refused (§8).
+    /// that only the cheater's own events cite are refused (§8). A citing event whose own
+    /// self-parent is missing does not count: otherwise a colluding seat could make any variant
+    /// needed with junk events at far-future seqs that will never be accepted.
     ///
     /// [`Engine::insert_needed`]: crate::Engine::insert_needed
     pub fn is_needed_by_others(&self, id: &Hash32, creator: u8) -> bool {
@@ -85,7 +87,12 @@ impl<E, T: Copy + PartialOrd> Fetch<E, T> {
             }
             for child in self.waiting.get(&x).map(Vec::as_slice).unwrap_or_default() {
                 match self.pending.get(child) {
-                    Some((c, _)) if *c != creator => return true,
+                    Some((c, sp, _)) if *c != creator => {
+                        let sp_missing = sp.is_some_and(|sp| self.waiting.get(&sp).is_some_and(|w| w.contains(child)));
+                        if !sp_missing {
+                            return true;
+                        }
+                    }
                     Some(_) => queue.push(*child),
                     None => {}
                 }
@@ -134,11 +141,20 @@ impl<E, T: Copy + PartialOrd> Fetch<E, T> {
         self.pulls.remove(id);
     }
 
-    /// Event `id` of `creator` misses the parents `missing`: parks it (unless its creator's
-    /// share or [`PENDING_CAP`] is full: then nothing is parked or pulled, and the event comes
-    /// back through anti-entropy) and starts pulls, due at `due`, of the parents neither parked
-    /// nor pulled yet. Returns those parents: what to request now.
-    pub fn park(&mut self, id: Hash32, creator: u8, event: E, missing: Vec<Hash32>, due: T) -> Vec<Hash32> {
+    /// Event `id` of `creator` (with `self_parent`, if it has one) misses the parents
+    /// `missing`: parks it (unless its creator's share or [`PENDING_CAP`] is full: then nothing
+    /// is parked or pulled, and the event comes back through anti-entropy) and starts pulls,
+    /// due at `due`, of the parents neither parked nor pulled yet. Returns those parents: what
+    /// to request now.
+    pub fn park(
+        &mut self,
+        id: Hash32,
+        creator: u8,
+        self_parent: Option<Hash32>,
+        event: E,
+        missing: Vec<Hash32>,
+        due: T,
+    ) -> Vec<Hash32> {
         self.pulls.remove(&id);
         let c = usize::from(creator) % self.parked_by.len();
         if self.pending.len() >= PENDING_CAP || self.parked_by[c] >= self.seat_share {
@@ -147,7 +163,7 @@ impl<E, T: Copy + PartialOrd> Fetch<E, T> {
         for p in &missing {
             self.waiting.entry(*p).or_default().push(id);
         }
-        if self.pending.insert(id, (creator, event)).is_none() {
+        if self.pending.insert(id, (creator, self_parent, event)).is_none() {
             self.parked_by[c] += 1;
         }
         let new: Vec<Hash32> =
@@ -157,7 +173,7 @@ impl<E, T: Copy + PartialOrd> Fetch<E, T> {
     }
 
     fn unpark(&mut self, id: &Hash32) -> Option<E> {
-        let (creator, e) = self.pending.remove(id)?;
+        let (creator, _, e) = self.pending.remove(id)?;
         let c = usize::from(creator) % self.parked_by.len();
         self.parked_by[c] = self.parked_by[c].saturating_sub(1);
         Some(e)
@@ -168,7 +184,7 @@ impl<E, T: Copy + PartialOrd> Fetch<E, T> {
     pub fn take_ready(&mut self, parent: &Hash32, ready: impl Fn(&E) -> bool) -> Vec<(Hash32, E)> {
         let mut out = Vec::new();
         for child in self.waiting.remove(parent).unwrap_or_default() {
-            if self.pending.get(&child).is_some_and(|(_, e)| ready(e))
+            if self.pending.get(&child).is_some_and(|(_, _, e)| ready(e))
                 && let Some(e) = self.unpark(&child)
             {
                 out.push((child, e));
@@ -235,8 +251,8 @@ mod tests {
     fn parked_events_wait_for_their_parents_and_abandoned_pulls_drop_them() {
         let mut f: Fetch<&str, u64> = Fetch::default();
         // c waits for a and b; d waits for c (already parked, so only c's parents are pulled).
-        assert_eq!(f.park(h(3), 0, "c", vec![h(1), h(2)], 10), vec![h(1), h(2)]);
-        assert_eq!(f.park(h(4), 0, "d", vec![h(3), h(1)], 10), Vec::<Hash32>::new());
+        assert_eq!(f.park(h(3), 0, None, "c", vec![h(1), h(2)], 10), vec![h(1), h(2)]);
+        assert_eq!(f.park(h(4), 0, None, "d", vec![h(3), h(1)], 10), Vec::<Hash32>::new());
         assert!(f.is_waited_for(&h(1)) && f.is_parked(&h(3)) && f.is_pulling(&h(2)));
         // a arrives; c still misses b.
         f.arrived(&h(1));
@@ -254,10 +270,14 @@ mod tests {
     fn only_another_seats_citation_makes_a_variant_needed() {
         let mut f: Fetch<&str, u64> = Fetch::new(4);
         // Seat 3's event 5 cites its own variant 1: not needed by others.
-        f.park(h(5), 3, "own child", vec![h(1)], 10);
+        f.park(h(5), 3, Some(h(1)), "own child", vec![h(1)], 10);
         assert!(f.is_waited_for(&h(1)) && !f.is_needed_by_others(&h(1), 3));
-        // Seat 0's event 6 cites seat 3's event 5, which cites variant 1: now it is.
-        f.park(h(6), 0, "honest", vec![h(5)], 10);
+        // Seat 2's event 9 cites variant 1 but misses its own self-parent 8: junk, not a need.
+        f.park(h(9), 2, Some(h(8)), "far-future junk", vec![h(8), h(1)], 10);
+        assert!(!f.is_needed_by_others(&h(1), 3));
+        // Seat 0's event 6 (its self-parent held) cites seat 3's event 5, which cites
+        // variant 1: now it is needed.
+        f.park(h(6), 0, Some(h(0x66)), "honest", vec![h(5)], 10);
         assert!(f.is_needed_by_others(&h(1), 3));
         assert!(f.is_needed_by_others(&h(5), 3));
     }
@@ -269,10 +289,10 @@ mod tests {
         for i in 0..share + 10 {
             let mut id = [0u8; 32];
             id[..8].copy_from_slice(&(i as u64).to_le_bytes());
-            f.park(Hash32(id), 2, 0, vec![h(0xff)], 10);
+            f.park(Hash32(id), 2, None, 0, vec![h(0xff)], 10);
         }
         assert_eq!(f.sizes().0, share, "seat 2 parks its share and no more");
-        assert!(!f.park(h(7), 1, 0, vec![h(8)], 10).is_empty(), "seat 1 still parks and pulls");
+        assert!(!f.park(h(7), 1, None, 0, vec![h(8)], 10).is_empty(), "seat 1 still parks and pulls");
         assert_eq!(f.sizes().0, share + 1);
     }
 }

@@ -191,9 +191,11 @@ fn a_root_that_newly_sees_a_fork_needs_a_quorum_of_its_own() {
 }
 
 /// A seat alone cannot advance frames (k = 4 needs three), so its own chain stays in frame 1:
-/// the 65th event of one seat in one frame is refused, and an honest creator waits instead.
+/// past 64 events in one frame an event must bring news (a parent its self-parent does not
+/// have); without, it is refused and an honest creator waits. News is always allowed, so a
+/// stalled committee resumes once the others' events arrive (a partition heals).
 #[test]
-fn one_seat_cannot_grow_a_frame_past_its_bound() {
+fn past_its_bound_a_seat_adds_events_to_a_frame_only_with_news() {
     use pc_consensus::MAX_EVENTS_PER_FRAME;
     let mut e = Engine::new(cfg(4)).unwrap();
     let other = build(&mut e, 1, &[], 1);
@@ -208,5 +210,35 @@ fn one_seat_cannot_grow_a_frame_past_its_bound() {
     over.seq += 1;
     over.parents = vec![last.event.id(), other.event.id()];
     over.lamport += 1;
-    assert_eq!(e.insert(signed(over), &Keys), Err(InsertError::Invalid("too many events of one seat in one frame")));
+    assert_eq!(
+        e.insert(signed(over), &Keys),
+        Err(InsertError::Invalid("too many events of one seat in one frame without news"))
+    );
+    // Seat 2's first event is news to seat 0: the 65th event citing it is accepted.
+    let news = build(&mut e, 2, &[], 2);
+    let ev = e.next_event(0, Hash32([0; 32]), 0).expect("news lets the seat go on");
+    assert!(ev.parents.contains(&news.event.id()));
+    e.insert(signed(ev), &Keys).unwrap();
+}
+
+/// For a seat known to fork every event counts as not held, so a pull answer must start from
+/// what was asked and go down, not from the seat's oldest events: a capped answer that began
+/// at seq 1 would never reach the requested id once the chain is longer than the cap.
+#[test]
+fn a_capped_pull_answer_holds_the_asked_event_even_for_a_forked_seat() {
+    let mut e = Engine::new(cfg(4)).unwrap();
+    let other = build(&mut e, 1, &[], 1);
+    let mut last = build(&mut e, 0, &[], 0);
+    for i in 1..40u8 {
+        last = build(&mut e, 0, &[&last, &other], i);
+    }
+    let mut got = Vec::new();
+    // The requester knows seat 0 forks; its heads say it holds everything.
+    e.ancestry(&[last.event.id()], &[100, 100, 100, 100], 1 << 0, 10, &mut |ev| {
+        got.push(ev.event.seq);
+        true
+    });
+    assert_eq!(got.len(), 10);
+    assert_eq!(got.last(), Some(&40), "the asked event comes, last (parents first)");
+    assert_eq!(got[0], 31, "with the nine nearest ancestors before it");
 }

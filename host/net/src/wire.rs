@@ -60,6 +60,13 @@ pub enum Request {
         /// The requester's heads.
         heads: Vec<u64>,
     },
+    /// The newest events of `seat` the responder holds (one per branch), answered with
+    /// [`Response::SeatHead`]: a validator that starts without its own recent events learns
+    /// where its chain stands before it signs again (consensus.md §10).
+    SeatHead {
+        /// The seat.
+        seat: u8,
+    },
     /// These pending transactions.
     Txs {
         /// Call keys.
@@ -74,6 +81,8 @@ pub enum Response {
     Events(Vec<EventWithPayload>),
     /// Transactions.
     Txs(Vec<Call>),
+    /// The answer to [`Request::SeatHead`] (possibly empty: the responder holds none).
+    SeatHead(Vec<EventWithPayload>),
 }
 
 /// Why bytes from a peer were refused.
@@ -117,6 +126,7 @@ impl Request {
         let n = match &r {
             Request::Events { ids, heads, .. } => ids.len().max(heads.len()),
             Request::Sync { heads } => heads.len(),
+            Request::SeatHead { .. } => 0,
             Request::Txs { ids } => ids.len(),
         };
         if n > MAX_IDS {
@@ -131,7 +141,7 @@ impl Response {
     pub fn decode_wire(bytes: &[u8]) -> Result<Self, WireError> {
         let r: Response = decode("response", bytes, MAX_RESPONSE_BYTES)?;
         let over = match &r {
-            Response::Events(e) => e.len() > MAX_EVENTS,
+            Response::Events(e) | Response::SeatHead(e) => e.len() > MAX_EVENTS,
             Response::Txs(t) => t.len() > MAX_IDS,
         };
         if over {

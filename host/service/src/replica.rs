@@ -38,6 +38,26 @@ const TX_ANNOUNCE: Duration = Duration::from_millis(50);
 /// failed, a peer that joined late, a full node whose transactions must reach a validator).
 const REANNOUNCE: Duration = Duration::from_secs(3);
 
+/// A validator that starts waits at least this long before it signs: longer than a message of
+/// its own can stay in flight, so an event it signed before a crash or a wipe reaches it (or
+/// nobody) before it could sign that slot again (consensus.md §10).
+const START_PATIENCE: Duration = Duration::from_secs(3);
+/// While waiting, peers that have not answered are asked for the seat's newest events this often.
+const SEAT_HEAD_ASK: Duration = Duration::from_millis(500);
+/// While waiting, what it waits for is logged this often.
+const WAIT_LOG: Duration = Duration::from_secs(5);
+
+/// A validator's wait at start to learn its own newest events (the doppelganger wait).
+struct Recovery {
+    since: Instant,
+    /// Peers that answered [`Request::SeatHead`].
+    answered: std::collections::BTreeSet<PeerId>,
+    /// The highest own seq any peer showed.
+    own_seen: u64,
+    last_ask: Option<Instant>,
+    last_log: Instant,
+}
+
 /// What one answer may still hold: a count and a byte budget ([`pc_net::wire::ANSWER_BUDGET`]).
 #[derive(Default)]
 struct Budget {
@@ -96,6 +116,8 @@ pub struct Replica {
     accepted: Vec<Hash32>,
     /// Highest accepted seq per seat.
     heads: Vec<u64>,
+    /// Set while a validator that just started learns its own newest events from peers.
+    recovery: Option<Recovery>,
     /// Equivocations seen (up to [`EVIDENCE_KEPT`]), written out if the engine halts.
     evidence: Vec<pc_consensus::Equivocation>,
     /// Events parked until their parents arrive, and the pulls fetching those parents.
@@ -147,10 +169,12 @@ impl Replica {
         .map_err(|e| ServiceError::Consensus(e.to_string()))?;
         let now = Instant::now();
         let fetch = Fetch::new(c.committee_size);
+        let networked_seat = c.committee_size > 1;
         let mut r = Replica {
             max_calls: usize::try_from(c.max_event_txs).unwrap_or(usize::MAX),
             heads: vec![0; usize::from(c.committee_size)],
             evidence: Vec::new(),
+            recovery: None,
             verifier: SeatKeys(keys),
             ctx,
             cfg,
@@ -193,6 +217,18 @@ impl Replica {
             let next = r.heads[usize::from(s.index)] + 1;
             let epoch = r.engine.epoch();
             s.unsigned = r.log.unsigned()?.filter(|u| u.event.event.epoch == epoch && u.event.event.seq == next);
+            if networked_seat {
+                // Whatever the store holds, it may be behind what this seat signed (a wiped or
+                // restored directory, a lost write): learn from peers first.
+                let own_seen = r.heads[usize::from(s.index)];
+                r.recovery = Some(Recovery {
+                    since: now,
+                    answered: Default::default(),
+                    own_seen,
+                    last_ask: None,
+                    last_log: now,
+                });
+            }
         }
         tracing::info!(target: "pc::node", events = replayed, epoch = r.engine.epoch(), seat = ?r.seat.as_ref().map(|s| s.index), "replica started");
         Ok(r)
@@ -247,6 +283,29 @@ impl Replica {
                 self.send(Command::Respond { token, resp });
             }
             NetEvent::Response { from, resp } => match resp {
+                Response::SeatHead(list) => {
+                    let own = self.seat.as_ref().map(|s| s.index);
+                    if let Some(r) = self.recovery.as_mut() {
+                        r.answered.insert(from);
+                        // Only our own valid signatures count: a forged "newest own event"
+                        // must not keep us waiting.
+                        let verifier = &self.verifier;
+                        let shown = list.iter().filter(|e| {
+                            let ev = &e.event;
+                            Some(ev.event.creator) == own
+                                && pc_consensus::SignatureVerifier::verify(
+                                    verifier,
+                                    ev.event.creator,
+                                    &ev.event.id(),
+                                    &ev.sig,
+                                )
+                        });
+                        r.own_seen = r.own_seen.max(shown.map(|e| e.event.event.seq).max().unwrap_or(0));
+                    }
+                    for e in list {
+                        self.offer(Some(from), e)?;
+                    }
+                }
                 Response::Events(list) => {
                     for e in list {
                         self.offer(Some(from), e)?;
@@ -317,6 +376,9 @@ impl Replica {
                         .collect(),
                 )
             }
+            Request::SeatHead { seat } => Response::SeatHead(
+                self.engine.newest_of(seat).into_iter().filter_map(|e| self.record_of(&e.event.id())).collect(),
+            ),
             Request::Txs { ids } => {
                 let mut budget = Budget::default();
                 Response::Txs(
@@ -333,7 +395,7 @@ impl Replica {
     fn with_ancestry(&self, ids: &[Hash32], heads: &[u64], cheaters: u64) -> Vec<EventWithPayload> {
         let mut out = Vec::new();
         let mut budget = Budget::default();
-        self.engine.ancestry(ids, heads, cheaters, &mut |ev| {
+        self.engine.ancestry(ids, heads, cheaters, pc_net::wire::MAX_EVENTS, &mut |ev| {
             let Some(rec) = self.record_of(&ev.event.id()) else { return true };
             if !budget.take(rec.encoded_size(), pc_net::wire::MAX_EVENTS) {
                 return false;
@@ -386,7 +448,8 @@ impl Replica {
                     return Ok(());
                 }
                 let creator = e.event.event.creator;
-                let new = self.fetch.park(id, creator, e, ids, Instant::now() + PULL_BACKOFF);
+                let sp = (e.event.event.seq > 1).then(|| e.event.event.parents.first().copied()).flatten();
+                let new = self.fetch.park(id, creator, sp, e, ids, Instant::now() + PULL_BACKOFF);
                 if !new.is_empty()
                     && let Some(to) = from.or_else(|| self.some_peer())
                 {
@@ -553,8 +616,52 @@ impl Replica {
 
     /// Builds, persists unsigned, signs, persists and inserts our next event, then announces it.
     /// Paused while the signer is unreachable (the same event is offered again next time).
+    /// Whether the seat may sign now: not while it is still learning its own newest events
+    /// after a start. It waits [`START_PATIENCE`], for answers from q − 1 peers, and until it
+    /// holds the newest own event any of them showed; what it waits for is logged.
+    fn may_sign(&mut self, now: Instant) -> bool {
+        let (Some(r), Some(seat)) = (self.recovery.as_mut(), self.seat.as_ref()) else { return true };
+        let own = self.heads[usize::from(seat.index)];
+        let needed = usize::try_from(self.engine.quorum().saturating_sub(1)).unwrap_or(usize::MAX);
+        if now.duration_since(r.since) >= START_PATIENCE && r.answered.len() >= needed && own >= r.own_seen {
+            tracing::info!(target: "pc::node", seat = seat.index, next_seq = own + 1, peers = r.answered.len(), "own events learned from peers; signing");
+            self.recovery = None;
+            // A record built before the restart for a slot that is now taken is dropped.
+            if let Some(s) = self.seat.as_mut()
+                && s.unsigned.as_ref().is_some_and(|u| u.event.event.seq <= own)
+            {
+                s.unsigned = None;
+            }
+            return true;
+        }
+        if r.last_ask.is_none_or(|t| now.duration_since(t) >= SEAT_HEAD_ASK) {
+            r.last_ask = Some(now);
+            for to in self.net.peers().into_iter().filter(|p| !r.answered.contains(p)) {
+                if !self.net.send(Command::Request { to, req: Request::SeatHead { seat: seat.index } }) {
+                    tracing::debug!(target: "pc::net", "network queue full: command dropped");
+                }
+            }
+        }
+        if now.duration_since(r.last_log) >= WAIT_LOG {
+            r.last_log = now;
+            tracing::info!(
+                target: "pc::node",
+                seat = seat.index,
+                answered = r.answered.len(),
+                needed,
+                own_head = own,
+                own_seen = r.own_seen,
+                "waiting to learn this seat's newest events before signing"
+            );
+        }
+        false
+    }
+
     fn own_event(&mut self, now: Instant) -> Result<(), ServiceError> {
         let _span = tracing::debug_span!(target: "pc::consensus", "own_event").entered();
+        if !self.may_sign(now) {
+            return Ok(());
+        }
         let Some(seat) = self.seat.as_mut() else { return Ok(()) };
         let mut record = match seat.unsigned.take() {
             Some(r) => r,

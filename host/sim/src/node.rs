@@ -160,6 +160,9 @@ struct Recovery {
     own_seen: u64,
     /// The earliest it signs again.
     patience: u64,
+    /// When it last asked every other node (it asks again each round trip while waiting: an
+    /// answer given before an own event in flight reached the responder says nothing).
+    last_ask: u64,
     /// When it stops waiting altogether.
     give_up: u64,
 }
@@ -199,6 +202,11 @@ pub(crate) struct SimNode {
     crashed: bool,
     /// The last crash lost persisted events.
     lost_events: bool,
+    /// The highest seq this seat signed (what a signing record kept apart from the store
+    /// would hold): after a restart below it, the seat re-signed slots it had signed.
+    signed_high: u64,
+    /// Set once the seat signed again a slot at or below `signed_high` after losing events.
+    pub resigned: bool,
     restarts: u64,
     created: u64,
     /// Turns taken (created or not).
@@ -239,6 +247,8 @@ impl SimNode {
             problems: Vec::new(),
             crashed: false,
             lost_events: false,
+            signed_high: 0,
+            resigned: false,
             restarts: 0,
             created: 0,
             ticks: 0,
@@ -295,12 +305,14 @@ impl SimNode {
         self.rebuild();
         if std::mem::take(&mut self.lost_events) && self.cfg.seats > 1 {
             let rt = 2 * net.max_delay();
-            self.recovery = Some(Recovery { answered: 0, own_seen: 0, patience: now + 8 * rt, give_up: now + 32 * rt });
-            for to in 0..net.nodes() {
-                if net.seat_of(to) != self.seat {
-                    net.send(now, self.me, to, Msg::Sync(self.heads.clone()), rng);
-                }
-            }
+            self.recovery = Some(Recovery {
+                answered: 0,
+                own_seen: 0,
+                patience: now + 8 * rt,
+                give_up: now + 32 * rt,
+                last_ask: now,
+            });
+            self.ask_everyone(now, net, rng);
         } else {
             for _ in 0..2 {
                 self.sync_with_random_peer(now, net, rng);
@@ -308,16 +320,33 @@ impl SimNode {
         }
     }
 
+    fn ask_everyone(&self, now: u64, net: &mut Network, rng: &mut ChaCha8Rng) {
+        for to in 0..net.nodes() {
+            if net.seat_of(to) != self.seat {
+                net.send(now, self.me, to, Msg::Sync(self.heads.clone()), rng);
+            }
+        }
+    }
+
     /// Whether the node may sign now (not waiting to learn its own events).
-    fn may_sign(&mut self, now: u64) -> bool {
-        let Some(r) = self.recovery else { return true };
+    fn may_sign(&mut self, now: u64, net: &mut Network, rng: &mut ChaCha8Rng) -> bool {
+        let Some(mut r) = self.recovery else { return true };
+        if now >= r.last_ask + 2 * net.max_delay() {
+            r.last_ask = now;
+            self.recovery = Some(r);
+            self.ask_everyone(now, net, rng);
+        }
         // A full patience always: an own event still in flight (delayed, not lost) would
         // otherwise arrive after the slot was signed again. And answers from q − 1 other seats.
         let k = u32::from(self.cfg.seats);
         let q = k - (k - 1) / 3;
         let heard = now >= r.patience && (r.answered & !(1u64 << self.seat)).count_ones() + 1 >= q;
-        let holds_own = self.heads[usize::from(self.seat)] >= r.own_seen;
-        if (heard && holds_own) || now >= r.give_up {
+        // A Byzantine peer that holds an own event may hide it from the answers and release it
+        // after the slot was signed again, to frame the seat: no wait prevents that (only a
+        // signing record kept apart from the store does); the report counts such cases as
+        // `framed` (docs/spec/consensus.md §10).
+        let head = self.heads[usize::from(self.seat)];
+        if (heard && head >= r.own_seen) || now >= r.give_up {
             self.recovery = None;
             return true;
         }
@@ -373,7 +402,7 @@ impl SimNode {
         if self.cfg.seats > 1 && self.ticks % 5 == 1 {
             self.sync_with_random_peer(now, net, rng);
         }
-        if !self.may_sign(now) {
+        if !self.may_sign(now, net, rng) {
             return;
         }
         let seq_hint = self.created + 1;
@@ -457,6 +486,8 @@ impl SimNode {
     }
 
     fn accept_own(&mut self, now: u64, se: SignedEvent) {
+        self.resigned |= se.event.seq <= self.signed_high;
+        self.signed_high = self.signed_high.max(se.event.seq);
         if let Err(e) = self.insert(now, se) {
             self.problems.push(format!("seat {}: own event refused: {e}", self.seat));
         }
@@ -597,9 +628,9 @@ impl SimNode {
     /// its seat, unless that seat forked (then seq says nothing about which branch it holds).
     fn with_ancestry(&self, ids: &[Hash32], heads: &[u64], cheaters: u64) -> Vec<(SignedEvent, bool)> {
         let mut out = Vec::new();
-        self.engine.ancestry(ids, heads, cheaters, &mut |ev| {
+        self.engine.ancestry(ids, heads, cheaters, SYNC_CAP, &mut |ev| {
             out.push((ev.clone(), !self.no_payload.contains(&ev.event.id())));
-            out.len() < SYNC_CAP
+            true
         });
         out
     }
@@ -632,7 +663,8 @@ impl SimNode {
             Ok(()) => self.release_waiting(now, id),
             Err(InsertError::MissingParents(ids)) => {
                 let due = now + backoff(net, 0);
-                let new = self.fetch.park(id, creator, ev, ids, due);
+                let sp = (ev.event.seq > 1).then(|| ev.event.parents.first().copied()).flatten();
+                let new = self.fetch.park(id, creator, sp, ev, ids, due);
                 if !new.is_empty() {
                     self.arm_retry(due, net);
                     net.send(

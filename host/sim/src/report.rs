@@ -16,6 +16,9 @@ pub struct SeedReport {
     pub latencies: Vec<u64>,
     /// Events inserted into engines, all nodes together (for throughput figures).
     pub inserted: u64,
+    /// Slots of honest seats that re-signed after losing events and were then shown to have
+    /// signed them before (the Byzantine hide-and-release case of consensus.md §10).
+    pub framed: u64,
 }
 
 impl SeedReport {
@@ -30,6 +33,8 @@ pub(crate) fn check(seed: u64, nodes: &[SimNode], heal: u64) -> SeedReport {
     let withholders: u64 =
         nodes.iter().filter(|n| n.behaviour == Behaviour::Withhold).fold(0, |m, n| m | (1u64 << n.seat));
     let honest_seats = honest.iter().fold(0u64, |m, n| m | 1 << n.seat);
+    let resigned = honest.iter().filter(|n| n.resigned).fold(0u64, |m, n| m | 1 << n.seat);
+    let mut framed = std::collections::BTreeSet::new();
     for n in &honest {
         v.extend(n.problems.iter().map(|p| format!("seed {seed}: {p}")));
     }
@@ -70,9 +75,13 @@ pub(crate) fn check(seed: u64, nodes: &[SimNode], heal: u64) -> SeedReport {
                 v.push(format!("seed {seed}: seat {} accepted a fork of {pos:?} without evidence", n.seat));
             }
         }
-        // An honest seat never signs one slot twice, restarts and lost storage included.
+        // An honest seat never signs one slot twice, restarts and lost storage included; the
+        // one exception counted apart: a seat that lost events and signed a slot again after
+        // its bounded wait, framed by a Byzantine peer that hid its old event (§10).
         for (creator, seq) in &n.evidence {
-            if honest_seats & (1 << creator) != 0 {
+            if honest_seats & (1 << creator) != 0 && resigned & (1 << creator) != 0 {
+                framed.insert((*creator, *seq));
+            } else if honest_seats & (1 << creator) != 0 {
                 v.push(format!(
                     "seed {seed}: seat {} holds evidence that honest seat {creator} equivocated at seq {seq}",
                     n.seat
@@ -86,6 +95,7 @@ pub(crate) fn check(seed: u64, nodes: &[SimNode], heal: u64) -> SeedReport {
         anchors: honest.iter().map(|n| n.log.len() as u64).min().unwrap_or(0),
         latencies: honest.iter().flat_map(|n| n.latencies.iter().copied()).collect(),
         inserted: nodes.iter().map(|n| n.engine().stats().events).sum(),
+        framed: framed.len() as u64,
     }
 }
 
@@ -100,6 +110,8 @@ pub struct Summary {
     pub examples: Vec<String>,
     /// Anchors finalized (slowest honest node), summed over seeds.
     pub anchors: u64,
+    /// Framed slots (see [`SeedReport::framed`]), summed over seeds.
+    pub framed: u64,
     latencies: Vec<u64>,
 }
 
@@ -114,6 +126,7 @@ impl Summary {
             }
         }
         self.anchors += r.anchors;
+        self.framed += r.framed;
         self.latencies.extend(r.latencies);
     }
 
@@ -131,8 +144,8 @@ impl Summary {
     pub fn line(&mut self) -> String {
         let (p50, p95) = (self.frames_percentile(50), self.frames_percentile(95));
         format!(
-            "seeds={} violations={} anchors={} frames_to_finality_p50={p50} frames_to_finality_p95={p95}",
-            self.seeds, self.violations, self.anchors
+            "seeds={} violations={} framed={} anchors={} frames_to_finality_p50={p50} frames_to_finality_p95={p95}",
+            self.seeds, self.violations, self.framed, self.anchors
         )
     }
 }
