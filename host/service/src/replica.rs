@@ -301,6 +301,7 @@ impl Replica {
                                 )
                         });
                         r.own_seen = r.own_seen.max(shown.map(|e| e.event.event.seq).max().unwrap_or(0));
+                        tracing::debug!(target: "pc::node", peer = %from, events = list.len(), own_seen = r.own_seen, "seat head answer");
                     }
                     for e in list {
                         self.offer(Some(from), e)?;

@@ -222,7 +222,7 @@ impl World {
         let mut parents = Vec::new();
         let mut creators = 1u64 << seat;
         let choice = s.byte();
-        if !own.is_empty() && choice % 16 != 0 {
+        if !own.is_empty() && !choice.is_multiple_of(16) {
             // Mostly the head of one of two long branches, sometimes any older event (a fork).
             let pick = match choice % 4 {
                 0 => s.pick(own.len()),
@@ -253,7 +253,7 @@ impl World {
 /// An index below `len`, three times in four among the newest `window` (parents near the
 /// heads make frames advance), else anywhere (old parents).
 fn recent(s: &mut Script, len: usize, window: usize) -> usize {
-    if s.byte() % 4 == 0 || len <= window { s.pick(len) } else { len - 1 - s.pick(window) }
+    if s.byte().is_multiple_of(4) || len <= window { s.pick(len) } else { len - 1 - s.pick(window) }
 }
 
 /// Runs one script. `Err` lists the violations found.
@@ -261,12 +261,12 @@ pub fn adversarial_dag(data: &[u8]) -> Result<DagFuzzReport, Vec<String>> {
     let mut s = Script { data, pos: 0 };
     let k: u8 = [2, 3, 4, 4, 4, 5, 7][s.pick(7)];
     let f = (k - 1) / 3;
-    let forking = if s.byte() % 4 == 0 { s.pick(usize::from(f) + 1) as u8 } else { f };
+    let forking = if s.byte().is_multiple_of(4) { s.pick(usize::from(f) + 1) as u8 } else { f };
     let offset = s.pick(usize::from(k)) as u8;
     let byz = (0..forking).fold(0u64, |m, i| m | 1 << ((offset + i) % k));
     let max_parents = 2 + s.pick(3);
     let coin_period = 3 + s.pick(6) as u64;
-    let variance = s.byte() % 2 == 0;
+    let variance = s.byte().is_multiple_of(2);
     let cfg = Config { shard: 0, seats: k, max_parents: max_parents as u8, coin_period, first_anchor_index: 1 };
     let engine = || Engine::new(cfg.clone()).map_err(|e| vec![e.to_string()]);
     let mut observers = Vec::new();

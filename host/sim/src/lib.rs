@@ -161,10 +161,10 @@ fn simulate(cfg: &SimConfig, seed: u64) -> Result<(Vec<SimNode>, u64), String> {
     };
     let late = if f.late_join && k > 1 { pick(&mut rng, crash.map(|c| c.0)) } else { None };
     let heal = net.heal_time();
-    for i in 0..n {
+    for (i, node) in nodes.iter_mut().enumerate() {
         let first = 1 + rng.next_u64() % INTERVAL;
         if Some(i) == late {
-            nodes[i].crash(Loss::Nothing);
+            node.crash(Loss::Nothing);
             net.schedule(heal, Action::Tick(i));
         } else {
             net.schedule(first, Action::Tick(i));

@@ -196,7 +196,7 @@ impl Network {
         for _ in 0..faults.partitions {
             let from = rng.next_u64() % heal.max(1);
             let to = (from + heal / 5).min(heal);
-            let mask = (0..n).fold(0u128, |m, i| if rng.next_u64() % 2 == 0 { m | 1 << i } else { m });
+            let mask = (0..n).fold(0u128, |m, i| if rng.next_u64().is_multiple_of(2) { m | 1 << i } else { m });
             partitions.push((from, to, mask));
         }
         let pick = |rng: &mut ChaCha8Rng| honest.get((rng.next_u64() % honest.len().max(1) as u64) as usize).copied();

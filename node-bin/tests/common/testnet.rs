@@ -98,6 +98,27 @@ impl Node {
         self.proc = None; // SIGKILL
     }
 
+    /// Deletes the node's data directory (it must be stopped): a wiped or lost disk.
+    pub fn wipe(&self) {
+        assert!(self.proc.is_none(), "stop the node before wiping it");
+        std::fs::remove_dir_all(&self.base).unwrap();
+    }
+
+    /// Log lines (of every start so far) that contain `text`.
+    pub fn log_lines(&self, text: &str) -> Vec<String> {
+        self.log_lines_since(0, text)
+    }
+
+    /// How many log lines there are so far (a mark for [`log_lines_since`](Self::log_lines_since)).
+    pub fn log_mark(&self) -> usize {
+        self.log.lock().unwrap().len()
+    }
+
+    /// Log lines after `mark` that contain `text`.
+    pub fn log_lines_since(&self, mark: usize, text: &str) -> Vec<String> {
+        self.log.lock().unwrap().iter().skip(mark).filter(|l| l.contains(text)).cloned().collect()
+    }
+
     pub fn client(&self) -> HttpClient {
         HttpClientBuilder::default().build(&self.url).unwrap()
     }
