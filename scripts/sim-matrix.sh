@@ -23,7 +23,8 @@ for k in "${ks[@]}"; do
   for b in "${behaviours[@]}"; do
     byz=$f; [ "$f" -eq 0 ] && byz=0
     line=$("$node" sim --seats "$k" --byzantine "$byz" --seeds "$s" --events "$ev" --faults all --behaviour "$b" 2>&1 | grep '^seeds=' || true)
-    echo "k=$k byzantine=$byz behaviour=$b faults=all: $line"
+    label=$b; [ "$byz" -eq 0 ] && label=none
+    echo "k=$k byzantine=$byz behaviour=$label faults=all: $line"
     case "$line" in *" violations=0 "*) ;; *) fail=1 ;; esac
     [ "$f" -eq 0 ] && break # no Byzantine seat to vary
   done

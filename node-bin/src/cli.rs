@@ -164,7 +164,7 @@ pub struct SimArgs {
     #[arg(long, default_value_t = 4)]
     pub parents: u8,
     /// Faults, comma-separated: `none`, `all`, `loss:PCT`, `delay:TICKS`, `partition`,
-    /// `partitions:N`, `crash`, `adaptive`, `isolate`, `asymmetric`, `rates`, `mid-write`,
+    /// `split-brain`, `partitions:N`, `crash`, `adaptive`, `isolate`, `asymmetric`, `rates`, `mid-write`,
     /// `lost-storage`, `restore`, `late-join` (docs/bench/consensus.md).
     #[arg(long, default_value = "loss:10,delay:20,partition,crash")]
     pub faults: String,

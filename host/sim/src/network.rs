@@ -22,6 +22,9 @@ pub struct Faults {
     pub crash: bool,
     /// Further partitions, each into random halves, before the heal.
     pub partitions: u8,
+    /// The two halves are cut from the start until the heal (what split seats need to make
+    /// the halves finalize apart when they are more than f).
+    pub split_brain: bool,
     /// The adversarial scheduler: delays every event of the seat whose slot comes first in its
     /// frame's election (the would-be anchor) and every message of one chosen honest node.
     pub adaptive: bool,
@@ -50,6 +53,7 @@ impl Default for Faults {
             partition: false,
             crash: false,
             partitions: 0,
+            split_brain: false,
             adaptive: false,
             isolate: false,
             asymmetric: false,
@@ -76,6 +80,7 @@ impl Faults {
             partition: true,
             crash: true,
             partitions: 2,
+            split_brain: false,
             adaptive: true,
             isolate: true,
             asymmetric: true,
@@ -101,6 +106,7 @@ impl Faults {
                     "none" => {}
                     "all" => f = Faults { loss_pct: f.loss_pct.max(10), max_delay: f.max_delay, ..Faults::all(10) },
                     "partition" => f.partition = true,
+                    "split-brain" => f.split_brain = true,
                     "crash" => f.crash = true,
                     "adaptive" => f.adaptive = true,
                     "isolate" => f.isolate = true,
@@ -122,7 +128,7 @@ impl Faults {
     }
 
     /// What [`parse`](Self::parse) reads, for error messages.
-    pub const NAMES: &'static str = "none, all, loss:PCT, delay:TICKS, partition, partitions:N, crash, adaptive, \
+    pub const NAMES: &'static str = "none, all, loss:PCT, delay:TICKS, partition, split-brain, partitions:N, crash, adaptive, \
         isolate, asymmetric, rates, mid-write, lost-storage, restore, late-join";
 }
 
@@ -192,6 +198,9 @@ impl Network {
         let mut partitions = Vec::new();
         if faults.partition {
             partitions.push((horizon / 5, heal, by_half));
+        }
+        if faults.split_brain {
+            partitions.push((0, heal, by_half));
         }
         for _ in 0..faults.partitions {
             let from = rng.next_u64() % heal.max(1);

@@ -392,7 +392,8 @@ impl SimNode {
 
     /// The seat's turn: create, sign, insert and gossip an event (or misbehave).
     pub fn tick(&mut self, now: u64, net: &mut Network, rng: &mut ChaCha8Rng) {
-        if self.crashed {
+        // A halted engine (more than f Byzantine seats) signs nothing more, like the node.
+        if self.crashed || self.engine.halted().is_some() {
             return;
         }
         // Anti-entropy every fifth turn, counted in turns, not in events created: a seat that
@@ -413,9 +414,12 @@ impl SimNode {
         match self.behaviour {
             Behaviour::Honest | Behaviour::Withhold | Behaviour::Twins | Behaviour::Split | Behaviour::LyingServer => {
                 let se = signed(ev);
-                self.accept_own(now, se.clone());
-                let payload = self.behaviour != Behaviour::Withhold;
-                net.broadcast(now, me, &Msg::Event { ev: se, payload }, rng);
+                // Sent only once accepted locally: an own event the engine refused is not
+                // signed again differently, it is simply not sent.
+                if self.accept_own(now, se.clone()) {
+                    let payload = self.behaviour != Behaviour::Withhold;
+                    net.broadcast(now, me, &Msg::Event { ev: se, payload }, rng);
+                }
             }
             Behaviour::SigVariance => {
                 let se = signed(ev);
@@ -485,11 +489,16 @@ impl SimNode {
         }
     }
 
-    fn accept_own(&mut self, now: u64, se: SignedEvent) {
+    /// Inserts an own event; false (and a problem noted) if the engine refused it.
+    fn accept_own(&mut self, now: u64, se: SignedEvent) -> bool {
         self.resigned |= se.event.seq <= self.signed_high;
         self.signed_high = self.signed_high.max(se.event.seq);
-        if let Err(e) = self.insert(now, se) {
-            self.problems.push(format!("seat {}: own event refused: {e}", self.seat));
+        match self.insert(now, se) {
+            Ok(()) => true,
+            Err(e) => {
+                self.problems.push(format!("seat {}: own event refused: {e}", self.seat));
+                false
+            }
         }
     }
 
