@@ -170,7 +170,15 @@ fn simulate(cfg: &SimConfig, seed: u64) -> Result<(Vec<SimNode>, u64), String> {
             net.schedule(first, Action::Tick(i));
         }
     }
-    let (crash_at, restart_at) = (horizon * 3 / 10, horizon / 2);
+    // The crash at 30 % of the run and the restart at 50 %, after the heal; with
+    // `early-restart` the crash falls in 20–35 % and the restart 10–25 % later, sometimes
+    // before the heal, so that the node recovers under loss and partitions.
+    let (crash_at, restart_at) = if f.early_restart {
+        let crash_at = horizon / 5 + rng.next_u64() % (horizon * 3 / 20).max(1);
+        (crash_at, crash_at + horizon / 10 + rng.next_u64() % (horizon * 3 / 20).max(1))
+    } else {
+        (horizon * 3 / 10, horizon / 2)
+    };
     let mut crash_done = false;
     let mut restart_done = false;
     let mut late_started = false;

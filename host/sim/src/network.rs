@@ -42,6 +42,8 @@ pub struct Faults {
     pub restore: bool,
     /// One honest node starts only when the network heals.
     pub late_join: bool,
+    /// The crash and restart fall earlier, the restart sometimes before the heal.
+    pub early_restart: bool,
 }
 
 impl Default for Faults {
@@ -62,6 +64,7 @@ impl Default for Faults {
             lost_storage: false,
             restore: false,
             late_join: false,
+            early_restart: false,
         }
     }
 }
@@ -89,6 +92,7 @@ impl Faults {
             lost_storage: true,
             restore: true,
             late_join: true,
+            early_restart: false,
         }
     }
 }
@@ -116,6 +120,7 @@ impl Faults {
                     "lost-storage" => f.lost_storage = true,
                     "restore" => f.restore = true,
                     "late-join" => f.late_join = true,
+                    "early-restart" => f.early_restart = true,
                     _ => return Err(bad()),
                 },
                 Some(("loss", v)) => f.loss_pct = v.parse().ok().filter(|p| *p <= 100).ok_or_else(bad)?,
@@ -129,7 +134,7 @@ impl Faults {
 
     /// What [`parse`](Self::parse) reads, for error messages.
     pub const NAMES: &'static str = "none, all, loss:PCT, delay:TICKS, partition, split-brain, partitions:N, crash, adaptive, \
-        isolate, asymmetric, rates, mid-write, lost-storage, restore, late-join";
+        isolate, asymmetric, rates, mid-write, lost-storage, restore, late-join, early-restart";
 }
 
 /// A message between nodes.
