@@ -26,6 +26,8 @@ for k in "${ks[@]}"; do
     label=$b; [ "$byz" -eq 0 ] && label=none
     echo "k=$k byzantine=$byz behaviour=$label faults=all: $line"
     case "$line" in *" violations=0 "*) ;; *) fail=1 ;; esac
+    # Without a Byzantine seat nobody can hide an old event: a framed slot is a broken wait.
+    if [ "$byz" -eq 0 ]; then case "$line" in *" framed=0 "*) ;; *) fail=1 ;; esac; fi
     [ "$f" -eq 0 ] && break # no Byzantine seat to vary
   done
   line=$("$node" sim --seats "$k" --byzantine $((f + 1)) --seeds "$s" --events "$ev" --faults all 2>&1 | grep '^seeds=' || true)

@@ -204,22 +204,23 @@ impl Engine {
         self.dag.forked
     }
 
-    /// The answer to a pull (§3): `ids` and the ancestors a peer with `heads` lacks, the
-    /// nearest first, at most `limit` of them, handed to `take` parents first (by Lamport
-    /// number), which returns false to stop (a byte budget). An ancestor counts as held when
-    /// its seq is within the peer's head for its seat, unless that seat is known to fork, by us
-    /// or by the peer (`their_cheaters`, sent with the request): then a seq says nothing about
-    /// which branch the peer holds. Nearest first matters there: a forked seat's whole chain
-    /// counts as not held, and a walk that emitted the oldest first would fill every answer
-    /// with the same old events and never reach the ones asked for.
+    /// The answer to a pull (§3): `ids` and the ancestors a peer with `heads` lacks, chosen
+    /// nearest first (at most `limit`, and while `fits` accepts them: a byte budget), returned
+    /// parents first (by Lamport number). An ancestor counts as held when its seq is within the
+    /// peer's head for its seat, unless that seat is known to fork, by us or by the peer
+    /// (`their_cheaters`, sent with the request): then a seq says nothing about which branch
+    /// the peer holds. Nearest first matters there: a forked seat's whole chain counts as not
+    /// held, and an answer that began at its oldest events would never reach the ones asked
+    /// for once the chain outgrew the cap; choosing by budget nearest first keeps the asked
+    /// events when payloads are large.
     pub fn ancestry(
         &self,
         ids: &[Hash32],
         heads: &[u64],
         their_cheaters: u64,
         limit: usize,
-        take: &mut dyn FnMut(&SignedEvent) -> bool,
-    ) {
+        fits: &mut dyn FnMut(&SignedEvent) -> bool,
+    ) -> Vec<&SignedEvent> {
         let forked = self.known_cheaters() | their_cheaters;
         let held = |e: &SignedEvent| {
             forked & (1 << e.event.creator) == 0
@@ -236,6 +237,9 @@ impl Engine {
             if !seen.insert(x) {
                 continue;
             }
+            if !fits(&self.dag.node(x).signed) {
+                break;
+            }
             picked.push(x);
             for p in &self.dag.node(x).signed.event.parents {
                 if let Some(&pi) = self.dag.by_id.get(p)
@@ -247,11 +251,7 @@ impl Engine {
             }
         }
         picked.sort_by_key(|&x| (self.dag.node(x).lamport(), self.dag.node(x).id));
-        for x in picked {
-            if !take(&self.dag.node(x).signed) {
-                return;
-            }
-        }
+        picked.into_iter().map(|x| &self.dag.node(x).signed).collect()
     }
 
     /// The newest accepted events of `seat`: those at its highest seq (more than one only if

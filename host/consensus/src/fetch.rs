@@ -20,11 +20,44 @@ pub struct Pull<T> {
     pub attempts: u32,
 }
 
+/// Where a parked event sits in its creator's chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin {
+    /// Its creator seat.
+    pub creator: u8,
+    /// Its seq.
+    pub seq: u64,
+    /// Its self-parent (`None` at seq 1).
+    pub self_parent: Option<Hash32>,
+}
+
+impl Origin {
+    /// The origin of an event.
+    pub fn of(e: &crate::Event) -> Self {
+        Origin {
+            creator: e.creator,
+            seq: e.seq,
+            self_parent: if e.seq > 1 { e.parents.first().copied() } else { None },
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Parked<E> {
+    origin: Origin,
+    /// How many events of the same (creator, seq) were parked before it (only ranks 0 and 1
+    /// may count as a need).
+    rank: u32,
+    event: E,
+}
+
 /// Parked events (`E`, as the driver holds them) and pulls.
 #[derive(Debug)]
 pub struct Fetch<E, T> {
-    /// Parked events by id, with their creator and self-parent.
-    pending: BTreeMap<Hash32, (u8, Option<Hash32>, E)>,
+    /// Parked events by id.
+    pending: BTreeMap<Hash32, Parked<E>>,
+    /// Parked events per (creator, seq).
+    per_slot: BTreeMap<(u8, u64), u32>,
     /// Missing parent → the parked events that wait for it.
     waiting: BTreeMap<Hash32, Vec<Hash32>>,
     pulls: BTreeMap<Hash32, Pull<T>>,
@@ -50,6 +83,7 @@ impl<E, T> Fetch<E, T> {
         let seats = usize::from(seats.max(1));
         Fetch {
             pending: BTreeMap::new(),
+            per_slot: BTreeMap::new(),
             waiting: BTreeMap::new(),
             pulls: BTreeMap::new(),
             parked_by: vec![0; 64],
@@ -75,7 +109,10 @@ impl<E, T: Copy + PartialOrd> Fetch<E, T> {
     /// then may the engine accept it past the fork bound ([`Engine::insert_needed`]): variants
     /// that only the cheater's own events cite are refused (§8). A citing event whose own
     /// self-parent is missing does not count: otherwise a colluding seat could make any variant
-    /// needed with junk events at far-future seqs that will never be accepted.
+    /// needed with junk events at far-future seqs that will never be accepted. Nor does a
+    /// citing event that is the third or later parked at its own (creator, seq): the engine
+    /// accepts at most two of those without a need of their own, and a colluding seat could
+    /// otherwise park many variants at its next seq, each citing another variant.
     ///
     /// [`Engine::insert_needed`]: crate::Engine::insert_needed
     pub fn is_needed_by_others(&self, id: &Hash32, creator: u8) -> bool {
@@ -87,9 +124,12 @@ impl<E, T: Copy + PartialOrd> Fetch<E, T> {
             }
             for child in self.waiting.get(&x).map(Vec::as_slice).unwrap_or_default() {
                 match self.pending.get(child) {
-                    Some((c, sp, _)) if *c != creator => {
-                        let sp_missing = sp.is_some_and(|sp| self.waiting.get(&sp).is_some_and(|w| w.contains(child)));
-                        if !sp_missing {
+                    Some(p) if p.origin.creator != creator => {
+                        let sp_missing = p
+                            .origin
+                            .self_parent
+                            .is_some_and(|sp| self.waiting.get(&sp).is_some_and(|w| w.contains(child)));
+                        if !sp_missing && p.rank < 2 {
                             return true;
                         }
                     }
@@ -124,6 +164,7 @@ impl<E, T: Copy + PartialOrd> Fetch<E, T> {
     /// Forgets everything (a crash).
     pub fn clear(&mut self) {
         self.parked_by.iter_mut().for_each(|n| *n = 0);
+        self.per_slot.clear();
         self.pending.clear();
         self.waiting.clear();
         self.pulls.clear();
@@ -141,30 +182,25 @@ impl<E, T: Copy + PartialOrd> Fetch<E, T> {
         self.pulls.remove(id);
     }
 
-    /// Event `id` of `creator` (with `self_parent`, if it has one) misses the parents
-    /// `missing`: parks it (unless its creator's share or [`PENDING_CAP`] is full: then nothing
-    /// is parked or pulled, and the event comes back through anti-entropy) and starts pulls,
-    /// due at `due`, of the parents neither parked nor pulled yet. Returns those parents: what
-    /// to request now.
-    pub fn park(
-        &mut self,
-        id: Hash32,
-        creator: u8,
-        self_parent: Option<Hash32>,
-        event: E,
-        missing: Vec<Hash32>,
-        due: T,
-    ) -> Vec<Hash32> {
+    /// Event `id` from `origin` misses the parents `missing`: parks it (unless its creator's
+    /// share or [`PENDING_CAP`] is full: then nothing is parked or pulled, and the event comes
+    /// back through anti-entropy) and starts pulls, due at `due`, of the parents neither parked
+    /// nor pulled yet. Returns those parents: what to request now.
+    pub fn park(&mut self, id: Hash32, origin: Origin, event: E, missing: Vec<Hash32>, due: T) -> Vec<Hash32> {
         self.pulls.remove(&id);
-        let c = usize::from(creator) % self.parked_by.len();
+        let c = usize::from(origin.creator) % self.parked_by.len();
         if self.pending.len() >= PENDING_CAP || self.parked_by[c] >= self.seat_share {
             return Vec::new();
         }
         for p in &missing {
             self.waiting.entry(*p).or_default().push(id);
         }
-        if self.pending.insert(id, (creator, self_parent, event)).is_none() {
+        if !self.pending.contains_key(&id) {
+            let n = self.per_slot.entry((origin.creator, origin.seq)).or_default();
+            let rank = *n;
+            *n += 1;
             self.parked_by[c] += 1;
+            self.pending.insert(id, Parked { origin, rank, event });
         }
         let new: Vec<Hash32> =
             missing.into_iter().filter(|p| !self.pending.contains_key(p) && !self.pulls.contains_key(p)).collect();
@@ -173,9 +209,17 @@ impl<E, T: Copy + PartialOrd> Fetch<E, T> {
     }
 
     fn unpark(&mut self, id: &Hash32) -> Option<E> {
-        let (creator, _, e) = self.pending.remove(id)?;
-        let c = usize::from(creator) % self.parked_by.len();
+        let p = self.pending.remove(id)?;
+        let c = usize::from(p.origin.creator) % self.parked_by.len();
         self.parked_by[c] = self.parked_by[c].saturating_sub(1);
+        let slot = (p.origin.creator, p.origin.seq);
+        if let Some(n) = self.per_slot.get_mut(&slot) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_slot.remove(&slot);
+            }
+        }
+        let e = p.event;
         Some(e)
     }
 
@@ -184,7 +228,7 @@ impl<E, T: Copy + PartialOrd> Fetch<E, T> {
     pub fn take_ready(&mut self, parent: &Hash32, ready: impl Fn(&E) -> bool) -> Vec<(Hash32, E)> {
         let mut out = Vec::new();
         for child in self.waiting.remove(parent).unwrap_or_default() {
-            if self.pending.get(&child).is_some_and(|(_, _, e)| ready(e))
+            if self.pending.get(&child).is_some_and(|p| ready(&p.event))
                 && let Some(e) = self.unpark(&child)
             {
                 out.push((child, e));
@@ -247,12 +291,16 @@ mod tests {
         Hash32([b; 32])
     }
 
+    fn o(creator: u8, seq: u64, self_parent: Option<Hash32>) -> Origin {
+        Origin { creator, seq, self_parent }
+    }
+
     #[test]
     fn parked_events_wait_for_their_parents_and_abandoned_pulls_drop_them() {
         let mut f: Fetch<&str, u64> = Fetch::default();
         // c waits for a and b; d waits for c (already parked, so only c's parents are pulled).
-        assert_eq!(f.park(h(3), 0, None, "c", vec![h(1), h(2)], 10), vec![h(1), h(2)]);
-        assert_eq!(f.park(h(4), 0, None, "d", vec![h(3), h(1)], 10), Vec::<Hash32>::new());
+        assert_eq!(f.park(h(3), o(0, 2, None), "c", vec![h(1), h(2)], 10), vec![h(1), h(2)]);
+        assert_eq!(f.park(h(4), o(0, 3, None), "d", vec![h(3), h(1)], 10), Vec::<Hash32>::new());
         assert!(f.is_waited_for(&h(1)) && f.is_parked(&h(3)) && f.is_pulling(&h(2)));
         // a arrives; c still misses b.
         f.arrived(&h(1));
@@ -270,16 +318,28 @@ mod tests {
     fn only_another_seats_citation_makes_a_variant_needed() {
         let mut f: Fetch<&str, u64> = Fetch::new(4);
         // Seat 3's event 5 cites its own variant 1: not needed by others.
-        f.park(h(5), 3, Some(h(1)), "own child", vec![h(1)], 10);
+        f.park(h(5), o(3, 6, Some(h(1))), "own child", vec![h(1)], 10);
         assert!(f.is_waited_for(&h(1)) && !f.is_needed_by_others(&h(1), 3));
         // Seat 2's event 9 cites variant 1 but misses its own self-parent 8: junk, not a need.
-        f.park(h(9), 2, Some(h(8)), "far-future junk", vec![h(8), h(1)], 10);
+        f.park(h(9), o(2, 90, Some(h(8))), "far-future junk", vec![h(8), h(1)], 10);
         assert!(!f.is_needed_by_others(&h(1), 3));
         // Seat 0's event 6 (its self-parent held) cites seat 3's event 5, which cites
         // variant 1: now it is needed.
-        f.park(h(6), 0, Some(h(0x66)), "honest", vec![h(5)], 10);
+        f.park(h(6), o(0, 7, Some(h(0x66))), "honest", vec![h(5)], 10);
         assert!(f.is_needed_by_others(&h(1), 3));
         assert!(f.is_needed_by_others(&h(5), 3));
+    }
+
+    #[test]
+    fn a_third_parked_event_at_one_slot_makes_nothing_needed() {
+        let mut f: Fetch<&str, u64> = Fetch::new(7);
+        // Seat 5 parks three variants at its seq 9 (its self-parent held), each citing another
+        // variant of seat 4: only the first two make their variant needed.
+        f.park(h(1), o(5, 9, Some(h(0x50))), "a", vec![h(0x41)], 10);
+        f.park(h(2), o(5, 9, Some(h(0x50))), "b", vec![h(0x42)], 10);
+        f.park(h(3), o(5, 9, Some(h(0x50))), "c", vec![h(0x43)], 10);
+        assert!(f.is_needed_by_others(&h(0x41), 4) && f.is_needed_by_others(&h(0x42), 4));
+        assert!(!f.is_needed_by_others(&h(0x43), 4));
     }
 
     #[test]
@@ -289,10 +349,10 @@ mod tests {
         for i in 0..share + 10 {
             let mut id = [0u8; 32];
             id[..8].copy_from_slice(&(i as u64).to_le_bytes());
-            f.park(Hash32(id), 2, None, 0, vec![h(0xff)], 10);
+            f.park(Hash32(id), o(2, i as u64, None), 0, vec![h(0xff)], 10);
         }
         assert_eq!(f.sizes().0, share, "seat 2 parks its share and no more");
-        assert!(!f.park(h(7), 1, None, 0, vec![h(8)], 10).is_empty(), "seat 1 still parks and pulls");
+        assert!(!f.park(h(7), o(1, 1, None), 0, vec![h(8)], 10).is_empty(), "seat 1 still parks and pulls");
         assert_eq!(f.sizes().0, share + 1);
     }
 }

@@ -17,4 +17,4 @@ mod fetch;
 
 pub use engine::{AnchorBatch, Config, ConfigError, Engine, InsertError, MAX_EVENTS_PER_FRAME, Output, Stats};
 pub use event::{EVENT_DOMAIN, Equivocation, Event, MAX_EVENT_BYTES, SignatureVerifier, SignedEvent};
-pub use fetch::{Fetch, MIN_SEAT_SHARE, PENDING_CAP, Pull};
+pub use fetch::{Fetch, MIN_SEAT_SHARE, Origin, PENDING_CAP, Pull};

@@ -232,13 +232,24 @@ fn a_capped_pull_answer_holds_the_asked_event_even_for_a_forked_seat() {
     for i in 1..40u8 {
         last = build(&mut e, 0, &[&last, &other], i);
     }
-    let mut got = Vec::new();
     // The requester knows seat 0 forks; its heads say it holds everything.
-    e.ancestry(&[last.event.id()], &[100, 100, 100, 100], 1 << 0, 10, &mut |ev| {
-        got.push(ev.event.seq);
-        true
-    });
+    let got: Vec<u64> = e
+        .ancestry(&[last.event.id()], &[100, 100, 100, 100], 1 << 0, 10, &mut |_| true)
+        .iter()
+        .map(|ev| ev.event.seq)
+        .collect();
     assert_eq!(got.len(), 10);
     assert_eq!(got.last(), Some(&40), "the asked event comes, last (parents first)");
     assert_eq!(got[0], 31, "with the nine nearest ancestors before it");
+    // A byte budget that fits five events keeps the asked one and its four nearest ancestors.
+    let mut room = 5;
+    let got: Vec<u64> = e
+        .ancestry(&[last.event.id()], &[100, 100, 100, 100], 1 << 0, 10, &mut |_| {
+            room -= 1;
+            room >= 0
+        })
+        .iter()
+        .map(|ev| ev.event.seq)
+        .collect();
+    assert_eq!(got, vec![36, 37, 38, 39, 40]);
 }

@@ -393,18 +393,20 @@ impl Replica {
     }
 
     /// The requested events and the ancestors the requester lacks, parents first, capped.
+    /// The events are chosen nearest first within the byte budget, and sent parents first.
     fn with_ancestry(&self, ids: &[Hash32], heads: &[u64], cheaters: u64) -> Vec<EventWithPayload> {
-        let mut out = Vec::new();
+        let mut records: HashMap<Hash32, EventWithPayload> = HashMap::new();
         let mut budget = Budget::default();
-        self.engine.ancestry(ids, heads, cheaters, pc_net::wire::MAX_EVENTS, &mut |ev| {
-            let Some(rec) = self.record_of(&ev.event.id()) else { return true };
+        let order = self.engine.ancestry(ids, heads, cheaters, pc_net::wire::MAX_EVENTS, &mut |ev| {
+            let id = ev.event.id();
+            let Some(rec) = self.record_of(&id) else { return true };
             if !budget.take(rec.encoded_size(), pc_net::wire::MAX_EVENTS) {
                 return false;
             }
-            out.push(rec);
+            records.insert(id, rec);
             true
         });
-        out
+        order.into_iter().filter_map(|ev| records.remove(&ev.event.id())).collect()
     }
 
     /// An event from the network (or `None`: our own).
@@ -448,9 +450,8 @@ impl Replica {
                     penalize(self, "bad signature");
                     return Ok(());
                 }
-                let creator = e.event.event.creator;
-                let sp = (e.event.event.seq > 1).then(|| e.event.event.parents.first().copied()).flatten();
-                let new = self.fetch.park(id, creator, sp, e, ids, Instant::now() + PULL_BACKOFF);
+                let origin = pc_consensus::Origin::of(&e.event.event);
+                let new = self.fetch.park(id, origin, e, ids, Instant::now() + PULL_BACKOFF);
                 if !new.is_empty()
                     && let Some(to) = from.or_else(|| self.some_peer())
                 {
@@ -637,7 +638,9 @@ impl Replica {
         }
         if r.last_ask.is_none_or(|t| now.duration_since(t) >= SEAT_HEAD_ASK) {
             r.last_ask = Some(now);
-            for to in self.net.peers().into_iter().filter(|p| !r.answered.contains(p)) {
+            // Every peer, again each time: an answer given before an own event in flight reached
+            // the peer, or while it held that event parked, said nothing about it.
+            for to in self.net.peers() {
                 if !self.net.send(Command::Request { to, req: Request::SeatHead { seat: seat.index } }) {
                     tracing::debug!(target: "pc::net", "network queue full: command dropped");
                 }

@@ -205,8 +205,8 @@ pub(crate) struct SimNode {
     /// The highest seq this seat signed (what a signing record kept apart from the store
     /// would hold): after a restart below it, the seat re-signed slots it had signed.
     signed_high: u64,
-    /// Set once the seat signed again a slot at or below `signed_high` after losing events.
-    pub resigned: bool,
+    /// Seqs the seat signed again after losing events (at or below `signed_high`).
+    pub resigned: BTreeSet<u64>,
     restarts: u64,
     created: u64,
     /// Turns taken (created or not).
@@ -248,7 +248,7 @@ impl SimNode {
             crashed: false,
             lost_events: false,
             signed_high: 0,
-            resigned: false,
+            resigned: BTreeSet::new(),
             restarts: 0,
             created: 0,
             ticks: 0,
@@ -491,7 +491,9 @@ impl SimNode {
 
     /// Inserts an own event; false (and a problem noted) if the engine refused it.
     fn accept_own(&mut self, now: u64, se: SignedEvent) -> bool {
-        self.resigned |= se.event.seq <= self.signed_high;
+        if se.event.seq <= self.signed_high {
+            self.resigned.insert(se.event.seq);
+        }
         self.signed_high = self.signed_high.max(se.event.seq);
         match self.insert(now, se) {
             Ok(()) => true,
@@ -637,10 +639,9 @@ impl SimNode {
     /// its seat, unless that seat forked (then seq says nothing about which branch it holds).
     fn with_ancestry(&self, ids: &[Hash32], heads: &[u64], cheaters: u64) -> Vec<(SignedEvent, bool)> {
         let mut out = Vec::new();
-        self.engine.ancestry(ids, heads, cheaters, SYNC_CAP, &mut |ev| {
+        for ev in self.engine.ancestry(ids, heads, cheaters, SYNC_CAP, &mut |_| true) {
             out.push((ev.clone(), !self.no_payload.contains(&ev.event.id())));
-            true
-        });
+        }
         out
     }
 
@@ -672,8 +673,7 @@ impl SimNode {
             Ok(()) => self.release_waiting(now, id),
             Err(InsertError::MissingParents(ids)) => {
                 let due = now + backoff(net, 0);
-                let sp = (ev.event.seq > 1).then(|| ev.event.parents.first().copied()).flatten();
-                let new = self.fetch.park(id, creator, sp, ev, ids, due);
+                let new = self.fetch.park(id, pc_consensus::Origin::of(&ev.event), ev, ids, due);
                 if !new.is_empty() {
                     self.arm_retry(due, net);
                     net.send(

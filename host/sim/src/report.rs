@@ -33,7 +33,6 @@ pub(crate) fn check(seed: u64, nodes: &[SimNode], heal: u64) -> SeedReport {
     let withholders: u64 =
         nodes.iter().filter(|n| n.behaviour == Behaviour::Withhold).fold(0, |m, n| m | (1u64 << n.seat));
     let honest_seats = honest.iter().fold(0u64, |m, n| m | 1 << n.seat);
-    let resigned = honest.iter().filter(|n| n.resigned).fold(0u64, |m, n| m | 1 << n.seat);
     let mut framed = std::collections::BTreeSet::new();
     for n in &honest {
         v.extend(n.problems.iter().map(|p| format!("seed {seed}: {p}")));
@@ -79,7 +78,9 @@ pub(crate) fn check(seed: u64, nodes: &[SimNode], heal: u64) -> SeedReport {
         // one exception counted apart: a seat that lost events and signed a slot again after
         // its bounded wait, framed by a Byzantine peer that hid its old event (§10).
         for (creator, seq) in &n.evidence {
-            if honest_seats & (1 << creator) != 0 && resigned & (1 << creator) != 0 {
+            // Per slot: only a seq the seat itself re-signed after a loss.
+            let resigned = honest.iter().any(|h| h.seat == *creator && h.resigned.contains(seq));
+            if honest_seats & (1 << creator) != 0 && resigned {
                 framed.insert((*creator, *seq));
             } else if honest_seats & (1 << creator) != 0 {
                 v.push(format!(

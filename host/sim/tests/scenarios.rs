@@ -190,8 +190,8 @@ fn a_validator_that_lost_its_store_never_equivocates() {
 }
 
 /// A partition longer than the per-frame bound (each seat makes ~80 events while the halves
-/// are cut): the seats stop at the bound, and after the heal the other side's events are news,
-/// so frames advance again (a plain cap on events per frame deadlocked here).
+/// are cut): after the heal the other side's events are news, so frames advance again (a plain
+/// cap on events per frame deadlocked here).
 #[test]
 fn a_partition_longer_than_the_frame_bound_heals() {
     let faults = Faults { partition: true, ..Faults::none() };
