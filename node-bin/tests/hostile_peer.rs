@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::testnet::{Node, all_reach};
+use common::testnet::{Node, all_reach, start_validators};
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
 use jsonrpsee_core::client::ClientT;
 use jsonrpsee_core::rpc_params;
@@ -76,12 +76,7 @@ fn frame(body: &[u8], claimed: u32) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hostile_peer_is_blocked_while_the_honest_validators_keep_finalizing() {
     let dir = tempfile::tempdir().unwrap();
-    let mut v: Vec<Node> = (0..4).map(|s| Node::new(dir.path(), &format!("v{s}"), Some(s), s)).collect();
-    let mut boot = Vec::new();
-    for n in v.iter_mut() {
-        n.start(&boot);
-        boot.push(n.addr());
-    }
+    let (v, _) = start_validators(dir.path(), 4);
     let all: Vec<&Node> = v.iter().collect();
     all_reach(&all, 3, 60).await;
     let info: serde_json::Value = v[0].client().request("chain_getInfo", rpc_params![]).await.unwrap();

@@ -6,17 +6,12 @@
 
 mod common;
 
-use common::testnet::{Node, agree, all_reach};
+use common::testnet::{Node, agree, all_reach, start_validators};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wiped_validator_relearns_its_events_and_never_equivocates() {
     let dir = tempfile::tempdir().unwrap();
-    let mut v: Vec<Node> = (0..4).map(|s| Node::new(dir.path(), &format!("v{s}"), Some(s), s)).collect();
-    let mut boot = Vec::new();
-    for n in v.iter_mut() {
-        n.start(&boot);
-        boot.push(n.addr());
-    }
+    let (mut v, boot) = start_validators(dir.path(), 4);
     // Long enough that seat 3's chain outgrows one anti-entropy answer (256 events of all
     // seats): a restarted node then learns its chain over several rounds, and signing before
     // the last one is what equivocated on Testnet-0.

@@ -137,6 +137,18 @@ impl Node {
     }
 }
 
+/// Starts `n` validators (seats 0..n) under `dir`, each booting from the ones before it;
+/// returns them with their multiaddresses.
+pub fn start_validators(dir: &Path, n: u8) -> (Vec<Node>, Vec<String>) {
+    let mut v: Vec<Node> = (0..n).map(|s| Node::new(dir, &format!("v{s}"), Some(s), s)).collect();
+    let mut boot = Vec::new();
+    for node in v.iter_mut() {
+        node.start(&boot);
+        boot.push(node.addr());
+    }
+    (v, boot)
+}
+
 pub async fn all_reach(nodes: &[&Node], anchor: u64, secs: u64) {
     for n in nodes {
         wait_for(&format!("anchor {anchor} at {}", n.url), secs, async || (n.best().await >= anchor).then_some(()))
