@@ -257,6 +257,17 @@ fn debug_dump(nodes: &[SimNode], heal: u64, crash: Option<usize>) {
     }
     eprintln!("heal={} crash={crash:?}", heal);
     for n in nodes {
+        for id in n.pulled_ids() {
+            let holders: Vec<String> = nodes
+                .iter()
+                .filter_map(|m| {
+                    m.engine().get(&id).map(|e| format!("node {} has s{}#{}", m.me, e.event.creator, e.event.seq))
+                })
+                .collect();
+            eprintln!("node {} pulls {}: {:?}", n.me, &id.to_string()[..8], holders);
+        }
+    }
+    for n in nodes {
         eprintln!("seat {} {}", n.seat, n.waiting_summary());
         if let Some(last) = n.accepted().iter().rev().find(|e| e.event.creator == n.seat) {
             let ps: Vec<String> = last

@@ -273,6 +273,11 @@ impl SimNode {
         format!("pending={parked} waiting_on={waited_for} pulls=[{}] retry_at={:?}", pulls.join(" "), self.retry_at)
     }
 
+    /// Ids being pulled (debugging).
+    pub fn pulled_ids(&self) -> Vec<Hash32> {
+        self.fetch.pulls().map(|(id, _)| *id).collect()
+    }
+
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
