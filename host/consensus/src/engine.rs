@@ -254,6 +254,27 @@ impl Engine {
         picked.into_iter().map(|x| &self.dag.node(x).signed).collect()
     }
 
+    /// Debugging: for accepted event `id`, each root of `frame` as (its creator, its seq, the
+    /// mask of seats whose event in `id`'s ancestry descends from it, whether `id`
+    /// forkless-causes it).
+    #[doc(hidden)]
+    pub fn debug_roots_seen(&self, id: &Hash32, frame: u64) -> Vec<(u8, u64, u64, bool)> {
+        let Some(&a) = self.dag.by_id.get(id) else { return Vec::new() };
+        let an = self.dag.node(a);
+        let mut out = Vec::new();
+        for &r in self.roots.get(&frame).map(Vec::as_slice).unwrap_or_default() {
+            let mut mask = 0u64;
+            for (s, &y) in an.hb.iter().enumerate() {
+                if y != NONE && an.cheaters & (1 << s) == 0 && self.dag.is_ancestor(r, y) {
+                    mask |= 1 << s;
+                }
+            }
+            let rn = self.dag.node(r);
+            out.push((rn.creator(), rn.seq(), mask, self.dag.forkless_cause(a, r, self.q)));
+        }
+        out
+    }
+
     /// The newest accepted events of `seat`: those at its highest seq (more than one only if
     /// it forked there). Empty if none is accepted or `seat` is not a seat.
     pub fn newest_of(&self, seat: u8) -> Vec<&SignedEvent> {

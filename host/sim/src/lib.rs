@@ -256,6 +256,35 @@ fn debug_dump(nodes: &[SimNode], heal: u64, crash: Option<usize>) {
         );
     }
     eprintln!("heal={} crash={crash:?}", heal);
+    for n in nodes.iter().filter(|n| n.honest()) {
+        if let Some(last) = n.accepted().iter().rev().find(|e| e.event.creator == n.seat) {
+            let id = pc_codec::Identified::id(&last.event);
+            let f = last.event.frame;
+            let view: Vec<String> = n
+                .engine()
+                .debug_roots_seen(&id, f)
+                .iter()
+                .map(|(c, q, m, fc)| format!("s{c}#{q}:{m:b}{}", if *fc { "+" } else { "" }))
+                .collect();
+            eprintln!(
+                "node {} last own #{} frame {f} sees roots of its frame: {}",
+                n.me,
+                last.event.seq,
+                view.join(" ")
+            );
+            let heads: Vec<String> = (0..n.engine().quorum() as u8 + 3)
+                .map(|s| {
+                    n.engine()
+                        .newest_of(s)
+                        .iter()
+                        .map(|e| format!("s{s}#{}", e.event.seq))
+                        .collect::<Vec<_>>()
+                        .join("|")
+                })
+                .collect();
+            eprintln!("node {} engine heads: {}", n.me, heads.join(" "));
+        }
+    }
     for n in nodes {
         for id in n.pulled_ids() {
             let holders: Vec<String> = nodes
