@@ -360,7 +360,7 @@ impl Engine {
         if d.frame_seq > MAX_EVENTS_PER_FRAME && !d.news {
             return Err(InsertError::Invalid("too many events of one seat in one frame without news"));
         }
-        if Idx::try_from(self.dag.nodes.len()).is_err() || self.dag.nodes.len() >= NONE as usize {
+        if self.dag.nodes.len() >= NONE as usize {
             // Until pruning lands, an epoch holds at most 2^32 − 1 events; refusing is safe,
             // an index that wrapped would not be.
             return Err(InsertError::Invalid("the engine's event index is full for this DAG epoch"));

@@ -219,8 +219,7 @@ impl<E, T: Copy + PartialOrd> Fetch<E, T> {
                 self.per_slot.remove(&slot);
             }
         }
-        let e = p.event;
-        Some(e)
+        Some(p.event)
     }
 
     /// The parked events that waited for `parent` and are `ready` now, unparked, in the order

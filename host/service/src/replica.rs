@@ -42,7 +42,7 @@ const REANNOUNCE: Duration = Duration::from_secs(3);
 /// its own can stay in flight, so an event it signed before a crash or a wipe reaches it (or
 /// nobody) before it could sign that slot again (consensus.md §10).
 const START_PATIENCE: Duration = Duration::from_secs(3);
-/// While waiting, peers that have not answered are asked for the seat's newest events this often.
+/// While waiting, every peer is asked for the seat's newest events this often.
 const SEAT_HEAD_ASK: Duration = Duration::from_millis(500);
 /// While waiting, what it waits for is logged this often.
 const WAIT_LOG: Duration = Duration::from_secs(5);
@@ -392,8 +392,8 @@ impl Replica {
         }
     }
 
-    /// The requested events and the ancestors the requester lacks, parents first, capped.
-    /// The events are chosen nearest first within the byte budget, and sent parents first.
+    /// The requested events and the ancestors the requester lacks: chosen nearest first within
+    /// the byte budget, sent parents first.
     fn with_ancestry(&self, ids: &[Hash32], heads: &[u64], cheaters: u64) -> Vec<EventWithPayload> {
         let mut records: HashMap<Hash32, EventWithPayload> = HashMap::new();
         let mut budget = Budget::default();
@@ -455,14 +455,7 @@ impl Replica {
                 if !new.is_empty()
                     && let Some(to) = from.or_else(|| self.some_peer())
                 {
-                    self.send(Command::Request {
-                        to,
-                        req: Request::Events {
-                            ids: new,
-                            heads: self.heads.clone(),
-                            cheaters: self.engine.known_cheaters(),
-                        },
-                    });
+                    self.request_events(to, new);
                 }
             }
             Err(InsertError::Known | InsertError::ForkBound { .. }) => {}
@@ -636,15 +629,9 @@ impl Replica {
             }
             return true;
         }
-        if r.last_ask.is_none_or(|t| now.duration_since(t) >= SEAT_HEAD_ASK) {
+        let ask = r.last_ask.is_none_or(|t| now.duration_since(t) >= SEAT_HEAD_ASK);
+        if ask {
             r.last_ask = Some(now);
-            // Every peer, again each time: an answer given before an own event in flight reached
-            // the peer, or while it held that event parked, said nothing about it.
-            for to in self.net.peers() {
-                if !self.net.send(Command::Request { to, req: Request::SeatHead { seat: seat.index } }) {
-                    tracing::debug!(target: "pc::net", "network queue full: command dropped");
-                }
-            }
         }
         if now.duration_since(r.last_log) >= WAIT_LOG {
             r.last_log = now;
@@ -657,6 +644,14 @@ impl Replica {
                 own_seen = r.own_seen,
                 "waiting to learn this seat's newest events before signing"
             );
+        }
+        if ask {
+            // Every peer, again each time: an answer given before an own event in flight reached
+            // the peer, or while it held that event parked, said nothing about it.
+            let seat = seat.index;
+            for to in self.net.peers() {
+                self.send(Command::Request { to, req: Request::SeatHead { seat } });
+            }
         }
         false
     }

@@ -391,6 +391,11 @@ impl SimNode {
         self.engine = engine;
     }
 
+    /// `ev` with another payload: a fork of it (variant 0 is `ev`'s own payload).
+    fn variant(&self, ev: &Event, v: u8) -> Event {
+        Event { payload_root: self.payload_root(ev.seq, v), ..ev.clone() }
+    }
+
     fn payload_root(&self, seq: u64, variant: u8) -> Hash32 {
         PAYLOAD.hash(&[&[self.seat, variant, self.lane][..], &seq.to_le_bytes(), &self.restarts.to_le_bytes()].concat())
     }
@@ -437,8 +442,7 @@ impl SimNode {
                 }
             }
             Behaviour::Equivocate => {
-                let mut twin = ev.clone();
-                twin.payload_root = self.payload_root(ev.seq, 1);
+                let twin = self.variant(&ev, 1);
                 let (a, b) = (signed(ev), signed(twin));
                 self.accept_own(now, a.clone());
                 for to in 0..net.nodes() {
@@ -467,9 +471,7 @@ impl SimNode {
                 self.accept_own(now, first.clone());
                 net.broadcast(now, me, &Msg::Event { ev: first, payload: true }, rng);
                 for v in 1..4u8 {
-                    let mut fork = ev.clone();
-                    fork.payload_root = self.payload_root(ev.seq, v);
-                    net.broadcast(now, me, &Msg::Event { ev: signed(fork), payload: true }, rng);
+                    net.broadcast(now, me, &Msg::Event { ev: signed(self.variant(&ev, v)), payload: true }, rng);
                 }
             }
             Behaviour::SelfCitedForks => {
@@ -479,9 +481,7 @@ impl SimNode {
                 self.accept_own(now, first.clone());
                 net.broadcast(now, me, &Msg::Event { ev: first, payload: true }, rng);
                 for v in 1..3u8 {
-                    let mut fork = ev.clone();
-                    fork.payload_root = self.payload_root(ev.seq, v);
-                    let fork = signed(fork);
+                    let fork = signed(self.variant(&ev, v));
                     let mut child = ev.clone();
                     child.seq += 1;
                     child.parents = vec![fork.event.id()];
