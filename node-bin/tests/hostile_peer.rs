@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::testnet::{Node, all_reach, start_validators};
+use common::testnet::{Node, all_reach, keep_busy, start_validators};
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
 use jsonrpsee_core::client::ClientT;
 use jsonrpsee_core::rpc_params;
@@ -77,6 +77,7 @@ fn frame(body: &[u8], claimed: u32) -> Vec<u8> {
 async fn a_hostile_peer_is_blocked_while_the_honest_validators_keep_finalizing() {
     let dir = tempfile::tempdir().unwrap();
     let (v, _) = start_validators(dir.path(), 4);
+    let _load = keep_busy(v.iter().map(|n| n.url.clone()).collect());
     let all: Vec<&Node> = v.iter().collect();
     all_reach(&all, 3, 60).await;
     let info: serde_json::Value = v[0].client().request("chain_getInfo", rpc_params![]).await.unwrap();
@@ -86,7 +87,7 @@ async fn a_hostile_peer_is_blocked_while_the_honest_validators_keep_finalizing()
     let key = identity::Keypair::generate_ed25519();
     let me = key.public().to_peer_id();
     let topic = gossipsub::IdentTopic::new(format!("/pc/{network}/shard/0/inventory"));
-    let protocol = StreamProtocol::try_from_owned(format!("/pc/{network}/sync/1")).unwrap();
+    let protocol = StreamProtocol::try_from_owned(format!("/pc/{network}/sync/2")).unwrap();
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
         .with_tokio()
         .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)

@@ -63,7 +63,8 @@ async fn a_mined_coin_is_immature_then_spendable_end_to_end() {
             .unwrap(),
     );
     let mint = wait_for("a finalized mint", 30, async || unspent(&c, &payout).await.into_iter().next()).await;
-    drop(miner); // one mint is enough; it keeps balances simple
+    // The miner keeps running: maturity counts finalized anchors, and a resting chain
+    // (consensus.md §12) finalizes none; its mints are what wakes this one.
     let op = OutPoint {
         tx: Hash32::from_hex(mint["txid"].as_str().unwrap()).unwrap(),
         index: u32::try_from(mint["index"].as_u64().unwrap()).unwrap(),
@@ -97,6 +98,7 @@ async fn a_mined_coin_is_immature_then_spendable_end_to_end() {
     let id =
         wait_for("maturity", 30, async || c.request::<String, _>("tx_submit", rpc_params![hex_tx.clone()]).await.ok())
             .await;
+    drop(miner);
     wait_for("the spend to finalize", 30, async || {
         let s: Value = c.request("tx_status", rpc_params![id.clone()]).await.unwrap();
         (s["status"] == "finalized").then_some(())

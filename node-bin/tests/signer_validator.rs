@@ -6,7 +6,7 @@
 mod common;
 
 use common::Proc;
-use common::testnet::{Node, agree, all_reach};
+use common::testnet::{Node, agree, all_reach, keep_busy};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -94,6 +94,7 @@ async fn a_signer_held_seat_validates_beside_well_known_seats() {
         n.start(&boot);
         boot.push(n.addr());
     }
+    let _load = keep_busy(v.iter().map(|n| n.url.clone()).collect());
     let all: Vec<&Node> = v.iter().collect();
     all_reach(&all, 5, 60).await;
     agree(&all, 5).await;

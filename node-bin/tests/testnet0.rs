@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::testnet::{Node, agree, all_reach};
+use common::testnet::{Node, agree, all_reach, keep_busy};
 use common::wait_for;
 use jsonrpsee_core::client::ClientT;
 use jsonrpsee_core::rpc_params;
@@ -57,6 +57,7 @@ async fn four_validators_and_a_full_node_agree_survive_kills_and_stall_without_q
         boot.push(n.addr());
     }
     full.start(&boot);
+    let _load = keep_busy(v.iter().chain([&full]).map(|n| n.url.clone()).collect());
     {
         let all: Vec<&Node> = v.iter().chain([&full]).collect();
         all_reach(&all, 3, 60).await;

@@ -6,12 +6,13 @@
 
 mod common;
 
-use common::testnet::{Node, agree, all_reach, start_validators};
+use common::testnet::{Node, agree, all_reach, keep_busy, start_validators};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wiped_validator_relearns_its_events_and_never_equivocates() {
     let dir = tempfile::tempdir().unwrap();
     let (mut v, boot) = start_validators(dir.path(), 4);
+    let _load = keep_busy(v.iter().map(|n| n.url.clone()).collect());
     // Long enough that seat 3's chain outgrows one anti-entropy answer (256 events of all
     // seats): a restarted node then learns its chain over several rounds, and signing before
     // the last one is what equivocated on Testnet-0.

@@ -71,6 +71,10 @@ pub struct Windows {
     pub difficulty_retarget: u64,
     /// Anchors within which a seat must heartbeat to stay eligible.
     pub heartbeat: u64,
+    /// R: anchors per consensus epoch. An epoch ends at every anchor whose index is a multiple
+    /// of R; the next anchor starts a new DAG, so what a node keeps in memory is bounded by
+    /// the events of two epochs (consensus.md §11).
+    pub epoch_anchors: u64,
 }
 
 /// Supply cap and emission (plan item t5).
@@ -152,6 +156,7 @@ impl ChainConstants {
             ("windows.difficulty_retarget", w.difficulty_retarget),
             ("windows.heartbeat", w.heartbeat),
             ("windows.claim_expiry", w.claim_expiry),
+            ("windows.epoch_anchors", w.epoch_anchors),
         ] {
             rule(v >= 1, field, || "must be at least 1 anchor".into())?;
         }

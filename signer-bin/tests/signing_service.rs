@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{Proc, best_anchor, start_node};
+use common::{Proc, best_anchor, load, start_node};
 
 struct Signer {
     dir: PathBuf,
@@ -122,6 +122,7 @@ async fn a_node_signs_through_the_signer_and_pauses_while_it_is_down() {
     let args = ["--signer-socket", socket.as_str(), "--signer-token-file", token.as_str()];
     let base = dir.path().join("node");
     let (node, url) = start_node(&base, &args);
+    let traffic = load(&url);
     let wait_for = |min: u64, url: String| async move {
         let deadline = Instant::now() + Duration::from_secs(30);
         while best_anchor(&url).await < min {
@@ -146,8 +147,10 @@ async fn a_node_signs_through_the_signer_and_pauses_while_it_is_down() {
     wait_for(paused + 2, url.clone()).await;
 
     // The node killed and restarted keeps signing through the same signer.
+    drop(traffic);
     drop(node);
     let (_node, url) = start_node(&base, &args);
+    let _traffic = load(&url);
     let now = best_anchor(&url).await;
     wait_for(now + 2, url.clone()).await;
     drop(s);

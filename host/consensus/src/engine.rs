@@ -183,6 +183,11 @@ impl Engine {
         self.cfg.first_anchor_index
     }
 
+    /// Seats of the committee, k.
+    pub fn seats(&self) -> u8 {
+        self.cfg.seats
+    }
+
     /// The quorum q = k − f.
     pub fn quorum(&self) -> u32 {
         self.q

@@ -329,6 +329,26 @@ impl Mempool {
         }
     }
 
+    /// Makes every call reserved by an own event selectable again. At a consensus epoch switch
+    /// no event of the old DAG will ever finalize again, so what they carried must go into the
+    /// next epoch's events.
+    pub fn release_reserved(&self) {
+        let Ok(mut inner) = self.lock() else { return };
+        for e in inner.entries.values_mut() {
+            e.in_event = false;
+        }
+    }
+
+    /// Makes `keys`, selected for an event that was not built after all, selectable again.
+    pub fn release(&self, keys: &[Hash32]) {
+        let Ok(mut inner) = self.lock() else { return };
+        for k in keys {
+            if let Some(e) = inner.entries.get_mut(k) {
+                e.in_event = false;
+            }
+        }
+    }
+
     /// The status of `key` in the pool, if it is pending or was recently rejected.
     pub fn status(&self, key: &Hash32) -> Option<PoolStatus> {
         let inner = self.lock().ok()?;

@@ -59,6 +59,8 @@ pub struct Metrics {
     pub peers: Gauge,
     /// 1 once the consensus engine halted on more than f Byzantine seats: an alarm.
     pub consensus_halted: Gauge,
+    /// The consensus epoch the node is in (the global index of its first anchor).
+    pub consensus_epoch: Gauge,
     /// Equivocations (distinct seat and seq) this node has seen.
     pub equivocations: Counter,
     /// BIP-340 verification of one event signature.
@@ -102,6 +104,7 @@ impl Metrics {
             net_dropped: Gauge::default(),
             peers: Gauge::default(),
             consensus_halted: Gauge::default(),
+            consensus_epoch: Gauge::default(),
             equivocations: Counter::default(),
             sig_verify: seconds(0.000_005, 14),
             tx_admission: seconds(0.000_005, 16),
@@ -135,6 +138,11 @@ impl Metrics {
             "pc_consensus_halted",
             "1 once the engine halted on more than f Byzantine seats (alarm)",
             m.consensus_halted.clone(),
+        );
+        r.register(
+            "pc_consensus_epoch",
+            "The consensus epoch this node is in: the index of the epoch's first anchor",
+            m.consensus_epoch.clone(),
         );
         r.register("pc_consensus_equivocations", "Equivocations this node has seen", m.equivocations.clone());
         r.register_with_unit(

@@ -45,8 +45,10 @@ pub struct Announce {
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub enum Request {
     /// These events and the ancestors the requester lacks; `heads[s]` is the highest seq of
-    /// seat s the requester holds.
+    /// seat s the requester holds in consensus epoch `epoch`.
     Events {
+        /// The requester's consensus epoch: what its heads count in.
+        epoch: u64,
         /// Wanted ids.
         ids: Vec<Hash32>,
         /// The requester's heads.
@@ -55,8 +57,12 @@ pub enum Request {
         /// branch it holds, so the answer includes their ancestors whatever their seq.
         cheaters: u64,
     },
-    /// Anti-entropy: every event above the requester's heads, oldest first (capped).
+    /// Anti-entropy: every event of consensus epoch `epoch` above the requester's heads,
+    /// oldest first (capped). A responder that moved on to a later epoch still answers from
+    /// the requester's epoch while it keeps it: that is how a node that lags an epoch catches up.
     Sync {
+        /// The requester's consensus epoch.
+        epoch: u64,
         /// The requester's heads.
         heads: Vec<u64>,
     },
@@ -125,7 +131,7 @@ impl Request {
         let r: Request = decode("request", bytes, MAX_REQUEST_BYTES)?;
         let n = match &r {
             Request::Events { ids, heads, .. } => ids.len().max(heads.len()),
-            Request::Sync { heads } => heads.len(),
+            Request::Sync { heads, .. } => heads.len(),
             Request::SeatHead { .. } => 0,
             Request::Txs { ids } => ids.len(),
         };

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 fn messages_round_trip_and_counts_are_capped() {
     let ann = Announce { events: vec![Hash32([1; 32])], txs: vec![Hash32([2; 32])] };
     assert_eq!(Announce::decode_wire(&ann.encode()).unwrap(), ann);
-    let req = Request::Events { ids: vec![Hash32([3; 32])], heads: vec![1, 2, 3, 4], cheaters: 0b100 };
+    let req = Request::Events { epoch: 301, ids: vec![Hash32([3; 32])], heads: vec![1, 2, 3, 4], cheaters: 0b100 };
     assert_eq!(Request::decode_wire(&req.encode()).unwrap(), req);
     let too_many = Request::Txs { ids: vec![Hash32([0; 32]); pc_net::wire::MAX_IDS + 1] };
     assert!(Request::decode_wire(&too_many.encode()).is_err());

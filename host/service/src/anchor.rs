@@ -7,22 +7,34 @@ use pc_runtime::AnchorInput;
 use pc_runtime_api::{AnchorCtx, Call};
 
 /// Applies `batch` with its `calls` (in total order) in one atomic commit, clears them from the
-/// mempool and notifies subscribers. While `replaying`, an anchor the state already holds is
-/// skipped (it was committed before a restart); outside replay it is an error.
+/// mempool and notifies subscribers. An anchor the state already holds is skipped: one
+/// committed before a restart (`replaying`), or one from before the snapshot a node was
+/// restored from, which the node finalizes again while it joins the running epoch
+/// (consensus.md §11). Where the state still has that anchor's record, the ids must match:
+/// a different anchor at a held index means this node's DAG disagrees with its own past.
 pub(crate) fn apply(ctx: &NodeCtx, batch: &AnchorBatch, calls: Vec<Call>, replaying: bool) -> Result<(), ServiceError> {
     let _span =
         tracing::info_span!(target: "pc::node", "apply_anchor", index = batch.index, calls = calls.len()).entered();
     let head = ctx.db.head()?.map_or(0, |h| h.anchor);
     if batch.index <= head {
+        if let Some(held) = pc_runtime::Runtime::anchor_record(&ctx.db, batch.index)?
+            && held.anchor_id != batch.anchor
+        {
+            return Err(ServiceError::Consensus(format!(
+                "the engine finalized anchor {} as {} but the state holds {} there",
+                batch.index, batch.anchor, held.anchor_id
+            )));
+        }
         if replaying {
+            // Committed before the restart: its calls are done.
             let keys: Vec<Hash32> = calls.iter().map(|c| ctx.rt.call_key(c)).collect();
             ctx.mempool.finalized(&keys, &[]);
-            return Ok(());
+        } else {
+            // Finalized again after a restore: the state cannot confirm these calls, so they
+            // stay pending; one that was applied fails its checks and is dropped then.
+            tracing::debug!(target: "pc::node", anchor = batch.index, head, "anchor already in the state: skipped");
         }
-        return Err(ServiceError::Consensus(format!(
-            "the engine finalized anchor {} but the state is already at {head}",
-            batch.index
-        )));
+        return Ok(());
     }
     let actx = AnchorCtx {
         shard: 0,

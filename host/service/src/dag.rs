@@ -1,10 +1,12 @@
 //! Accepted events with their payloads, persisted in acceptance order.
 //!
-//! Column `dag` holds three kinds of keys: `o` + seq (8 bytes, big-endian) → event id, the
-//! acceptance order that replay follows; `h` + id → the signed event (the header); `p` + id →
-//! its payload. Headers and payloads are read by id through [`DagStore`]'s sharded LRU caches,
-//! so serving peers and applying anchors does not need them all in memory. Logs of the first
-//! format (seq → event and payload together) are rewritten at open.
+//! Column `dag` holds three kinds of keys: `o` + epoch + seq (8 bytes each, big-endian) → event
+//! id, the acceptance order within a consensus epoch that replay follows; `h` + id → the
+//! signed event (the header); `p` + id → its payload. Headers and payloads are read by id
+//! through [`DagStore`]'s sharded LRU caches, so serving peers and applying anchors does not
+//! need them all in memory. Only the current epoch is replayed at start; the epochs before it
+//! stay on disk (up to a retention) to serve nodes that catch up. Logs of the older formats
+//! (seq → whole record; `o` + seq without the epoch) are rewritten at open.
 
 use crate::ServiceError;
 use crate::cache::ShardedCache;
@@ -19,7 +21,7 @@ use std::time::Instant;
 
 /// Largest persisted record (an event header and its payload).
 const MAX_RECORD: usize = 64 << 20;
-/// Meta key: the global index of the first anchor the persisted DAG finalizes.
+/// Meta key: the current consensus epoch, named by the global index of its first anchor.
 const FIRST_ANCHOR_KEY: &[u8] = b"dag-first-anchor";
 /// Meta key: the event built but not signed yet (its signature field is zero). A node that
 /// crashes before the signature comes back offers this same event again after the restart, so
@@ -28,9 +30,37 @@ const UNSIGNED_KEY: &[u8] = b"dag-unsigned";
 const ORDER: u8 = b'o';
 const HEADER: u8 = b'h';
 const PAYLOAD: u8 = b'p';
+/// `s` + epoch → the ids of each seat's newest events in that epoch (SCALE `Vec<Vec<id>>`),
+/// written when the epoch ends: what a restarting validator is shown of its own chain.
+const NEWEST: u8 = b's';
 
 fn key(tag: u8, rest: &[u8]) -> Vec<u8> {
     [&[tag][..], rest].concat()
+}
+
+fn order_key(epoch: u64, seq: u64) -> Vec<u8> {
+    [&[ORDER][..], &epoch.to_be_bytes(), &seq.to_be_bytes()].concat()
+}
+
+/// The epoch grid (consensus.md §11): an epoch ends at every anchor whose index is a multiple
+/// of `r`, so every node derives the same boundaries from the chainspec alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EpochGrid {
+    /// R: anchors per epoch (at least 1).
+    pub r: u64,
+}
+
+impl EpochGrid {
+    /// The first anchor of the grid epoch that holds anchor `a` (a ≥ 1).
+    pub fn start_of(self, a: u64) -> u64 {
+        (a.max(1) - 1) / self.r.max(1) * self.r.max(1) + 1
+    }
+
+    /// The last anchor of the epoch that starts at `first`: the first multiple of R at or
+    /// after it. An epoch that starts off the grid (a single seat's restart) ends on it.
+    pub fn end_of(self, first: u64) -> u64 {
+        first.div_ceil(self.r.max(1)).max(1) * self.r.max(1)
+    }
 }
 
 /// One persisted event.
@@ -86,11 +116,47 @@ impl DagStore {
         }
     }
 
-    /// Every persisted event id, in acceptance order.
+    /// Every persisted event id of every epoch kept, epoch by epoch in acceptance order.
     pub fn ids(&self) -> Result<Vec<Hash32>, ServiceError> {
+        self.ids_under(&[ORDER])
+    }
+
+    /// The persisted event ids of the epoch that starts at anchor `epoch`, in acceptance order
+    /// (empty for an epoch pruned or never seen).
+    pub fn ids_of(&self, epoch: u64) -> Result<Vec<Hash32>, ServiceError> {
+        self.ids_under(&[&[ORDER][..], &epoch.to_be_bytes()].concat())
+    }
+
+    /// The ids of `seat`'s newest events in the latest ended epoch on disk where it has any,
+    /// with that epoch.
+    pub fn newest_on_disk(&self, seat: u8) -> Result<Option<(u64, Vec<Hash32>)>, ServiceError> {
+        let mut found = None;
+        let mut bad = false;
+        self.kv.scan(Column::Dag, &[NEWEST], &[NEWEST], &mut |k, v| {
+            let epoch = k.get(1..9).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes);
+            match (epoch, pc_codec::decode_canonical::<Vec<Vec<Hash32>>>(v, MAX_RECORD)) {
+                (Some(e), Ok(per_seat)) => {
+                    if let Some(ids) = per_seat.get(usize::from(seat)).filter(|ids| !ids.is_empty()) {
+                        found = Some((e, ids.clone()));
+                    }
+                    Scan::Continue
+                }
+                _ => {
+                    bad = true;
+                    Scan::Stop
+                }
+            }
+        })?;
+        if bad {
+            return Err(ServiceError::Consensus("a persisted epoch summary is malformed".into()));
+        }
+        Ok(found)
+    }
+
+    fn ids_under(&self, prefix: &[u8]) -> Result<Vec<Hash32>, ServiceError> {
         let mut ids = Vec::new();
         let mut bad = false;
-        self.kv.scan(Column::Dag, &[ORDER], &[ORDER], &mut |_, v| match <[u8; 32]>::try_from(v) {
+        self.kv.scan(Column::Dag, prefix, prefix, &mut |_, v| match <[u8; 32]>::try_from(v) {
             Ok(id) => {
                 ids.push(Hash32(id));
                 Scan::Continue
@@ -144,40 +210,57 @@ impl DagStore {
 #[derive(Debug)]
 pub(crate) struct DagLog {
     store: DagStore,
+    epoch: u64,
     next: u64,
 }
 
 impl DagLog {
-    /// Opens the log and reads every record, in order, with the global index of the first
-    /// anchor this DAG finalizes. A new log (fresh chain, or state imported from a snapshot)
-    /// starts right after the committed `head`, and that is recorded.
+    /// Opens the log and reads every record of the current epoch, in order, with that epoch.
+    /// The recorded epoch stays current while the committed `head` is inside it; otherwise
+    /// (a fresh chain, state imported from a snapshot, or a crash between an epoch's last
+    /// commit and the switch) the current epoch is the grid epoch that holds anchor head + 1,
+    /// and that is recorded. A restored node thereby joins the epoch the network is in. A
+    /// single seat (`alone`) has nobody to replay an epoch's start from: with no record of
+    /// the current epoch it starts a new one right after `head`, which ends on the grid.
     pub fn open(
         kv: Arc<dyn KvStore>,
         head: u64,
+        grid: EpochGrid,
+        alone: bool,
         store: DagStore,
     ) -> Result<(DagLog, Vec<DagRecord>, u64), ServiceError> {
         migrate_legacy(&kv)?;
+        let recorded = kv
+            .get(Column::Meta, FIRST_ANCHOR_KEY)?
+            .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+            .map(u64::from_be_bytes);
+        migrate_unversioned_order(&kv, recorded.unwrap_or(1))?;
+        let mut epoch = match recorded {
+            Some(e) if e <= head + 1 && head < grid.end_of(e) => Some(e),
+            _ => None,
+        };
+        if alone && epoch.is_some_and(|e| e <= head && store.ids_of(e).is_ok_and(|ids| ids.is_empty())) {
+            epoch = None;
+        }
+        let epoch = match epoch {
+            Some(e) => e,
+            None => {
+                let e = if alone { head + 1 } else { grid.start_of(head + 1) };
+                let mut batch = WriteBatch::new();
+                batch.put(Column::Meta, FIRST_ANCHOR_KEY.to_vec(), e.to_be_bytes().to_vec());
+                kv.write(batch, Durability::Sync)?;
+                e
+            }
+        };
         let mut records = Vec::new();
-        for id in store.ids()? {
+        for id in store.ids_of(epoch)? {
             let missing = || ServiceError::Consensus(format!("persisted event {id} lacks its header or payload"));
             let event = store.header(&id)?.ok_or_else(missing)?;
             let payload = store.payload(&id)?.ok_or_else(missing)?;
             records.push(DagRecord { event: (*event).clone(), payload: (*payload).clone() });
         }
         let next = records.len() as u64;
-        let first_anchor = if records.is_empty() {
-            let first = head + 1;
-            let mut batch = WriteBatch::new();
-            batch.put(Column::Meta, FIRST_ANCHOR_KEY.to_vec(), first.to_be_bytes().to_vec());
-            kv.write(batch, Durability::Sync)?;
-            first
-        } else {
-            // Logs written before this record existed started at anchor 1.
-            kv.get(Column::Meta, FIRST_ANCHOR_KEY)?
-                .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
-                .map_or(1, u64::from_be_bytes)
-        };
-        Ok((DagLog { store, next }, records, first_anchor))
+        Ok((DagLog { store, epoch, next }, records, epoch))
     }
 
     /// Reads by id.
@@ -185,19 +268,38 @@ impl DagLog {
         &self.store
     }
 
-    /// Starts a new epoch after `head`: deletes every record and records `head + 1` as the
-    /// first anchor of the next DAG, in one atomic write. Only for a single seat whose persisted
-    /// events are all finalized: nothing they carry is lost, and a fresh engine continues the
-    /// global anchor index.
-    pub fn reset(&mut self, head: u64) -> Result<(), ServiceError> {
+    /// Makes `epoch` the current one, records `newest` (per seat, the ids of its newest
+    /// events in the epoch that ended) and deletes every persisted epoch that started before
+    /// `keep_from`, in one atomic write. The epochs in between stay on disk to serve peers
+    /// that catch up; a crash before this write replays the old epoch, whose end is committed,
+    /// and [`open`](Self::open) then moves on by itself.
+    pub fn switch(&mut self, epoch: u64, keep_from: u64, newest: Vec<Vec<Hash32>>) -> Result<(), ServiceError> {
         let mut batch = WriteBatch::new();
-        self.store.kv.scan(Column::Dag, &[], &[], &mut |k, _| {
-            batch.delete(Column::Dag, k.to_vec());
+        batch.put(Column::Dag, key(NEWEST, &self.epoch.to_be_bytes()), newest.encode());
+        self.store.kv.scan(Column::Dag, &[NEWEST], &[NEWEST], &mut |k, _| {
+            let old = k.get(1..9).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes);
+            if old.is_some_and(|e| e < keep_from) {
+                batch.delete(Column::Dag, k.to_vec());
+            }
             Scan::Continue
         })?;
-        batch.put(Column::Meta, FIRST_ANCHOR_KEY.to_vec(), (head + 1).to_be_bytes().to_vec());
+        let mut ids = Vec::new();
+        self.store.kv.scan(Column::Dag, &[ORDER], &[ORDER], &mut |k, v| {
+            let old = k.get(1..9).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes);
+            if old.is_some_and(|e| e < keep_from) {
+                batch.delete(Column::Dag, k.to_vec());
+                ids.extend(<[u8; 32]>::try_from(v).ok());
+            }
+            Scan::Continue
+        })?;
+        for id in &ids {
+            batch.delete(Column::Dag, key(HEADER, id));
+            batch.delete(Column::Dag, key(PAYLOAD, id));
+        }
+        batch.put(Column::Meta, FIRST_ANCHOR_KEY.to_vec(), epoch.to_be_bytes().to_vec());
         batch.delete(Column::Meta, UNSIGNED_KEY.to_vec());
         self.store.kv.write(batch, Durability::Sync)?;
+        self.epoch = epoch;
         self.next = 0;
         Ok(())
     }
@@ -223,7 +325,7 @@ impl DagLog {
         let id = r.event.event.id();
         let mut batch = WriteBatch::new();
         batch.delete(Column::Meta, UNSIGNED_KEY.to_vec());
-        put_record(&mut batch, self.next, &id, r);
+        put_record(&mut batch, self.epoch, self.next, &id, r);
         self.store.kv.write(batch, Durability::Sync)?;
         self.next += 1;
         self.store.headers.put(id, Arc::new(r.event.clone()));
@@ -232,8 +334,8 @@ impl DagLog {
     }
 }
 
-fn put_record(batch: &mut WriteBatch, seq: u64, id: &Hash32, r: &DagRecord) {
-    batch.put(Column::Dag, key(ORDER, &seq.to_be_bytes()), id.0.to_vec());
+fn put_record(batch: &mut WriteBatch, epoch: u64, seq: u64, id: &Hash32, r: &DagRecord) {
+    batch.put(Column::Dag, order_key(epoch, seq), id.0.to_vec());
     batch.put(Column::Dag, key(HEADER, &id.0), r.event.encode());
     batch.put(Column::Dag, key(PAYLOAD, &id.0), r.payload.encode());
 }
@@ -256,10 +358,124 @@ fn migrate_legacy(kv: &Arc<dyn KvStore>) -> Result<(), ServiceError> {
     for (k, v) in &legacy {
         let r: DagRecord = pc_codec::decode_canonical(v, MAX_RECORD).map_err(corrupt("dag record"))?;
         let seq = <[u8; 8]>::try_from(k.as_slice()).map_or(0, u64::from_be_bytes);
-        put_record(&mut batch, seq, &r.event.event.id(), &r);
+        put_record(&mut batch, r.event.event.epoch, seq, &r.event.event.id(), &r);
         batch.delete(Column::Dag, k.clone());
     }
     kv.write(batch, Durability::Sync)?;
     tracing::info!(target: "pc::node", records = legacy.len(), "persisted DAG rewritten to the id-keyed format");
     Ok(())
+}
+
+/// Rewrites order keys of the second format (`o` + seq, no epoch) as keys of `epoch`, the one
+/// epoch such a log held, in one atomic write.
+fn migrate_unversioned_order(kv: &Arc<dyn KvStore>, epoch: u64) -> Result<(), ServiceError> {
+    let mut batch = WriteBatch::new();
+    let mut n = 0usize;
+    kv.scan(Column::Dag, &[ORDER], &[ORDER], &mut |k, v| {
+        if let Some(seq) = k.get(1..).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes) {
+            batch.delete(Column::Dag, k.to_vec());
+            batch.put(Column::Dag, order_key(epoch, seq), v.to_vec());
+            n += 1;
+        }
+        Scan::Continue
+    })?;
+    if n > 0 {
+        kv.write(batch, Durability::Sync)?;
+        tracing::info!(target: "pc::node", records = n, epoch, "persisted DAG order keyed by epoch");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use pc_consensus::Event;
+    use pc_store::MemStore;
+
+    fn record(epoch: u64, seq: u64) -> DagRecord {
+        let event = Event {
+            shard: 0,
+            epoch,
+            creator: 0,
+            seq,
+            parents: vec![],
+            lamport: seq,
+            frame: 1,
+            payload_root: Hash32([0; 32]),
+            payload_len: 1,
+        };
+        DagRecord { event: SignedEvent { event, sig: [7; 64] }, payload: vec![] }
+    }
+
+    fn open(kv: &Arc<dyn KvStore>, head: u64) -> (DagLog, Vec<DagRecord>, u64) {
+        let store = DagStore::new(kv.clone(), CacheCaps::default(), Arc::new(Metrics::new()));
+        DagLog::open(kv.clone(), head, EpochGrid { r: 10 }, false, store).unwrap()
+    }
+
+    #[test]
+    fn the_grid_ends_epochs_on_multiples_of_r() {
+        let g = EpochGrid { r: 10 };
+        assert_eq!((g.start_of(1), g.end_of(1)), (1, 10));
+        assert_eq!((g.start_of(10), g.start_of(11), g.end_of(11)), (1, 11, 20));
+        // An epoch that starts off the grid ends on it.
+        assert_eq!(g.end_of(14), 20);
+        assert_eq!(EpochGrid { r: 1 }.end_of(5), 5);
+    }
+
+    #[test]
+    fn a_restart_replays_only_the_current_epoch_and_a_switch_prunes_by_retention() {
+        let kv: Arc<dyn KvStore> = Arc::new(MemStore::new());
+        let (mut log, records, epoch) = open(&kv, 0);
+        assert_eq!((records.len(), epoch), (0, 1));
+        log.append(&record(1, 1)).unwrap();
+        log.append(&record(1, 2)).unwrap();
+        log.switch(11, 1, vec![vec![record(1, 2).event.event.id()]]).unwrap();
+        log.append(&record(11, 1)).unwrap();
+        let (_, records, epoch) = open(&kv, 10);
+        assert_eq!(epoch, 11);
+        assert_eq!(records, vec![record(11, 1)], "only the current epoch is replayed");
+        // The old epoch stays on disk to serve peers, until the retention drops it.
+        let store = DagStore::new(kv.clone(), CacheCaps { headers: 0, payloads: 0 }, Arc::new(Metrics::new()));
+        assert_eq!(store.ids_of(1).unwrap().len(), 2);
+        let (mut log, _, _) = open(&kv, 10);
+        assert_eq!(store.newest_on_disk(0).unwrap(), Some((1, vec![record(1, 2).event.event.id()])));
+        assert_eq!(store.newest_on_disk(1).unwrap(), None);
+        log.switch(21, 11, vec![vec![]]).unwrap();
+        assert!(store.ids_of(1).unwrap().is_empty());
+        assert_eq!(store.newest_on_disk(0).unwrap(), None, "the summary goes with its epoch");
+        assert!(store.header(&record(1, 1).event.event.id()).unwrap().is_none());
+        assert_eq!(store.ids_of(11).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_node_whose_state_passed_the_epoch_end_opens_the_grid_epoch_after_it() {
+        let kv: Arc<dyn KvStore> = Arc::new(MemStore::new());
+        let (mut log, _, _) = open(&kv, 0);
+        log.append(&record(1, 1)).unwrap();
+        // Crash after committing anchor 10 (the epoch's last) but before the switch.
+        let (_, records, epoch) = open(&kv, 10);
+        assert_eq!((epoch, records.len()), (11, 0));
+        // State restored from a snapshot at anchor 37: the epoch the network is in, or for a
+        // single seat, which has no network to replay it from, a new epoch after it.
+        let kv: Arc<dyn KvStore> = Arc::new(MemStore::new());
+        assert_eq!(open(&kv, 37).2, 31);
+        let kv: Arc<dyn KvStore> = Arc::new(MemStore::new());
+        let store = DagStore::new(kv.clone(), CacheCaps::default(), Arc::new(Metrics::new()));
+        assert_eq!(DagLog::open(kv.clone(), 37, EpochGrid { r: 10 }, true, store).unwrap().2, 38);
+    }
+
+    #[test]
+    fn an_order_log_without_epochs_is_rewritten_into_its_epoch() {
+        let kv: Arc<dyn KvStore> = Arc::new(MemStore::new());
+        let r = record(1, 1);
+        let id = r.event.event.id();
+        let mut batch = WriteBatch::new();
+        batch.put(Column::Dag, key(ORDER, &0u64.to_be_bytes()), id.0.to_vec());
+        batch.put(Column::Dag, key(HEADER, &id.0), r.event.encode());
+        batch.put(Column::Dag, key(PAYLOAD, &id.0), r.payload.encode());
+        kv.write(batch, Durability::Sync).unwrap();
+        let (_, records, epoch) = open(&kv, 0);
+        assert_eq!((epoch, records), (1, vec![r]));
+    }
 }

@@ -1,6 +1,6 @@
 //! The single-seat validator: mempool → event payload → engine → finalized anchor → runtime.
 
-use crate::dag::{DagLog, DagRecord};
+use crate::dag::{DagLog, DagRecord, EpochGrid};
 use crate::keys::{SeatKeys, SeatSigner};
 use crate::{NodeCtx, ServiceError};
 use pc_codec::{Encode, Hash32, Identified, merkle};
@@ -44,6 +44,7 @@ pub struct Producer {
     /// When each unfinalized event was accepted (for the finality-latency histogram).
     accepted_at: std::collections::HashMap<Hash32, std::time::Instant>,
     log: DagLog,
+    grid: EpochGrid,
     /// Payloads of events not finalized yet.
     payloads: BTreeMap<Hash32, Vec<Call>>,
     max_calls: usize,
@@ -76,8 +77,10 @@ impl Producer {
             )));
         }
         let head = ctx.db.head()?.map_or(0, |h| h.anchor);
-        let (log, records, first_anchor_index) = DagLog::open(ctx.db.kv().clone(), head, ctx.dag_store())?;
+        let grid = EpochGrid { r: c.windows.epoch_anchors };
+        let (log, records, first_anchor_index) = DagLog::open(ctx.db.kv().clone(), head, grid, true, ctx.dag_store())?;
         let engine = Self::engine(c.max_parents, first_anchor_index)?;
+        ctx.metrics.consensus_epoch.set(i64::try_from(first_anchor_index).unwrap_or(i64::MAX));
         let verifier = SeatKeys(vec![key.public_key()]);
         let max_calls = usize::try_from(c.max_event_txs).unwrap_or(usize::MAX);
         let mut p = Producer {
@@ -87,6 +90,7 @@ impl Producer {
             key,
             verifier,
             log,
+            grid,
             unsigned: None,
             last_seq: 0,
             accepted_at: std::collections::HashMap::new(),
@@ -96,6 +100,9 @@ impl Producer {
         };
         let replayed = records.len();
         for r in records {
+            if r.event.event.epoch != p.engine.epoch() {
+                continue; // the epoch ended during replay: the rest will never finalize
+            }
             p.last_seq = r.event.event.seq;
             if payload_root(&r.payload) != r.event.event.payload_root {
                 return Err(ServiceError::Consensus(format!(
@@ -107,17 +114,6 @@ impl Producer {
         }
         p.replaying = false;
         tracing::info!(target: "pc::node", events = replayed, head = ?p.head()?, "consensus state rebuilt from the persisted DAG");
-        // A single seat needs no history once everything it persisted is finalized: start a
-        // new epoch so that replay and memory stay bounded by one run, not by the chain's age.
-        if replayed > 0 && p.payloads.values().all(Vec::is_empty) {
-            let head = p.head()?;
-            p.log.reset(head)?;
-            p.engine = Self::engine(p.ctx.rt.spec().constants.max_parents, head + 1)?;
-            p.payloads.clear();
-            p.accepted_at.clear();
-            p.last_seq = 0;
-            tracing::info!(target: "pc::node", head, "every persisted event is finalized: new DAG epoch");
-        }
         // The event of the next slot, if a crash came between building and persisting it.
         let (epoch, next_seq) = (p.engine.epoch(), p.last_seq + 1);
         p.unsigned = p.log.unsigned()?.filter(|r| r.event.event.epoch == epoch && r.event.event.seq == next_seq);
@@ -144,6 +140,11 @@ impl Producer {
         let mut record = match self.unsigned.take() {
             Some(r) => r,
             None => {
+                // A quiet chain (consensus.md §12): nothing waiting and nothing unfinalized
+                // to order, so no event.
+                if self.ctx.mempool.size().0 == 0 && self.payloads.values().all(Vec::is_empty) {
+                    return Ok(());
+                }
                 let selected =
                     self.ctx.mempool.select(&self.ctx.rt, &self.ctx.db, self.max_calls, self.cfg.max_payload_bytes);
                 let payload: Vec<Call> = selected.iter().map(|(_, c)| c.clone()).collect();
@@ -180,14 +181,41 @@ impl Producer {
             self.ctx.metrics.events.inc();
             self.accepted_at.insert(id, std::time::Instant::now());
         }
+        let end = self.grid.end_of(self.engine.epoch());
         for o in outs {
             match o {
-                Output::Finalized(batch) => self.apply(batch)?,
+                Output::Finalized(batch) if batch.index < end => self.apply(batch)?,
+                Output::Finalized(batch) if batch.index == end => {
+                    self.apply(batch)?;
+                    return self.next_epoch(end);
+                }
+                Output::Finalized(_) => {}
                 Output::Equivocation(e) => {
                     tracing::warn!(target: "pc::consensus", seat = e.first.event.creator, seq = e.first.event.seq, "equivocation")
                 }
             }
         }
+        Ok(())
+    }
+
+    /// After the epoch's last anchor (consensus.md §11): a fresh engine and log for the next
+    /// epoch; the old one's unfinalized events will never finalize, so what they carried is
+    /// offered again.
+    fn next_epoch(&mut self, end: u64) -> Result<(), ServiceError> {
+        let first = end + 1;
+        self.engine = Self::engine(self.ctx.rt.spec().constants.max_parents, first)?;
+        // A single seat serves no peer: only the new epoch stays on disk.
+        self.log.switch(first, first, Vec::new())?;
+        // Calls of unfinalized events go back to the pool (a restart may have lost them there).
+        for call in std::mem::take(&mut self.payloads).into_values().flatten() {
+            let _ = self.ctx.mempool.submit(&self.ctx.rt, &self.ctx.db, call);
+        }
+        self.accepted_at.clear();
+        self.last_seq = 0;
+        self.unsigned = None;
+        self.ctx.mempool.release_reserved();
+        self.ctx.metrics.consensus_epoch.set(i64::try_from(first).unwrap_or(i64::MAX));
+        tracing::info!(target: "pc::consensus", epoch = first, ends_at = self.grid.end_of(first), "new consensus epoch");
         Ok(())
     }
 

@@ -7,7 +7,7 @@
 //! network gives it goes through the same checks: a payload must match its event's root, an
 //! event must pass the engine; a peer that sends otherwise is reported to [`pc_net`]'s scoring.
 
-use crate::dag::{DagLog, DagRecord};
+use crate::dag::{DagLog, DagRecord, EpochGrid};
 use crate::keys::{SeatKeys, SeatSigner};
 use crate::producer::payload_root;
 use crate::{NodeCtx, ServiceError};
@@ -46,14 +46,17 @@ const START_PATIENCE: Duration = Duration::from_secs(3);
 const SEAT_HEAD_ASK: Duration = Duration::from_millis(500);
 /// While waiting, what it waits for is logged this often.
 const WAIT_LOG: Duration = Duration::from_secs(5);
+/// Consensus epochs whose events stay on disk to serve nodes that catch up (the current one
+/// and the previous one are also kept in memory).
+const EPOCHS_ON_DISK: u64 = 8;
 
 /// A validator's wait at start to learn its own newest events (the doppelganger wait).
 struct Recovery {
     since: Instant,
     /// Peers that answered [`Request::SeatHead`].
     answered: std::collections::BTreeSet<PeerId>,
-    /// The highest own seq any peer showed.
-    own_seen: u64,
+    /// The newest own slot any peer showed, as (epoch, seq).
+    own_seen: (u64, u64),
     last_ask: Option<Instant>,
     last_log: Instant,
 }
@@ -91,6 +94,13 @@ pub struct ReplicaConfig {
 /// Equivocations a replica keeps for the halt report.
 const EVIDENCE_KEPT: usize = 4096;
 
+/// The epoch before the current one, kept in memory to serve nodes that have not finished it.
+struct Past {
+    engine: Engine,
+    /// Its accepted event ids in acceptance order.
+    accepted: Vec<Hash32>,
+}
+
 struct Seat {
     index: u8,
     signer: SeatSigner,
@@ -103,6 +113,9 @@ pub struct Replica {
     ctx: Arc<NodeCtx>,
     cfg: ReplicaConfig,
     engine: Engine,
+    /// The previous epoch, while the current one is young.
+    past: Option<Past>,
+    grid: EpochGrid,
     verifier: SeatKeys,
     seat: Option<Seat>,
     log: DagLog,
@@ -114,6 +127,9 @@ pub struct Replica {
     local_txs: std::collections::BTreeSet<Hash32>,
     /// Accepted event ids in acceptance order.
     accepted: Vec<Hash32>,
+    /// Accepted events that carry calls and are not finalized yet: while there are any (or
+    /// calls wait in the mempool) the seat produces events; otherwise the chain rests (§12).
+    unfinalized: std::collections::BTreeSet<Hash32>,
     /// Highest accepted seq per seat.
     heads: Vec<u64>,
     /// Set while a validator that just started learns its own newest events from peers.
@@ -158,15 +174,11 @@ impl Replica {
             return Err(ServiceError::NoSeat(format!("this key is not the chain's seat {index} key")));
         }
         let head = ctx.db.head()?.map_or(0, |h| h.anchor);
-        let (log, records, first) = DagLog::open(ctx.db.kv().clone(), head, ctx.dag_store())?;
-        let engine = Engine::new(Config {
-            shard: 0,
-            seats: c.committee_size,
-            max_parents: c.max_parents,
-            coin_period: COIN_PERIOD,
-            first_anchor_index: first,
-        })
-        .map_err(|e| ServiceError::Consensus(e.to_string()))?;
+        let grid = EpochGrid { r: c.windows.epoch_anchors };
+        let (log, records, first) =
+            DagLog::open(ctx.db.kv().clone(), head, grid, c.committee_size == 1, ctx.dag_store())?;
+        let engine = Self::engine_for(&ctx, first)?;
+        ctx.metrics.consensus_epoch.set(i64::try_from(first).unwrap_or(i64::MAX));
         let now = Instant::now();
         let fetch = Fetch::new(c.committee_size);
         let networked_seat = c.committee_size > 1;
@@ -179,6 +191,9 @@ impl Replica {
             ctx,
             cfg,
             engine,
+            past: None,
+            grid,
+            unfinalized: Default::default(),
             seat: seat.map(|(index, signer)| Seat { index, signer, unsigned: None }),
             log,
             net,
@@ -203,13 +218,19 @@ impl Replica {
                     rec.event.event.id()
                 )));
             }
+            if rec.event.event.epoch != r.engine.epoch() {
+                // The epoch ended during replay (its last anchor committed just now): what
+                // follows in the log belongs to the old DAG and will never finalize.
+                continue;
+            }
             let id = rec.event.event.id();
+            let carries = !rec.payload.is_empty();
             // Accepted before, so the fork bound does not apply again (consensus.md §8).
             let outs = r
                 .engine
                 .insert_needed(rec.event, &r.verifier)
                 .map_err(|e| ServiceError::Consensus(format!("replay: {e}")))?;
-            r.accepted_event(id, outs)?;
+            r.accepted_event(id, carries, outs)?;
         }
         r.replaying = false;
         r.check_halt()?;
@@ -220,7 +241,7 @@ impl Replica {
             if networked_seat {
                 // Whatever the store holds, it may be behind what this seat signed (a wiped or
                 // restored directory, a lost write): learn from peers first.
-                let own_seen = r.heads[usize::from(s.index)];
+                let own_seen = (epoch, r.heads[usize::from(s.index)]);
                 r.recovery = Some(Recovery {
                     since: now,
                     answered: Default::default(),
@@ -232,6 +253,59 @@ impl Replica {
         }
         tracing::info!(target: "pc::node", events = replayed, epoch = r.engine.epoch(), seat = ?r.seat.as_ref().map(|s| s.index), "replica started");
         Ok(r)
+    }
+
+    fn engine_for(ctx: &NodeCtx, first_anchor_index: u64) -> Result<Engine, ServiceError> {
+        let c = &ctx.rt.spec().constants;
+        Engine::new(Config {
+            shard: 0,
+            seats: c.committee_size,
+            max_parents: c.max_parents,
+            coin_period: COIN_PERIOD,
+            first_anchor_index,
+        })
+        .map_err(|e| ServiceError::Consensus(e.to_string()))
+    }
+
+    /// The last anchor of the current epoch.
+    fn epoch_end(&self) -> u64 {
+        self.grid.end_of(self.engine.epoch())
+    }
+
+    /// Moves to the epoch after `end`, whose last anchor was just applied (consensus.md §11):
+    /// a fresh engine, the old one kept to serve peers still in it, the epoch before that
+    /// dropped from memory, and the calls that the old DAG's unfinalized events carried
+    /// offered again. Every node switches at the same anchor, since the anchor sequence is the
+    /// same everywhere.
+    fn next_epoch(&mut self, end: u64) -> Result<(), ServiceError> {
+        let first = end + 1;
+        // Calls that only unfinalized events of the old DAG carry go back to the pool: their
+        // carrier may have lost them from its own (a restart), and nobody else would carry them.
+        for id in std::mem::take(&mut self.unfinalized) {
+            for call in self.log.store().payload(&id)?.map(|p| p.as_ref().clone()).unwrap_or_default() {
+                let _ = self.ctx.mempool.submit(&self.ctx.rt, &self.ctx.db, call);
+            }
+        }
+        let newest: Vec<Vec<Hash32>> =
+            (0..self.engine.seats()).map(|s| self.engine.newest_of(s).iter().map(|e| e.event.id()).collect()).collect();
+        let engine = Self::engine_for(&self.ctx, first)?;
+        let old = std::mem::replace(&mut self.engine, engine);
+        let accepted = std::mem::take(&mut self.accepted);
+        self.past = Some(Past { engine: old, accepted });
+        let k = self.heads.len();
+        self.heads = vec![0; k];
+        self.fetch = Fetch::new(u8::try_from(k).unwrap_or(u8::MAX));
+        self.accepted_at.clear();
+        if let Some(s) = self.seat.as_mut() {
+            s.unsigned = None;
+        }
+        let keep_from = first.saturating_sub(EPOCHS_ON_DISK.saturating_mul(self.grid.r));
+        self.log.switch(first, keep_from, newest)?;
+        self.ctx.mempool.release_reserved();
+        self.ctx.metrics.consensus_epoch.set(i64::try_from(first).unwrap_or(i64::MAX));
+        self.fresh = true;
+        tracing::info!(target: "pc::consensus", epoch = first, ends_at = self.epoch_end(), "new consensus epoch");
+        Ok(())
     }
 
     /// Runs until `stop` is set: network events as they come, timers every few milliseconds.
@@ -260,6 +334,7 @@ impl Replica {
             self.send(Command::Request {
                 to,
                 req: Request::Events {
+                    epoch: self.engine.epoch(),
                     ids: chunk.to_vec(),
                     heads: self.heads.clone(),
                     cheaters: self.engine.known_cheaters(),
@@ -300,8 +375,9 @@ impl Replica {
                                     &ev.sig,
                                 )
                         });
-                        r.own_seen = r.own_seen.max(shown.map(|e| e.event.event.seq).max().unwrap_or(0));
-                        tracing::debug!(target: "pc::node", peer = %from, events = list.len(), own_seen = r.own_seen, "seat head answer");
+                        let newest = shown.map(|e| (e.event.event.epoch, e.event.event.seq)).max();
+                        r.own_seen = r.own_seen.max(newest.unwrap_or_default());
+                        tracing::debug!(target: "pc::node", peer = %from, events = list.len(), own_seen = ?r.own_seen, "seat head answer");
                     }
                     for e in list {
                         self.offer(Some(from), e)?;
@@ -319,15 +395,21 @@ impl Replica {
                     }
                 }
             },
-            NetEvent::PeerConnected(peer) => {
-                self.send(Command::Request { to: peer, req: Request::Sync { heads: self.heads.clone() } });
-            }
+            NetEvent::PeerConnected(peer) => self.sync_with(peer),
             NetEvent::Listening(addr) => {
                 tracing::info!(target: "pc::net", %addr, peer_id = %self.net.peer_id, "listening")
             }
             NetEvent::PeerDisconnected(_) | NetEvent::RequestFailed { .. } => {}
         }
         Ok(())
+    }
+
+    /// Asks `peer` for every event of our epoch above our heads.
+    fn sync_with(&self, peer: PeerId) {
+        self.send(Command::Request {
+            to: peer,
+            req: Request::Sync { epoch: self.engine.epoch(), heads: self.heads.clone() },
+        });
     }
 
     fn announced(&mut self, from: PeerId, ann: Announce) {
@@ -346,40 +428,87 @@ impl Replica {
         }
     }
 
-    /// An accepted event with its payload (read through the payload cache).
+    /// An accepted event with its payload, from memory or the store (any epoch kept).
     fn record_of(&self, id: &Hash32) -> Option<EventWithPayload> {
-        let event = self.engine.get(id)?.clone();
-        match self.log.store().payload(id) {
-            Ok(p) => Some(EventWithPayload { event, payload: p?.as_ref().clone() }),
+        let held = self.engine.get(id).or_else(|| self.past.as_ref().and_then(|p| p.engine.get(id))).cloned();
+        let read = || -> Result<Option<EventWithPayload>, ServiceError> {
+            let event = match held {
+                Some(e) => e,
+                None => match self.log.store().header(id)? {
+                    Some(h) => (*h).clone(),
+                    None => return Ok(None),
+                },
+            };
+            Ok(self.log.store().payload(id)?.map(|p| EventWithPayload { event, payload: p.as_ref().clone() }))
+        };
+        match read() {
+            Ok(r) => r,
             Err(e) => {
-                tracing::error!(target: "pc::node", %id, %e, "payload unreadable");
+                tracing::error!(target: "pc::node", %id, %e, "event unreadable");
                 None
             }
         }
     }
 
+    /// The engine and acceptance order of `epoch`, if it is in memory.
+    fn epoch_in_memory(&self, epoch: u64) -> Option<(&Engine, &[Hash32])> {
+        if epoch == self.engine.epoch() {
+            return Some((&self.engine, &self.accepted));
+        }
+        self.past.as_ref().filter(|p| p.engine.epoch() == epoch).map(|p| (&p.engine, p.accepted.as_slice()))
+    }
+
     fn answer(&self, req: Request) -> Response {
         match req {
-            Request::Events { ids, heads, cheaters } => Response::Events(self.with_ancestry(&ids, &heads, cheaters)),
-            Request::Sync { heads } => {
-                let above = |id: &&Hash32| {
-                    self.engine
-                        .get(id)
-                        .is_some_and(|e| heads.get(usize::from(e.event.creator)).is_some_and(|h| e.event.seq > *h))
+            Request::Events { epoch, ids, heads, cheaters } => match self.epoch_in_memory(epoch) {
+                Some((engine, _)) => Response::Events(self.with_ancestry(engine, &ids, &heads, cheaters)),
+                // An epoch on disk only: the events asked for, without ancestry (the requester
+                // asks again for what it still lacks).
+                None => {
+                    let mut budget = Budget::default();
+                    Response::Events(
+                        ids.iter()
+                            .filter_map(|id| self.record_of(id))
+                            .filter(|e| e.event.event.epoch == epoch)
+                            .take_while(|e| budget.take(e.encoded_size(), pc_net::wire::MAX_EVENTS))
+                            .collect(),
+                    )
+                }
+            },
+            Request::Sync { epoch, heads } => {
+                // Decided on the header (memory, or the header cache) before any payload is read.
+                let above = |id: &Hash32| {
+                    let header = match self.epoch_in_memory(epoch) {
+                        Some((engine, _)) => engine.get(id).cloned(),
+                        None => self.log.store().header(id).ok().flatten().map(|h| (*h).clone()),
+                    };
+                    header.is_some_and(|e| {
+                        e.event.epoch == epoch
+                            && heads.get(usize::from(e.event.creator)).is_some_and(|h| e.event.seq > *h)
+                    })
+                };
+                let on_disk;
+                let order: &[Hash32] = match self.epoch_in_memory(epoch) {
+                    Some((_, accepted)) => accepted,
+                    None if epoch < self.engine.epoch() => {
+                        on_disk = self.log.store().ids_of(epoch).unwrap_or_default();
+                        &on_disk
+                    }
+                    None => &[],
                 };
                 let mut budget = Budget::default();
                 Response::Events(
-                    self.accepted
+                    order
                         .iter()
-                        .filter(above)
+                        .filter(|id| above(id))
                         .filter_map(|id| self.record_of(id))
                         .take_while(|e| budget.take(e.encoded_size(), pc_net::wire::MAX_EVENTS))
                         .collect(),
                 )
             }
-            Request::SeatHead { seat } => Response::SeatHead(
-                self.engine.newest_of(seat).into_iter().filter_map(|e| self.record_of(&e.event.id())).collect(),
-            ),
+            Request::SeatHead { seat } => {
+                Response::SeatHead(self.newest_of_seat(seat).iter().filter_map(|id| self.record_of(id)).collect())
+            }
             Request::Txs { ids } => {
                 let mut budget = Budget::default();
                 Response::Txs(
@@ -392,12 +521,29 @@ impl Replica {
         }
     }
 
+    /// The ids of `seat`'s newest events in the latest epoch where this node holds any: the
+    /// current one, the previous one, or one on disk. A validator that restarts in an epoch
+    /// it signed in must be shown that, even by peers that have moved on (consensus.md §10).
+    fn newest_of_seat(&self, seat: u8) -> Vec<Hash32> {
+        let ids = |e: &Engine| e.newest_of(seat).iter().map(|x| x.event.id()).collect::<Vec<_>>();
+        let mut out = ids(&self.engine);
+        if out.is_empty()
+            && let Some(p) = &self.past
+        {
+            out = ids(&p.engine);
+        }
+        if out.is_empty() {
+            out = self.log.store().newest_on_disk(seat).ok().flatten().map(|(_, v)| v).unwrap_or_default();
+        }
+        out
+    }
+
     /// The requested events and the ancestors the requester lacks: chosen nearest first within
     /// the byte budget, sent parents first.
-    fn with_ancestry(&self, ids: &[Hash32], heads: &[u64], cheaters: u64) -> Vec<EventWithPayload> {
+    fn with_ancestry(&self, engine: &Engine, ids: &[Hash32], heads: &[u64], cheaters: u64) -> Vec<EventWithPayload> {
         let mut records: HashMap<Hash32, EventWithPayload> = HashMap::new();
         let mut budget = Budget::default();
-        let order = self.engine.ancestry(ids, heads, cheaters, pc_net::wire::MAX_EVENTS, &mut |ev| {
+        let order = engine.ancestry(ids, heads, cheaters, pc_net::wire::MAX_EVENTS, &mut |ev| {
             let id = ev.event.id();
             let Some(rec) = self.record_of(&id) else { return true };
             if !budget.take(rec.encoded_size(), pc_net::wire::MAX_EVENTS) {
@@ -422,6 +568,12 @@ impl Replica {
             }
         };
         let ev = &e.event.event;
+        if ev.epoch != self.engine.epoch() {
+            // Another epoch's event is no fault of the sender: an epoch we left (nothing of it
+            // can finalize for us any more) or one we have not reached yet (we catch up by
+            // syncing our own epoch first, consensus.md §11).
+            return Ok(());
+        }
         if payload_root(&e.payload) != ev.payload_root
             || u32::try_from(e.payload.encoded_size()).ok() != Some(ev.payload_len)
             || e.payload.len() > self.max_calls
@@ -438,9 +590,10 @@ impl Replica {
         };
         match result {
             Ok(outs) => {
+                let carries = !e.payload.is_empty();
                 self.log.append(&DagRecord { event: e.event, payload: e.payload })?;
                 self.fresh = true;
-                self.accepted_event(id, outs)?;
+                self.accepted_event(id, carries, outs)?;
                 self.release_waiting(id)?;
             }
             Err(InsertError::MissingParents(ids)) => {
@@ -465,8 +618,10 @@ impl Replica {
         Ok(())
     }
 
-    /// Bookkeeping after the engine accepted an event (live or in replay).
-    fn accepted_event(&mut self, id: Hash32, outs: Vec<Output>) -> Result<(), ServiceError> {
+    /// Bookkeeping after the engine accepted an event (live or in replay); `carries`: its
+    /// payload holds calls. Anchors past the epoch's end are not applied: the next epoch's DAG
+    /// finalizes what comes after it.
+    fn accepted_event(&mut self, id: Hash32, carries: bool, outs: Vec<Output>) -> Result<(), ServiceError> {
         if let Some(ev) = self.engine.get(&id) {
             let (c, seq) = (usize::from(ev.event.creator), ev.event.seq);
             if self.heads.get(c).is_some_and(|h| seq > *h) {
@@ -474,14 +629,23 @@ impl Replica {
             }
         }
         self.accepted.push(id);
+        if carries {
+            self.unfinalized.insert(id);
+        }
         self.fetch.arrived(&id);
         if !self.replaying {
             self.ctx.metrics.events.inc();
             self.accepted_at.insert(id, Instant::now());
         }
+        let end = self.epoch_end();
+        let mut ended = false;
         for o in outs {
             match o {
-                Output::Finalized(batch) => self.apply(&batch)?,
+                Output::Finalized(batch) if batch.index <= end && !ended => {
+                    self.apply(&batch)?;
+                    ended = batch.index == end;
+                }
+                Output::Finalized(_) => {}
                 Output::Equivocation(e) => {
                     tracing::warn!(target: "pc::consensus", seat = e.first.event.creator, seq = e.first.event.seq, "equivocation");
                     if !self.replaying {
@@ -492,6 +656,9 @@ impl Replica {
                     }
                 }
             }
+        }
+        if ended {
+            self.next_epoch(end)?;
         }
         Ok(())
     }
@@ -531,6 +698,7 @@ impl Replica {
         }
         crate::anchor::apply(&self.ctx, batch, calls, self.replaying)?;
         for id in &batch.events {
+            self.unfinalized.remove(id);
             if let Some(t) = self.accepted_at.remove(id) {
                 pc_metrics::Metrics::observe(&self.ctx.metrics.finality_latency, t.elapsed());
             }
@@ -570,7 +738,7 @@ impl Replica {
         if now.duration_since(self.last_sync) >= ANTI_ENTROPY {
             self.last_sync = now;
             if let Some(to) = self.some_peer() {
-                self.send(Command::Request { to, req: Request::Sync { heads: self.heads.clone() } });
+                self.sync_with(to);
             }
         }
         let mut txs = Vec::new();
@@ -616,14 +784,14 @@ impl Replica {
     /// holds the newest own event any of them showed; what it waits for is logged.
     fn may_sign(&mut self, now: Instant) -> bool {
         let (Some(r), Some(seat)) = (self.recovery.as_mut(), self.seat.as_ref()) else { return true };
-        let own = self.heads[usize::from(seat.index)];
+        let own = (self.engine.epoch(), self.heads[usize::from(seat.index)]);
         let needed = usize::try_from(self.engine.quorum().saturating_sub(1)).unwrap_or(usize::MAX);
         if now.duration_since(r.since) >= START_PATIENCE && r.answered.len() >= needed && own >= r.own_seen {
-            tracing::info!(target: "pc::node", seat = seat.index, next_seq = own + 1, peers = r.answered.len(), "own events learned from peers; signing");
+            tracing::info!(target: "pc::node", seat = seat.index, epoch = own.0, next_seq = own.1 + 1, peers = r.answered.len(), "own events learned from peers; signing");
             self.recovery = None;
             // A record built before the restart for a slot that is now taken is dropped.
             if let Some(s) = self.seat.as_mut()
-                && s.unsigned.as_ref().is_some_and(|u| u.event.event.seq <= own)
+                && s.unsigned.as_ref().is_some_and(|u| (u.event.event.epoch, u.event.event.seq) <= own)
             {
                 s.unsigned = None;
             }
@@ -640,8 +808,8 @@ impl Replica {
                 seat = seat.index,
                 answered = r.answered.len(),
                 needed,
-                own_head = own,
-                own_seen = r.own_seen,
+                own_head = ?own,
+                own_seen = ?r.own_seen,
                 "waiting to learn this seat's newest events before signing"
             );
         }
@@ -665,8 +833,14 @@ impl Replica {
         let mut record = match seat.unsigned.take() {
             Some(r) => r,
             None => {
+                // A quiet chain (§12): with no call waiting and none unfinalized there is
+                // nothing to order, and a seat that signs nothing lets the whole chain rest.
+                let waiting = self.ctx.mempool.size().0 > 0;
+                if !waiting && self.unfinalized.is_empty() {
+                    return Ok(());
+                }
                 // Nothing new to acknowledge and nothing to carry: wait for the network.
-                if !self.fresh && self.ctx.mempool.size().0 == 0 && self.heads[usize::from(seat.index)] > 0 {
+                if !self.fresh && !waiting && self.heads[usize::from(seat.index)] > 0 {
                     return Ok(());
                 }
                 let share = pc_mempool::Share {
@@ -681,10 +855,13 @@ impl Replica {
                     self.cfg.max_payload_bytes,
                     Some((share, &self.local_txs)),
                 );
+                let keys: Vec<Hash32> = selected.iter().map(|(k, _)| *k).collect();
                 let payload: Vec<Call> = selected.into_iter().map(|(_, c)| c).collect();
                 let len = u32::try_from(payload.encoded_size()).unwrap_or(u32::MAX);
                 let Some(event) = self.engine.next_event(seat.index, payload_root(&payload), len) else {
-                    return Ok(()); // not enough parents from other seats yet
+                    // Not enough parents from other seats yet: the calls wait for the next try.
+                    self.ctx.mempool.release(&keys);
+                    return Ok(());
                 };
                 let r = DagRecord { event: SignedEvent { event, sig: [0; 64] }, payload };
                 self.log.save_unsigned(&r)?;
@@ -701,12 +878,13 @@ impl Replica {
             }
         }
         let id = record.event.event.id();
+        let carries = !record.payload.is_empty();
         self.log.append(&record)?;
         let outs =
             self.engine.insert(record.event, &self.verifier).map_err(|e| ServiceError::Consensus(e.to_string()))?;
         self.fresh = false;
         self.ctx.metrics.own_events.inc();
-        self.accepted_event(id, outs)?;
+        self.accepted_event(id, carries, outs)?;
         self.release_waiting(id)?;
         self.send(Command::Announce(Announce { events: vec![id], txs: vec![] }));
         Ok(())

@@ -88,6 +88,11 @@ fn chain_info(ctx: &NodeCtx) -> Result<Value, ErrorObjectOwned> {
         "state_root": head.state_root,
         "modules": ctx.rt.module_names(),
         "mempool": { "pending": pending, "bytes": pending_bytes },
+        "consensus": {
+            "epoch": ctx.metrics.consensus_epoch.get(),
+            "events_accepted": ctx.metrics.events.get(),
+            "own_events": ctx.metrics.own_events.get(),
+        },
     }))
 }
 

@@ -165,3 +165,52 @@ pub async fn agree(nodes: &[&Node], upto: u64) {
         }
     }
 }
+
+/// Traffic that keeps a quiet chain finalizing (consensus.md §12: an idle chain rests). Dropped,
+/// it stops.
+pub struct Load(tokio::task::JoinHandle<()>);
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Submits a self-transfer of development account 2 (funded on testnet-0 for this) every
+/// 200 ms, to `urls` in turn; errors (a node down, the coin already spent by a pending
+/// transfer) are ignored: the next finalized transfer brings a new coin.
+pub fn keep_busy(urls: Vec<String>) -> Load {
+    use parity_scale_codec::Encode;
+    use pc_utxo_tx::{Address, OutPoint, TxOut, XOnly, signed_transfer};
+    let kp = pc_service::keys::dev_account_key(2).unwrap();
+    let me = Address::Key(XOnly::of(&kp));
+    Load(tokio::spawn(async move {
+        for turn in 0usize.. {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            let Ok(c) = HttpClientBuilder::default()
+                .request_timeout(std::time::Duration::from_secs(2))
+                .build(&urls[turn % urls.len()])
+            else {
+                continue;
+            };
+            let Ok(info) = c.request::<Value, _>("chain_getInfo", rpc_params![]).await else { continue };
+            let Some(genesis) = info["genesis_hash"].as_str().and_then(|h| pc_codec::Hash32::from_hex(h).ok()) else {
+                continue;
+            };
+            let Ok(utxos) = c.request::<Value, _>("utxo_listUnspent", rpc_params![me.to_string()]).await else {
+                continue;
+            };
+            let u = &utxos[0];
+            let (Some(txid), Some(index), Some(value)) = (
+                u["txid"].as_str().and_then(|t| pc_codec::Hash32::from_hex(t).ok()),
+                u["index"].as_u64().and_then(|i| u32::try_from(i).ok()),
+                u["value"].as_u64(),
+            ) else {
+                continue;
+            };
+            let out = vec![TxOut { value: value - 10_000, predicate: me.predicate() }];
+            let tx = signed_transfer(&genesis, &kp, &[OutPoint { tx: txid, index }], out);
+            let _ = c.request::<String, _>("tx_submit", rpc_params![hex::encode(tx.encode())]).await;
+        }
+    }))
+}

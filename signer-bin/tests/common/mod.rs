@@ -80,3 +80,16 @@ pub async fn wait_finalized(url: &str, id: &str, secs: u64) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Keeps a resting dev chain busy (it finalizes nothing without traffic): `phantom-node
+/// loadgen` against `url` from development account 1, killed on drop.
+pub fn load(url: &str) -> Proc {
+    let child = Command::new(sibling("phantom-node", "phantom-node"))
+        .args(["loadgen", "--rpc-url", url, "--rate", "5", "--duration", "600"])
+        .args(["--accounts", "2", "--dev-account", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Proc(child)
+}
