@@ -14,6 +14,7 @@ LOAD_S=${2:-600}
 IDLE_S=${3:-120}
 RATE=${4:-50}
 OUT=${OUT:-$(mktemp -d /tmp/epoch-memory.XXXX)}
+mkdir -p "$OUT"
 echo "output in $OUT"
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; }
@@ -33,13 +34,13 @@ for s in 0 1 2 3; do
   rpc+=("http://127.0.0.1:$rport")
 done
 info() { curl -s -H 'content-type: application/json' -d '{"jsonrpc":"2.0","id":1,"method":"chain_getInfo","params":[]}' "$1"; }
-echo "t,phase,node,rss_kb,events,best,epoch,db_kb" > "$OUT/samples.csv"
+echo "t,phase,node,rss_kb,events,best,epoch,in_memory,engine_bytes,db_kb" > "$OUT/samples.csv"
 sample() {
   for s in 0 1 2 3; do
     local j rss
     j=$(info "${rpc[$s]}")
     rss=$(awk '/VmRSS/ {print $2}' "/proc/${pids[$s]}/status")
-    echo "$1,$2,$s,$rss,$(echo "$j" | jq -r '[.result.consensus.events_accepted, .result.best_finalized_anchor, .result.consensus.epoch] | @csv'),$(du -sk "$OUT/v$s" | cut -f1)" >> "$OUT/samples.csv"
+    echo "$1,$2,$s,$rss,$(echo "$j" | jq -r '[.result.consensus.events_accepted, .result.best_finalized_anchor, .result.consensus.epoch, .result.consensus.events_in_memory, .result.consensus.engine_bytes] | @csv'),$(du -sk "$OUT/v$s" | cut -f1)" >> "$OUT/samples.csv"
   done
 }
 start=$(date +%s)
@@ -63,7 +64,10 @@ for phase in ("load", "idle"):
         r = [x for x in ph if x["node"] == n]
         rss = [int(x["rss_kb"]) for x in r]
         half = rss[len(rss) // 2:]
+        eng = [int(x["engine_bytes"]) for x in r]
+        mem = [int(x["in_memory"]) for x in r]
         print(f"{phase} node {n}: rss first/max/last {rss[0]}/{max(rss)}/{rss[-1]} kB, second half min/max {min(half)}/{max(half)} kB, "
+              f"engine events in memory max {max(mem)}, engine bytes max {max(eng)} ({max(eng) // max(max(mem), 1)} B/event), "
               f"events {r[0]['events']}->{r[-1]['events']}, best {r[0]['best']}->{r[-1]['best']}, epoch {r[-1]['epoch']}, "
               f"db {r[0]['db_kb']}->{r[-1]['db_kb']} kB")
 PY

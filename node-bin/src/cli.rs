@@ -50,6 +50,8 @@ pub enum Command {
     Sim(SimArgs),
     /// Measures validate+apply throughput of signed transfers against raw BIP-340 verification.
     BenchUtxo(BenchUtxoArgs),
+    /// Measures BIP-340, sr25519 VRF and BLS12-381 operations on one core (docs/bench/crypto.md).
+    BenchCrypto(BenchCryptoArgs),
     /// Prints the well-known development accounts (secret key, address): public, for dev chains only.
     DevAccounts(DevAccountsArgs),
     /// Submits signed transfers at a fixed rate and reports throughput and finality latency.
@@ -134,6 +136,16 @@ pub struct BenchUtxoArgs {
     /// Keep the state in memory instead of RocksDB (isolates the store's share).
     #[arg(long)]
     pub memory: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchCryptoArgs {
+    /// Operations per measurement (aggregation rounds: a tenth of it).
+    #[arg(long, default_value_t = 2_000)]
+    pub iterations: u32,
+    /// Signers of the BLS aggregate (the attestor sample M).
+    #[arg(long, default_value_t = 128)]
+    pub signers: u32,
 }
 
 #[derive(Debug, Args)]

@@ -21,6 +21,7 @@ pub fn dispatch(cmd: Command) -> Result<(), NodeError> {
         Command::Sim(a) => crate::sim::run(a),
         Command::DevAccounts(a) => dev_accounts(a),
         Command::BenchUtxo(a) => bench_utxo(a),
+        Command::BenchCrypto(a) => crate::crypto_bench::run(a),
         Command::Loadgen(a) => crate::loadgen::run(a),
         Command::DevSeats(a) => dev_seats(a),
         Command::CacheBench(a) => crate::cache_bench::run(a),

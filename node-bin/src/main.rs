@@ -21,6 +21,7 @@ mod cache_bench;
 mod cli;
 mod commands;
 mod config;
+mod crypto_bench;
 mod error;
 mod loadgen;
 mod run;

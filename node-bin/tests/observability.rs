@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-const SERIES: [&str; 19] = [
+const SERIES: [&str; 22] = [
     "pc_node_events_total",
     "pc_node_own_events_total",
     "pc_node_finalized_anchors_total",
@@ -27,6 +27,9 @@ const SERIES: [&str; 19] = [
     "pc_node_queue_net_dropped",
     "pc_node_peers",
     "pc_consensus_halted",
+    "pc_consensus_epoch",
+    "pc_consensus_events_in_memory",
+    "pc_consensus_engine_bytes",
     "pc_consensus_equivocations_total",
     "pc_node_sig_verify_seconds_bucket",
     "pc_node_tx_admission_seconds_bucket",

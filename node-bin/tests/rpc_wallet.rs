@@ -11,7 +11,7 @@ use pc_codec::Hash32;
 use pc_module_utxo::genesis_outpoint;
 use pc_service::keys::dev_account_key;
 use pc_utxo_tx::{Address, Keypair, OutPoint, Predicate, Transaction, TxIn, TxOut, Witness, XOnly};
-use serde_json::Value;
+use serde_json::{Value, json};
 mod common;
 
 use common::{Proc, start_dev_node};
@@ -92,6 +92,24 @@ async fn a_wallet_sends_follows_and_gets_a_distinct_error_for_each_bad_transacti
         .subscribe::<Value, _>("chain_subscribeFinalized", rpc_params![], "chain_unsubscribeFinalized")
         .await
         .unwrap();
+    let mut applied = ws
+        .subscribe::<Value, _>(
+            "chain_subscribeEvents",
+            rpc_params![json!({ "module": "utxo", "name": "TxApplied" })],
+            "chain_unsubscribeEvents",
+        )
+        .await
+        .unwrap();
+    // A filter with a field nobody knows is refused, not silently widened.
+    assert!(
+        ws.subscribe::<Value, _>(
+            "chain_subscribeEvents",
+            rpc_params![json!({ "modul": "utxo" })],
+            "chain_unsubscribeEvents"
+        )
+        .await
+        .is_err()
+    );
 
     let info: Value = c.request("chain_getInfo", rpc_params![]).await.unwrap();
     let genesis = Hash32::from_hex(info["genesis_hash"].as_str().unwrap()).unwrap();
@@ -120,6 +138,12 @@ async fn a_wallet_sends_follows_and_gets_a_distinct_error_for_each_bad_transacti
     assert_eq!(got["hex"], hex::encode(tx.encode()));
     let notice = tokio::time::timeout(Duration::from_secs(10), finalized.next()).await.unwrap().unwrap().unwrap();
     assert!(notice["anchor"].as_u64().unwrap() >= 1);
+    // The module event reaches the subscriber, and reads back by anchor.
+    let event = tokio::time::timeout(Duration::from_secs(10), applied.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!((event["module"].as_str(), event["name"].as_str()), (Some("utxo"), Some("TxApplied")));
+    assert_eq!(event["anchor"], status["anchor"]);
+    let stored: Value = c.request("chain_getEvents", rpc_params![status["anchor"].clone()]).await.unwrap();
+    assert!(stored.as_array().unwrap().contains(&event), "{stored}");
 
     // Spending it again (now finalized) names the spend.
     let again = signed(&genesis, &a, &[genesis_outpoint(0)], vec![pay(&a, ALLOCATION - 3 * fee)]);

@@ -6,8 +6,8 @@
 use pc_codec::{Hash32, Identified};
 use pc_consensus::Event;
 use pc_utxo_tx::Bip340;
-use phantom_signer::service::Client;
-use phantom_signer::{KdfParams, Keystore, Purpose, SignerError};
+use phantom_signer::service::{Client, ClientError};
+use phantom_signer::{KdfParams, Keystore, Purpose};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -85,13 +85,13 @@ fn a_double_sign_is_refused_after_the_signer_restarts() {
         let key = c.seat_key(0).unwrap();
         let sig = c.sign_event(0, &key, &a).unwrap();
         assert!(Bip340::verify(&key, &a.id().0, &sig));
-        assert!(matches!(c.sign_event(0, &key, &b), Err(SignerError::Refused(_))));
+        assert!(matches!(c.sign_event(0, &key, &b), Err(ClientError::Refused(_))));
     } // SIGKILL
     let _s = signer.start();
     let mut c = Client::new(&signer.socket(), &signer.token()).unwrap();
     let key = c.seat_key(0).unwrap();
     let refused = c.sign_event(0, &key, &b).unwrap_err();
-    assert!(matches!(&refused, SignerError::Refused(m) if m.contains("seq 5")), "{refused}");
+    assert!(matches!(&refused, ClientError::Refused(m) if m.contains("seq 5")), "{refused}");
     c.sign_event(0, &key, &a).unwrap(); // the same event again is a resend, not a fault
     c.sign_event(0, &key, &event(2, 5, 2)).unwrap(); // a new DAG epoch is a new slot
 

@@ -183,6 +183,31 @@ impl Engine {
         self.cfg.first_anchor_index
     }
 
+    /// Bytes this engine holds for its events and elections, counted from what it stores
+    /// (event layouts, ancestry vectors, indices; allocator overhead excluded): what bounding
+    /// the engine by epochs bounds (consensus.md §11).
+    pub fn retained_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let k = usize::from(self.cfg.seats);
+        let nodes: usize = self
+            .dag
+            .nodes
+            .iter()
+            .map(|n| size_of::<Node>() + n.signed.event.parents.capacity() * 32 + n.hb.capacity() * size_of::<Idx>())
+            .sum();
+        let by_id = self.dag.by_id.capacity() * (size_of::<(Hash32, Idx)>() + 1);
+        let chains: usize = self
+            .dag
+            .chains
+            .iter()
+            .map(|c| c.values().map(|v| size_of::<u64>() + size_of::<Vec<Idx>>() + v.capacity() * 4).sum::<usize>())
+            .sum();
+        let roots: usize = self.roots.values().map(|v| size_of::<u64>() + v.capacity() * 4).sum();
+        let votes = self.votes.len() * size_of::<((Idx, u64), u64)>();
+        let elections = self.elections.len() * (size_of::<Election>() + k * size_of::<Option<Idx>>());
+        nodes + by_id + chains + roots + votes + elections
+    }
+
     /// Seats of the committee, k.
     pub fn seats(&self) -> u8 {
         self.cfg.seats

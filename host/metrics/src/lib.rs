@@ -61,6 +61,10 @@ pub struct Metrics {
     pub consensus_halted: Gauge,
     /// The consensus epoch the node is in (the global index of its first anchor).
     pub consensus_epoch: Gauge,
+    /// Events the consensus engines hold in memory (current and previous epoch).
+    pub consensus_events_in_memory: Gauge,
+    /// Bytes those engines hold for events and elections.
+    pub consensus_engine_bytes: Gauge,
     /// Equivocations (distinct seat and seq) this node has seen.
     pub equivocations: Counter,
     /// BIP-340 verification of one event signature.
@@ -105,6 +109,8 @@ impl Metrics {
             peers: Gauge::default(),
             consensus_halted: Gauge::default(),
             consensus_epoch: Gauge::default(),
+            consensus_events_in_memory: Gauge::default(),
+            consensus_engine_bytes: Gauge::default(),
             equivocations: Counter::default(),
             sig_verify: seconds(0.000_005, 14),
             tx_admission: seconds(0.000_005, 16),
@@ -143,6 +149,16 @@ impl Metrics {
             "pc_consensus_epoch",
             "The consensus epoch this node is in: the index of the epoch's first anchor",
             m.consensus_epoch.clone(),
+        );
+        r.register(
+            "pc_consensus_events_in_memory",
+            "Events the consensus engines hold in memory (current and previous epoch)",
+            m.consensus_events_in_memory.clone(),
+        );
+        r.register(
+            "pc_consensus_engine_bytes",
+            "Bytes the consensus engines hold for events and elections",
+            m.consensus_engine_bytes.clone(),
         );
         r.register("pc_consensus_equivocations", "Equivocations this node has seen", m.equivocations.clone());
         r.register_with_unit(

@@ -49,6 +49,9 @@ pub(crate) fn apply(ctx: &NodeCtx, batch: &AnchorBatch, calls: Vec<Call>, replay
     ctx.metrics.best_anchor.set(i64::try_from(r.index).unwrap_or(i64::MAX));
     tracing::debug!(target: "pc::node", anchor = r.index, calls = r.calls, dropped = r.dropped, root = %r.state_root, "anchor finalized");
     // No subscriber is not an error.
+    for e in &outcome.events {
+        let _ = ctx.events.send(e.into());
+    }
     let _ = ctx.finalized.send(FinalizedNotice {
         anchor: r.index,
         anchor_id: r.anchor_id.to_hex(),

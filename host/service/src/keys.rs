@@ -4,7 +4,7 @@ use crate::ServiceError;
 use pc_chainspec::{ChainSpec, ChainType};
 use pc_codec::{Domain, Hash32, Identified};
 use pc_consensus::{Event, SignatureVerifier};
-use pc_utxo_tx::{Bip340, Keypair, XOnly, keypair_from_seed, sign_sighash};
+use pc_crypto::{Bip340, Keypair, XOnly, keypair_from_seed, sign_prehashed};
 
 const DEV_SEAT: Domain = Domain::new("phantomcoin/v1/node/dev-seat-key");
 
@@ -52,7 +52,7 @@ pub fn dev_account_key(i: u32) -> Result<Keypair, ServiceError> {
 
 /// Signs an event id.
 pub fn sign_event(kp: &Keypair, id: &Hash32) -> [u8; 64] {
-    sign_sighash(kp, &id.0)
+    sign_prehashed(kp, &id.0)
 }
 
 /// Where the seat key lives: in the node (development chains only) or in phantom-signer,
@@ -64,7 +64,7 @@ pub enum SeatSigner {
     /// Seat key `index` of a phantom-signer service.
     Remote {
         /// The connection.
-        client: phantom_signer::service::Client,
+        client: pc_signer_client::Client,
         /// Seat key index in the signer's keystore.
         index: u32,
         /// Its public key, fetched once at start.
@@ -75,8 +75,8 @@ pub enum SeatSigner {
 impl SeatSigner {
     /// Connects to the service at `socket` and fetches seat key `index`.
     pub fn remote(socket: &std::path::Path, token_file: &std::path::Path, index: u32) -> Result<Self, ServiceError> {
-        let mut client = phantom_signer::service::Client::new(socket, token_file)
-            .map_err(|e| ServiceError::Signer(e.to_string()))?;
+        let mut client =
+            pc_signer_client::Client::new(socket, token_file).map_err(|e| ServiceError::Signer(e.to_string()))?;
         let key = client.seat_key(index).map_err(|e| ServiceError::Signer(e.to_string()))?;
         Ok(SeatSigner::Remote { client, index, key })
     }

@@ -44,6 +44,33 @@ pub struct FinalizedNotice {
     pub dropped: u32,
 }
 
+/// A module event of a finalized anchor, as subscribers see it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EventNotice {
+    /// Global anchor index.
+    pub anchor: u64,
+    /// Position among the anchor's events (emission order across the hook chain).
+    pub index: u32,
+    /// Emitting module.
+    pub module: String,
+    /// Event type name.
+    pub name: String,
+    /// SCALE-encoded body, hex.
+    pub data: String,
+}
+
+impl From<&pc_runtime::EventRecord> for EventNotice {
+    fn from(e: &pc_runtime::EventRecord) -> Self {
+        EventNotice {
+            anchor: e.anchor,
+            index: e.index,
+            module: e.module.clone(),
+            name: e.name.clone(),
+            data: hex::encode(&e.data),
+        }
+    }
+}
+
 /// What every part of the node shares.
 #[derive(Debug)]
 pub struct NodeCtx {
@@ -55,6 +82,8 @@ pub struct NodeCtx {
     pub mempool: Mempool,
     /// Finalized anchors, for subscribers.
     pub finalized: tokio::sync::broadcast::Sender<FinalizedNotice>,
+    /// Module events of finalized anchors, for subscribers.
+    pub events: tokio::sync::broadcast::Sender<EventNotice>,
     /// Transactions admitted through RPC since the network last announced (call keys).
     new_txs: std::sync::Mutex<Vec<pc_codec::Hash32>>,
     /// Every exported series.
@@ -78,10 +107,20 @@ impl NodeCtx {
         caches: dag::CacheCaps,
     ) -> Arc<Self> {
         let (finalized, _) = tokio::sync::broadcast::channel(1024);
+        let (events, _) = tokio::sync::broadcast::channel(4096);
         if let Ok(Some(head)) = db.head() {
             metrics.best_anchor.set(i64::try_from(head.anchor).unwrap_or(i64::MAX));
         }
-        Arc::new(NodeCtx { rt, db, mempool, finalized, new_txs: std::sync::Mutex::new(Vec::new()), metrics, caches })
+        Arc::new(NodeCtx {
+            rt,
+            db,
+            mempool,
+            finalized,
+            events,
+            new_txs: std::sync::Mutex::new(Vec::new()),
+            metrics,
+            caches,
+        })
     }
 
     /// Opens the persisted DAG's reader with this node's caches and metrics.

@@ -732,6 +732,11 @@ impl Replica {
             m.pulls_in_flight.set(n(pulls));
             m.peers.set(n(self.net.peers().len()));
             m.net_dropped.set(i64::try_from(self.net.dropped()).unwrap_or(i64::MAX));
+            let engines = std::iter::once(&self.engine).chain(self.past.as_ref().map(|p| &p.engine));
+            let (events, bytes) =
+                engines.fold((0u64, 0usize), |(e, b), x| (e + x.stats().events, b + x.retained_bytes()));
+            m.consensus_events_in_memory.set(i64::try_from(events).unwrap_or(i64::MAX));
+            m.consensus_engine_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
             self.ctx.observe_mempool();
         }
         self.retry_pulls(now);

@@ -92,6 +92,8 @@ fn chain_info(ctx: &NodeCtx) -> Result<Value, ErrorObjectOwned> {
             "epoch": ctx.metrics.consensus_epoch.get(),
             "events_accepted": ctx.metrics.events.get(),
             "own_events": ctx.metrics.own_events.get(),
+            "events_in_memory": ctx.metrics.consensus_events_in_memory.get(),
+            "engine_bytes": ctx.metrics.consensus_engine_bytes.get(),
         },
     }))
 }
@@ -105,6 +107,42 @@ async fn finalized_subscription(pending: PendingSubscriptionSink, ctx: Arc<NodeC
             r = rx.recv() => match r {
                 Ok(notice) => sink.send(serde_json::value::to_raw_value(&notice)?).await?,
                 // A slow subscriber skips anchors rather than stall the node.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
+            }
+        }
+    }
+}
+
+/// Which module events a subscription wants: all when a field is absent.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventFilter {
+    module: Option<String>,
+    name: Option<String>,
+}
+
+impl EventFilter {
+    fn wants(&self, e: &crate::EventNotice) -> bool {
+        self.module.as_ref().is_none_or(|m| *m == e.module) && self.name.as_ref().is_none_or(|n| *n == e.name)
+    }
+}
+
+async fn events_subscription(
+    pending: PendingSubscriptionSink,
+    ctx: Arc<NodeCtx>,
+    filter: EventFilter,
+) -> Result<(), SubscriptionError> {
+    let mut rx = ctx.events.subscribe();
+    let sink = pending.accept().await?;
+    loop {
+        tokio::select! {
+            _ = sink.closed() => return Ok(()),
+            r = rx.recv() => match r {
+                Ok(e) if filter.wants(&e) => sink.send(serde_json::value::to_raw_value(&e)?).await?,
+                Ok(_) => {}
+                // A slow subscriber loses events rather than stall the node; `chain_getEvents`
+                // reads any anchor's events back.
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
             }
@@ -131,6 +169,16 @@ pub fn module(ctx: Arc<NodeCtx>) -> Result<RpcModule<NodeCtx>, jsonrpsee::core::
             "lamport": rec.consensus_time.lamport,
         }))
     })?;
+    m.register_method("chain_getEvents", |params, ctx, _| {
+        let index: u64 = params.one().map_err(|e| {
+            err(jsonrpsee::types::error::INVALID_PARAMS_CODE, format!("expected [anchor index]: {e}"), None)
+        })?;
+        if Runtime::anchor_record(&ctx.db, index).map_err(internal)?.is_none() {
+            return Err(err(NOT_FOUND, format!("no finalized anchor {index}"), None));
+        }
+        let events = Runtime::anchor_events(&ctx.db, index).map_err(internal)?;
+        Ok::<Value, ErrorObjectOwned>(json!(events.iter().map(crate::EventNotice::from).collect::<Vec<_>>()))
+    })?;
     m.register_method("tx_status", |params, ctx, _| {
         let key = id_param(&params)?;
         status_of(ctx, &key)
@@ -153,6 +201,20 @@ pub fn module(ctx: Arc<NodeCtx>) -> Result<RpcModule<NodeCtx>, jsonrpsee::core::
         "chain_finalized",
         "chain_unsubscribeFinalized",
         |_, pending, ctx, _| finalized_subscription(pending, ctx),
+    )?;
+    m.register_subscription(
+        "chain_subscribeEvents",
+        "chain_event",
+        "chain_unsubscribeEvents",
+        |params, pending, ctx, _| async move {
+            match params.sequence().optional_next::<EventFilter>() {
+                Ok(filter) => events_subscription(pending, ctx, filter.unwrap_or_default()).await,
+                Err(e) => {
+                    pending.reject(e).await;
+                    Ok(())
+                }
+            }
+        },
     )?;
     for (module, method) in ctx.rt.rpc_methods() {
         let handler = Arc::new(method.handler);

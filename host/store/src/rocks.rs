@@ -18,6 +18,12 @@ impl std::fmt::Debug for RocksStore {
 
 /// Block cache shared by all columns.
 const BLOCK_CACHE_BYTES: usize = 128 << 20;
+/// Memtable size of one column before it is flushed to a table file.
+const WRITE_BUFFER_BYTES: usize = 16 << 20;
+/// All memtables together: past it RocksDB flushes the largest. Without this cap every column
+/// may hold two 64 MiB memtables (RocksDB's default), so a node's memory grew with its writes
+/// for many minutes before the first flush (docs/bench/consensus.md, "Memory").
+const ALL_WRITE_BUFFERS_BYTES: usize = 64 << 20;
 
 /// Options of every column. Most reads are point lookups, and many miss (an output that does not
 /// exist yet, a call never seen): whole-key Bloom filters in the table files and in the memtable
@@ -33,6 +39,7 @@ fn column_options(cache: &Cache) -> Options {
     o.set_memtable_prefix_bloom_ratio(0.1);
     o.set_memtable_whole_key_filtering(true);
     o.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    o.set_write_buffer_size(WRITE_BUFFER_BYTES);
     o
 }
 
@@ -42,6 +49,7 @@ impl RocksStore {
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
+        opts.set_db_write_buffer_size(ALL_WRITE_BUFFERS_BYTES);
         let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
         let mut cfs: Vec<_> =
             Column::ALL.iter().map(|c| ColumnFamilyDescriptor::new(c.name(), column_options(&cache))).collect();

@@ -23,8 +23,9 @@ pub use predicate::{
     MAX_BRANCHES, MAX_COST, MAX_DEPTH, MAX_KEYS, MAX_PREIMAGE, Predicate, PredicateError, SIG_COST, SigChecker,
     SpendCtx, Witness, hash_lock_digest, predicate_hash,
 };
-pub use secp256k1::Keypair;
-pub use sign::{Bip340, KeyError, SecretKey, XOnly, keypair_from_seed, sign_sighash, sign_single_key, signed_transfer};
+pub use sign::{
+    Bip340, KeyError, Keypair, SecretKey, XOnly, keypair_from_seed, sign_sighash, sign_single_key, signed_transfer,
+};
 pub use tx::{
     DEFAULT_DUST, MAX_INPUTS, MAX_OUTPUTS, MAX_TX_BYTES, OutPoint, Transaction, TxIn, TxOut, TxShapeError, sighash,
 };
