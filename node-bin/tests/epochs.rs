@@ -2,7 +2,8 @@
 //! chain whose epochs last 10 anchors switch DAGs at the same anchors without a stop in
 //! finality; a validator killed across a switch catches up through its peers' previous
 //! epoch; a validator restored from a snapshot joins the running epoch and signs again above
-//! its own events. Nobody ever sees an equivocation, and every node holds the same anchors.
+//! its own events. Nobody ever sees an equivocation, and every node holds the same anchors. A
+//! validator down for longer than its peers keep epochs is told so.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -99,4 +100,16 @@ async fn validators_switch_epochs_together_and_a_killed_or_restored_one_rejoins(
         let seen = n.log_lines("equivocation");
         assert!(seen.is_empty(), "validator {i} saw an equivocation: {seen:?}");
     }
+
+    // Down for more than the eight epochs peers keep: they answer that its epoch is gone,
+    // and it tells its operator to restore a snapshot instead of waiting forever.
+    v[1].kill();
+    let before = v[0].best().await;
+    all_reach(&[&v[0], &v[2], &v[3]], before + 100, 240).await;
+    let mark = v[1].log_mark();
+    v[1].start(&[boot[0].clone()]);
+    common::wait_for("the pruned-epoch warning", 60, async || {
+        v[1].log_lines_since(mark, "no longer keeps this node's consensus epoch").into_iter().next()
+    })
+    .await;
 }

@@ -100,6 +100,11 @@ async fn a_wallet_sends_follows_and_gets_a_distinct_error_for_each_bad_transacti
         )
         .await
         .unwrap();
+    // The filter may also come as the params object itself.
+    let mut by_name = jsonrpsee_core::params::ObjectParams::new();
+    by_name.insert("name", "TxApplied").unwrap();
+    let mut applied_too =
+        ws.subscribe::<Value, _>("chain_subscribeEvents", by_name, "chain_unsubscribeEvents").await.unwrap();
     // A filter with a field nobody knows is refused, not silently widened.
     assert!(
         ws.subscribe::<Value, _>(
@@ -142,6 +147,8 @@ async fn a_wallet_sends_follows_and_gets_a_distinct_error_for_each_bad_transacti
     let event = tokio::time::timeout(Duration::from_secs(10), applied.next()).await.unwrap().unwrap().unwrap();
     assert_eq!((event["module"].as_str(), event["name"].as_str()), (Some("utxo"), Some("TxApplied")));
     assert_eq!(event["anchor"], status["anchor"]);
+    let same = tokio::time::timeout(Duration::from_secs(10), applied_too.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!(same, event);
     let stored: Value = c.request("chain_getEvents", rpc_params![status["anchor"].clone()]).await.unwrap();
     assert!(stored.as_array().unwrap().contains(&event), "{stored}");
 

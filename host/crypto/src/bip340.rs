@@ -38,8 +38,8 @@ pub fn keypair_from_seed(secret: [u8; 32]) -> Result<Keypair, KeyError> {
     Keypair::from_secret_bytes(secret).map_err(|e| KeyError(e.to_string()))
 }
 
-/// Signs a 32-byte message (a sighash or an event id) with BIP-340, the auxiliary randomness
-/// derived deterministically from key and message, as BIP-340 permits when no RNG is at hand.
+/// Signs a 32-byte message (a sighash or an event id) with BIP-340 without auxiliary
+/// randomness: the nonce comes from key and message alone, as BIP-340 permits.
 pub fn sign_prehashed(kp: &Keypair, msg: &[u8; 32]) -> [u8; 64] {
     schnorr::sign_no_aux_rand(msg, kp).to_byte_array()
 }

@@ -7,6 +7,14 @@
 //! prime-order subgroup, not the identity, and come with a proof of possession, a signature
 //! over the key bytes under its own domain tag ([`POP_DST`]) that no attestation signature
 //! ([`SIG_DST`]) can stand in for.
+//!
+//! For the modules that use it: a proof of possession is public and names no owner, so a
+//! registry must refuse a key that is already registered (or anyone could register a copy of
+//! an honest key and be credited for its signatures). [`aggregate`] checks that each signature
+//! is a valid point, not that it verifies: an aggregator checks each contribution with
+//! [`BlsKey::verify`] first, or one bad signature spoils the aggregate without saying whose it
+//! was. Keys read back from state whose proof was checked at registration are rebuilt with
+//! [`BlsKey::registered`].
 
 use blst::BLST_ERROR;
 use blst::min_pk::{AggregateSignature, PublicKey, SecretKey, Signature};
@@ -43,6 +51,9 @@ pub enum BlsError {
     /// Nothing to aggregate or verify against.
     #[error("no signatures or keys")]
     Empty,
+    /// One key listed twice: it would count twice in an aggregate.
+    #[error("a key is listed twice")]
+    DuplicateKey,
     /// Key material that blst refused.
     #[error("BLS key generation failed")]
     KeyGen,
@@ -83,8 +94,8 @@ impl BlsSecret {
     }
 }
 
-/// A public key that passed validation and its proof of possession: the only form that
-/// verification and aggregation accept.
+/// A public key that passed validation (and its proof of possession, at registration): the
+/// only form that verification and aggregation accept.
 #[derive(Debug, Clone)]
 pub struct BlsKey {
     key: PublicKey,
@@ -112,6 +123,14 @@ impl BlsKey {
         Ok(BlsKey { key: pk, bytes: *key })
     }
 
+    /// A key whose proof of possession was checked when it was registered, read back from
+    /// state: validated again as a point (cheap next to the proof's pairing), proof not
+    /// rechecked. Never for a key that did not go through [`with_possession`](Self::with_possession).
+    pub fn registered(key: &BlsPublic) -> Result<Self, BlsError> {
+        let pk = PublicKey::key_validate(&key.0).map_err(|_| BlsError::BadKey)?;
+        Ok(BlsKey { key: pk, bytes: *key })
+    }
+
     /// The key's bytes.
     pub fn public(&self) -> BlsPublic {
         self.bytes
@@ -136,10 +155,16 @@ pub fn aggregate(sigs: &[BlsSignature]) -> Result<BlsSignature, BlsError> {
 }
 
 /// Checks that `agg` aggregates one signature over `msg` by each of `keys` (the attestation
-/// check: every key has proved possession, so one pairing pair suffices for all of them).
+/// check: every key has proved possession, so one pairing pair suffices for all of them). A
+/// key listed twice is refused: it would count two signers for one.
 pub fn fast_aggregate_verify(keys: &[&BlsKey], msg: &[u8], agg: &BlsSignature) -> Result<(), BlsError> {
     if keys.is_empty() {
         return Err(BlsError::Empty);
+    }
+    let mut seen: Vec<&BlsPublic> = keys.iter().map(|k| &k.bytes).collect();
+    seen.sort();
+    if seen.windows(2).any(|w| w[0] == w[1]) {
+        return Err(BlsError::DuplicateKey);
     }
     let s = signature(agg)?;
     let pks: Vec<&PublicKey> = keys.iter().map(|k| &k.key).collect();
@@ -166,6 +191,13 @@ mod tests {
         assert_eq!(fast_aggregate_verify(&keys, msg, &agg), Ok(()));
         assert_eq!(fast_aggregate_verify(&keys[..3], msg, &agg), Err(BlsError::Invalid));
         assert_eq!(fast_aggregate_verify(&keys, b"another anchor", &agg), Err(BlsError::Invalid));
+        // A signer listed twice against a doubled signature: refused, not counted twice.
+        let doubled = aggregate(&[m[0].0.sign(msg), m[0].0.sign(msg)]).unwrap();
+        assert_eq!(fast_aggregate_verify(&[keys[0], keys[0]], msg, &doubled), Err(BlsError::DuplicateKey));
+        // A registered key rebuilt from state verifies the same.
+        let again = BlsKey::registered(&keys[1].public()).unwrap();
+        assert_eq!(fast_aggregate_verify(&[keys[0], &again, keys[2], keys[3]], msg, &agg), Ok(()));
+        assert_eq!(BlsKey::registered(&BlsPublic([0; 48])), Err(BlsError::BadKey));
         m[0].1.verify(msg, &m[0].0.sign(msg)).unwrap();
     }
 

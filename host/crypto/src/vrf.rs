@@ -25,7 +25,9 @@ const SCORE: &[u8] = b"phantomcoin/v1/vrf/score";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode)]
 pub struct VrfPublic(pub [u8; 32]);
 
-/// A VRF output with its proof: what a candidate publishes.
+/// A VRF output with its proof: what a candidate publishes. The proof is randomised: the
+/// output and the score are unique for key and input, the proof bytes are not, so never use
+/// them (or a hash of them) as an identifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
 pub struct VrfProof {
     /// The VRF pre-output (a Ristretto point).
@@ -61,7 +63,8 @@ impl std::fmt::Debug for VrfKeypair {
 }
 
 impl VrfKeypair {
-    /// The key pair of a 32-byte seed (expanded uniformly, as sr25519 does).
+    /// The key pair of a 32-byte seed (schnorrkel's uniform expansion; Substrate tooling
+    /// expands sr25519 seeds in Ed25519 mode, so keys here are not interchangeable with theirs).
     pub fn from_seed(seed: [u8; 32]) -> Result<Self, VrfError> {
         let mini = MiniSecretKey::from_bytes(&seed).map_err(|_| VrfError::BadKey)?;
         let kp = mini.expand_to_keypair(ExpansionMode::Uniform);

@@ -89,6 +89,12 @@ pub enum Response {
     Txs(Vec<Call>),
     /// The answer to [`Request::SeatHead`] (possibly empty: the responder holds none).
     SeatHead(Vec<EventWithPayload>),
+    /// The responder no longer keeps the consensus epoch asked for: the oldest it keeps starts
+    /// at `oldest_epoch`. A node that lags that far catches up from a snapshot, not by replay.
+    Pruned {
+        /// The first anchor of the oldest epoch the responder still serves.
+        oldest_epoch: u64,
+    },
 }
 
 /// Why bytes from a peer were refused.
@@ -149,6 +155,7 @@ impl Response {
         let over = match &r {
             Response::Events(e) | Response::SeatHead(e) => e.len() > MAX_EVENTS,
             Response::Txs(t) => t.len() > MAX_IDS,
+            Response::Pruned { .. } => false,
         };
         if over {
             return Err(WireError::TooMany { what: "response" });

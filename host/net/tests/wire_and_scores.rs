@@ -21,6 +21,8 @@ fn messages_round_trip_and_counts_are_capped() {
     assert!(Request::decode_wire(&too_many.encode()).is_err());
     let resp = Response::Txs(vec![]);
     assert_eq!(Response::decode_wire(&resp.encode()).unwrap(), resp);
+    let pruned = Response::Pruned { oldest_epoch: 2401 };
+    assert_eq!(Response::decode_wire(&pruned.encode()).unwrap(), pruned);
     // Trailing bytes make an encoding non-canonical.
     let mut long = ann.encode();
     long.push(0);

@@ -153,6 +153,16 @@ impl DagStore {
         Ok(found)
     }
 
+    /// The first anchor of the oldest epoch with events on disk, if any.
+    pub fn oldest_epoch(&self) -> Result<Option<u64>, ServiceError> {
+        let mut oldest = None;
+        self.kv.scan(Column::Dag, &[ORDER], &[ORDER], &mut |k, _| {
+            oldest = k.get(1..9).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes);
+            Scan::Stop
+        })?;
+        Ok(oldest)
+    }
+
     fn ids_under(&self, prefix: &[u8]) -> Result<Vec<Hash32>, ServiceError> {
         let mut ids = Vec::new();
         let mut bad = false;

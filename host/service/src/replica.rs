@@ -147,6 +147,8 @@ pub struct Replica {
     last_tx_announce: Instant,
     last_reannounce: Instant,
     last_gauges: Instant,
+    /// When a peer last said it pruned our epoch (the warning is rate-limited).
+    last_pruned_warning: Option<Instant>,
     peer_turn: usize,
 }
 
@@ -208,6 +210,7 @@ impl Replica {
             last_tx_announce: now,
             last_reannounce: now,
             last_gauges: now,
+            last_pruned_warning: None,
             peer_turn: 0,
         };
         let replayed = records.len();
@@ -388,6 +391,22 @@ impl Replica {
                         self.offer(Some(from), e)?;
                     }
                 }
+                Response::Pruned { oldest_epoch } => {
+                    let now = Instant::now();
+                    if oldest_epoch > self.engine.epoch()
+                        && self.last_pruned_warning.is_none_or(|t| now.duration_since(t) >= Duration::from_secs(30))
+                    {
+                        self.last_pruned_warning = Some(now);
+                        tracing::warn!(
+                            target: "pc::node",
+                            peer = %from,
+                            epoch = self.engine.epoch(),
+                            oldest_epoch,
+                            "a peer no longer keeps this node's consensus epoch: it cannot catch up by replay from \
+                             that peer; restore a recent snapshot (docs/operators.md)"
+                        );
+                    }
+                }
                 Response::Txs(calls) => {
                     for call in calls {
                         // A refused transaction is the sender's business, not a protocol fault.
@@ -458,7 +477,21 @@ impl Replica {
         self.past.as_ref().filter(|p| p.engine.epoch() == epoch).map(|p| (&p.engine, p.accepted.as_slice()))
     }
 
+    /// `Pruned` if `epoch` is older than everything this node keeps.
+    fn pruned(&self, epoch: u64) -> Option<Response> {
+        if epoch >= self.engine.epoch() || self.epoch_in_memory(epoch).is_some() {
+            return None;
+        }
+        let oldest = self.log.store().oldest_epoch().ok().flatten().unwrap_or(self.engine.epoch());
+        (epoch < oldest).then_some(Response::Pruned { oldest_epoch: oldest })
+    }
+
     fn answer(&self, req: Request) -> Response {
+        if let Request::Events { epoch, .. } | Request::Sync { epoch, .. } = &req
+            && let Some(pruned) = self.pruned(*epoch)
+        {
+            return pruned;
+        }
         match req {
             Request::Events { epoch, ids, heads, cheaters } => match self.epoch_in_memory(epoch) {
                 Some((engine, _)) => Response::Events(self.with_ancestry(engine, &ids, &heads, cheaters)),

@@ -123,6 +123,19 @@ struct EventFilter {
 }
 
 impl EventFilter {
+    /// `[]`, `[filter]` or `{filter}`; anything more is refused.
+    fn from_params(params: &Params<'_>) -> Result<EventFilter, ErrorObjectOwned> {
+        if params.is_object() {
+            return params.parse();
+        }
+        let mut seq = params.sequence();
+        let filter: Option<EventFilter> = seq.optional_next()?;
+        if seq.optional_next::<Value>()?.is_some() {
+            return Err(err(jsonrpsee::types::error::INVALID_PARAMS_CODE, "expected at most one filter", None));
+        }
+        Ok(filter.unwrap_or_default())
+    }
+
     fn wants(&self, e: &crate::EventNotice) -> bool {
         self.module.as_ref().is_none_or(|m| *m == e.module) && self.name.as_ref().is_none_or(|n| *n == e.name)
     }
@@ -141,9 +154,11 @@ async fn events_subscription(
             r = rx.recv() => match r {
                 Ok(e) if filter.wants(&e) => sink.send(serde_json::value::to_raw_value(&e)?).await?,
                 Ok(_) => {}
-                // A slow subscriber loses events rather than stall the node; `chain_getEvents`
-                // reads any anchor's events back.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                // A slow subscriber loses events rather than stall the node, and is told so:
+                // `chain_getEvents` reads the anchors it missed back.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    sink.send(serde_json::value::to_raw_value(&json!({ "lagged": n }))?).await?
+                }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
             }
         }
@@ -207,8 +222,8 @@ pub fn module(ctx: Arc<NodeCtx>) -> Result<RpcModule<NodeCtx>, jsonrpsee::core::
         "chain_event",
         "chain_unsubscribeEvents",
         |params, pending, ctx, _| async move {
-            match params.sequence().optional_next::<EventFilter>() {
-                Ok(filter) => events_subscription(pending, ctx, filter.unwrap_or_default()).await,
+            match EventFilter::from_params(&params) {
+                Ok(filter) => events_subscription(pending, ctx, filter).await,
                 Err(e) => {
                     pending.reject(e).await;
                     Ok(())

@@ -50,6 +50,9 @@ impl RocksStore {
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
         opts.set_db_write_buffer_size(ALL_WRITE_BUFFERS_BYTES);
+        // A column that rarely writes would keep every WAL file alive until its own memtable
+        // flushed; past this total the columns holding the oldest WAL are flushed.
+        opts.set_max_total_wal_size(ALL_WRITE_BUFFERS_BYTES as u64 * 2);
         let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
         let mut cfs: Vec<_> =
             Column::ALL.iter().map(|c| ColumnFamilyDescriptor::new(c.name(), column_options(&cache))).collect();
