@@ -6,6 +6,7 @@
 #
 #   scripts/epoch-memory.sh [BINARY] [LOAD_S] [IDLE_S] [RATE]
 #
+# NODE_ARGS adds arguments to every `phantom-node run` (e.g. smaller cache caps).
 # BINARY defaults to the debug build; the figures in docs/bench/consensus.md name the one used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,8 @@ for s in 0 1 2 3; do
   args=(run --chain testnet-0 --event-interval-ms 100 --base-path "$OUT/v$s" --rpc-port "$rport"
         --listen "/ip4/127.0.0.1/tcp/$port" --node-key "$(printf '%064x' $((s + 1)))" --seat "$s" --log info)
   [ -n "$boot" ] && args+=(--bootnodes "$boot")
+  # shellcheck disable=SC2206
+  args+=(${NODE_ARGS:-})
   "$BIN" "${args[@]}" 2>"$OUT/v$s.log" &
   pids+=($!)
   for _ in $(seq 100); do grep -q "node ready" "$OUT/v$s.log" && break; sleep 0.1; done
