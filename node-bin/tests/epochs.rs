@@ -8,14 +8,8 @@
 
 mod common;
 
+use common::node_out;
 use common::testnet::{Node, agree, all_reach, keep_busy};
-use std::process::Command;
-
-fn node_out(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_phantom-node")).args(args).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
 
 async fn lowest_best(nodes: &[&Node]) -> u64 {
     let mut m = u64::MAX;

@@ -5,8 +5,8 @@
 
 mod common;
 
-use common::Proc;
 use common::testnet::{Node, agree, all_reach, keep_busy};
+use common::{Proc, node_out};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,12 +25,6 @@ fn signer(ks: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(signer_bin());
     c.arg("--keystore").arg(ks).args(args).env("PHANTOM_SIGNER_PASSWORD", "pw");
     c
-}
-
-fn node_out(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_phantom-node")).args(args).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -38,6 +38,11 @@ fn key(tag: u8, rest: &[u8]) -> Vec<u8> {
     [&[tag][..], rest].concat()
 }
 
+/// The epoch of an order or summary key (`tag` + epoch + …).
+fn epoch_of_key(k: &[u8]) -> Option<u64> {
+    k.get(1..9).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes)
+}
+
 fn order_key(epoch: u64, seq: u64) -> Vec<u8> {
     [&[ORDER][..], &epoch.to_be_bytes(), &seq.to_be_bytes()].concat()
 }
@@ -132,19 +137,19 @@ impl DagStore {
     pub fn newest_on_disk(&self, seat: u8) -> Result<Option<(u64, Vec<Hash32>)>, ServiceError> {
         let mut found = None;
         let mut bad = false;
-        self.kv.scan(Column::Dag, &[NEWEST], &[NEWEST], &mut |k, v| {
-            let epoch = k.get(1..9).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes);
-            match (epoch, pc_codec::decode_canonical::<Vec<Vec<Hash32>>>(v, MAX_RECORD)) {
-                (Some(e), Ok(per_seat)) => {
-                    if let Some(ids) = per_seat.get(usize::from(seat)).filter(|ids| !ids.is_empty()) {
-                        found = Some((e, ids.clone()));
-                    }
-                    Scan::Continue
+        self.kv.scan(Column::Dag, &[NEWEST], &[NEWEST], &mut |k, v| match (
+            epoch_of_key(k),
+            pc_codec::decode_canonical::<Vec<Vec<Hash32>>>(v, MAX_RECORD),
+        ) {
+            (Some(e), Ok(per_seat)) => {
+                if let Some(ids) = per_seat.get(usize::from(seat)).filter(|ids| !ids.is_empty()) {
+                    found = Some((e, ids.clone()));
                 }
-                _ => {
-                    bad = true;
-                    Scan::Stop
-                }
+                Scan::Continue
+            }
+            _ => {
+                bad = true;
+                Scan::Stop
             }
         })?;
         if bad {
@@ -157,7 +162,7 @@ impl DagStore {
     pub fn oldest_epoch(&self) -> Result<Option<u64>, ServiceError> {
         let mut oldest = None;
         self.kv.scan(Column::Dag, &[ORDER], &[ORDER], &mut |k, _| {
-            oldest = k.get(1..9).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes);
+            oldest = epoch_of_key(k);
             Scan::Stop
         })?;
         Ok(oldest)
@@ -287,16 +292,14 @@ impl DagLog {
         let mut batch = WriteBatch::new();
         batch.put(Column::Dag, key(NEWEST, &self.epoch.to_be_bytes()), newest.encode());
         self.store.kv.scan(Column::Dag, &[NEWEST], &[NEWEST], &mut |k, _| {
-            let old = k.get(1..9).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes);
-            if old.is_some_and(|e| e < keep_from) {
+            if epoch_of_key(k).is_some_and(|e| e < keep_from) {
                 batch.delete(Column::Dag, k.to_vec());
             }
             Scan::Continue
         })?;
         let mut ids = Vec::new();
         self.store.kv.scan(Column::Dag, &[ORDER], &[ORDER], &mut |k, v| {
-            let old = k.get(1..9).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes);
-            if old.is_some_and(|e| e < keep_from) {
+            if epoch_of_key(k).is_some_and(|e| e < keep_from) {
                 batch.delete(Column::Dag, k.to_vec());
                 ids.extend(<[u8; 32]>::try_from(v).ok());
             }

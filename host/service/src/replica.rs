@@ -449,21 +449,30 @@ impl Replica {
 
     /// An accepted event with its payload, from memory or the store (any epoch kept).
     fn record_of(&self, id: &Hash32) -> Option<EventWithPayload> {
-        let held = self.engine.get(id).or_else(|| self.past.as_ref().and_then(|p| p.engine.get(id))).cloned();
-        let read = || -> Result<Option<EventWithPayload>, ServiceError> {
-            let event = match held {
-                Some(e) => e,
-                None => match self.log.store().header(id)? {
-                    Some(h) => (*h).clone(),
-                    None => return Ok(None),
-                },
-            };
-            Ok(self.log.store().payload(id)?.map(|p| EventWithPayload { event, payload: p.as_ref().clone() }))
-        };
-        match read() {
-            Ok(r) => r,
+        self.header_of(id).and_then(|h| self.with_payload(h))
+    }
+
+    /// An accepted event's header, from memory or the store (any epoch kept).
+    fn header_of(&self, id: &Hash32) -> Option<SignedEvent> {
+        if let Some(e) = self.engine.get(id).or_else(|| self.past.as_ref().and_then(|p| p.engine.get(id))) {
+            return Some(e.clone());
+        }
+        match self.log.store().header(id) {
+            Ok(h) => h.map(|h| (*h).clone()),
             Err(e) => {
-                tracing::error!(target: "pc::node", %id, %e, "event unreadable");
+                tracing::error!(target: "pc::node", %id, %e, "event header unreadable");
+                None
+            }
+        }
+    }
+
+    /// `event` with its payload, read through the payload cache.
+    fn with_payload(&self, event: SignedEvent) -> Option<EventWithPayload> {
+        let id = event.event.id();
+        match self.log.store().payload(&id) {
+            Ok(p) => p.map(|p| EventWithPayload { event, payload: p.as_ref().clone() }),
+            Err(e) => {
+                tracing::error!(target: "pc::node", %id, %e, "payload unreadable");
                 None
             }
         }
@@ -510,15 +519,8 @@ impl Replica {
             },
             Request::Sync { epoch, heads } => {
                 // Decided on the header (memory, or the header cache) before any payload is read.
-                let above = |id: &Hash32| {
-                    let header = match self.epoch_in_memory(epoch) {
-                        Some((engine, _)) => engine.get(id).cloned(),
-                        None => self.log.store().header(id).ok().flatten().map(|h| (*h).clone()),
-                    };
-                    header.is_some_and(|e| {
-                        e.event.epoch == epoch
-                            && heads.get(usize::from(e.event.creator)).is_some_and(|h| e.event.seq > *h)
-                    })
+                let above = |e: &SignedEvent| {
+                    e.event.epoch == epoch && heads.get(usize::from(e.event.creator)).is_some_and(|h| e.event.seq > *h)
                 };
                 let on_disk;
                 let order: &[Hash32] = match self.epoch_in_memory(epoch) {
@@ -533,8 +535,9 @@ impl Replica {
                 Response::Events(
                     order
                         .iter()
-                        .filter(|id| above(id))
-                        .filter_map(|id| self.record_of(id))
+                        .filter_map(|id| self.header_of(id))
+                        .filter(above)
+                        .filter_map(|h| self.with_payload(h))
                         .take_while(|e| budget.take(e.encoded_size(), pc_net::wire::MAX_EVENTS))
                         .collect(),
                 )

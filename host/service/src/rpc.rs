@@ -47,6 +47,12 @@ fn submit_error(e: SubmitError) -> ErrorObjectOwned {
     }
 }
 
+fn anchor_param(params: &Params<'_>) -> Result<u64, ErrorObjectOwned> {
+    params
+        .one()
+        .map_err(|e| err(jsonrpsee::types::error::INVALID_PARAMS_CODE, format!("expected [anchor index]: {e}"), None))
+}
+
 fn id_param(params: &Params<'_>) -> Result<Hash32, ErrorObjectOwned> {
     let s: String = params.one()?;
     Hash32::from_hex(&s).map_err(|e| err(-32602, format!("id must be 64 hex characters: {e}"), None))
@@ -170,9 +176,7 @@ pub fn module(ctx: Arc<NodeCtx>) -> Result<RpcModule<NodeCtx>, jsonrpsee::core::
     let mut m = RpcModule::from_arc(ctx.clone());
     m.register_method("chain_getInfo", |_, ctx, _| chain_info(ctx))?;
     m.register_method("chain_getAnchor", |params, ctx, _| {
-        let index: u64 = params.one().map_err(|e| {
-            err(jsonrpsee::types::error::INVALID_PARAMS_CODE, format!("expected [anchor index]: {e}"), None)
-        })?;
+        let index = anchor_param(&params)?;
         let rec = Runtime::anchor_record(&ctx.db, index)
             .map_err(internal)?
             .ok_or_else(|| err(NOT_FOUND, format!("no finalized anchor {index}"), None))?;
@@ -185,9 +189,7 @@ pub fn module(ctx: Arc<NodeCtx>) -> Result<RpcModule<NodeCtx>, jsonrpsee::core::
         }))
     })?;
     m.register_method("chain_getEvents", |params, ctx, _| {
-        let index: u64 = params.one().map_err(|e| {
-            err(jsonrpsee::types::error::INVALID_PARAMS_CODE, format!("expected [anchor index]: {e}"), None)
-        })?;
+        let index = anchor_param(&params)?;
         if Runtime::anchor_record(&ctx.db, index).map_err(internal)?.is_none() {
             return Err(err(NOT_FOUND, format!("no finalized anchor {index}"), None));
         }

@@ -44,6 +44,13 @@ pub fn start_dev_node(dir: &Path, port: u16, interval_ms: u64) -> (Proc, String)
     (Proc(child), format!("http://{}", addr.expect("the node logs its RPC address")))
 }
 
+/// Runs `phantom-node ARGS` to completion and returns its stdout; fails on a non-zero exit.
+pub fn node_out(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_phantom-node")).args(args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// Polls `f` every 50 ms until it yields, failing after `secs`.
 pub async fn wait_for<T>(what: &str, secs: u64, mut f: impl AsyncFnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(secs);
