@@ -110,6 +110,27 @@ impl Default for KdfParams {
     }
 }
 
+impl KdfParams {
+    /// Most memory a keystore may ask for: 1 GiB. The parameters come from the file, so
+    /// without a bound a corrupt or hostile keystore makes `open` allocate terabytes.
+    pub const MAX_M_KIB: u32 = 1 << 20;
+    /// Most passes.
+    pub const MAX_T: u32 = 16;
+    /// Most lanes.
+    pub const MAX_P: u32 = 16;
+
+    /// Refuses parameters outside what Argon2id accepts or this signer will spend.
+    pub fn check(&self) -> Result<(), String> {
+        if !(1..=Self::MAX_P).contains(&self.p) || !(1..=Self::MAX_T).contains(&self.t) {
+            return Err(format!("argon2id passes must be 1..={} and lanes 1..={}", Self::MAX_T, Self::MAX_P));
+        }
+        if self.m_kib < 8 * self.p || self.m_kib > Self::MAX_M_KIB {
+            return Err(format!("argon2id memory must be 8 KiB per lane up to {} KiB", Self::MAX_M_KIB));
+        }
+        Ok(())
+    }
+}
+
 /// The file: the parameters in clear (and bound as associated data), the entropy encrypted.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -171,6 +192,7 @@ fn crypto(e: impl fmt::Display) -> SignerError {
 }
 
 fn derive_key(password: &[u8], salt: &[u8], p: KdfParams) -> Result<Zeroizing<[u8; 32]>, SignerError> {
+    p.check().map_err(crypto)?;
     let params = Params::new(p.m_kib, p.t, p.p, Some(32)).map_err(crypto)?;
     let mut key = Zeroizing::new([0u8; 32]);
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
@@ -297,6 +319,7 @@ impl Keystore {
         if file.version != FORMAT_VERSION || file.kdf != "argon2id" || file.cipher != "xchacha20poly1305" {
             return Err(corrupt(format!("unsupported format v{} {}/{}", file.version, file.kdf, file.cipher)));
         }
+        file.kdf_params.check().map_err(corrupt)?;
         let salt = hex::decode(&file.salt).map_err(|e| corrupt(format!("salt: {e}")))?;
         let nonce: [u8; 24] = hex::decode(&file.nonce)
             .ok()

@@ -52,23 +52,49 @@ fn parse_line(line: &str) -> Option<(Slot, Hash32)> {
 
 impl Protection {
     /// Opens (or creates) the record and loads it. A malformed line is an error: a signer that
-    /// cannot read its history must not sign.
+    /// cannot read its history must not sign. So are two different events recorded for one
+    /// slot, which protection never writes.
+    ///
+    /// One exception: a last line without its newline that does not parse is a write torn by
+    /// a crash. Its signature never left (a record is synced before the signature is made, and
+    /// a synced line is whole), so it is cut off and the signer starts.
     pub fn open(path: &Path) -> Result<Protection, SignerError> {
-        let text = match std::fs::read_to_string(path) {
+        let corrupt = |why: String| SignerError::Corrupt { path: path.display().to_string(), why };
+        let bytes = match std::fs::read(path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(io(path)(e)),
         };
-        let mut signed = BTreeMap::new();
+        let whole = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let torn = &bytes[whole..];
+        let torn_parses = std::str::from_utf8(torn).ok().and_then(parse_line);
+        let text = std::str::from_utf8(&bytes[..whole]).map_err(|e| corrupt(e.to_string()))?;
+        let mut records = Vec::new();
         for (n, line) in text.lines().enumerate() {
-            let (slot, id) = parse_line(line).ok_or_else(|| SignerError::Corrupt {
-                path: path.display().to_string(),
-                why: format!("line {}: {line:?}", n + 1),
-            })?;
-            signed.insert(slot, id);
+            records.push(parse_line(line).ok_or_else(|| corrupt(format!("line {}: {line:?}", n + 1)))?);
         }
-        let file = OpenOptions::new().create(true).append(true).open(path).map_err(io(path))?;
+        records.extend(torn_parses);
+        let mut signed = BTreeMap::new();
+        for (n, (slot, id)) in records.into_iter().enumerate() {
+            if signed.insert(slot, id).is_some_and(|prev| prev != id) {
+                return Err(corrupt(format!("line {}: a second event for {slot}", n + 1)));
+            }
+        }
+        let mut file = OpenOptions::new().create(true).append(true).open(path).map_err(io(path))?;
+        if !torn.is_empty() {
+            if torn_parses.is_some() {
+                // Whole but for its newline: finish it, so the next record starts a line.
+                file.write_all(b"\n").and_then(|()| file.sync_data()).map_err(io(path))?;
+            } else {
+                file.set_len(whole as u64).and_then(|()| file.sync_data()).map_err(io(path))?;
+            }
+        }
         Ok(Protection { path: path.to_path_buf(), signed, file })
+    }
+
+    /// The event recorded at `slot`, if any.
+    pub fn signed(&self, slot: &Slot) -> Option<Hash32> {
+        self.signed.get(slot).copied()
     }
 
     /// Records that `event` is signed at `slot`, or refuses if another event was signed there.

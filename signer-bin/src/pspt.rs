@@ -117,7 +117,15 @@ impl Pspt {
     /// Reads and checks a file.
     pub fn load(path: &Path) -> Result<Pspt, SignerError> {
         let bytes = std::fs::read(path).map_err(crate::error::io(path))?;
-        let p: Pspt = serde_json::from_slice(&bytes).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+        Self::from_json(&bytes).map_err(|e| match e {
+            SignerError::Pspt(why) => bad(format!("{}: {why}", path.display())),
+            other => other,
+        })
+    }
+
+    /// Parses and checks the bytes of a file (untrusted: PSPTs travel between parties).
+    pub fn from_json(bytes: &[u8]) -> Result<Pspt, SignerError> {
+        let p: Pspt = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
         p.check()?;
         Ok(p)
     }

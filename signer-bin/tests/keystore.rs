@@ -102,3 +102,58 @@ fn a_double_sign_is_refused_even_after_a_restart() {
     std::fs::write(&path, "0 1 3 10 nothex\n").unwrap();
     assert!(matches!(Protection::open(&path), Err(SignerError::Corrupt { .. })));
 }
+
+#[test]
+fn a_record_torn_by_a_crash_is_cut_off_and_a_whole_one_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("protection.log");
+    let (a, b) = (Hash32([1; 32]), Hash32([2; 32]));
+    let slot = |seq| Slot { shard: 0, epoch: 0, seat: 1, seq };
+    Protection::open(&path).unwrap().record(slot(1), &a).unwrap();
+    let whole = std::fs::read(&path).unwrap();
+    // A crash in the middle of the second append: half a line, no newline.
+    let torn = format!("0 0 1 2 {}", &b.to_hex()[..20]);
+    std::fs::write(&path, [&whole[..], torn.as_bytes()].concat()).unwrap();
+    let mut p = Protection::open(&path).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), whole, "the torn line is cut off");
+    assert_eq!(p.signed(&slot(1)), Some(a));
+    assert_eq!(p.signed(&slot(2)), None);
+    p.record(slot(2), &b).unwrap();
+    // A line that lost only its newline is whole: kept, and the next record starts a new line.
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.trim_end()).unwrap();
+    let mut p = Protection::open(&path).unwrap();
+    assert_eq!(p.signed(&slot(2)), Some(b));
+    p.record(slot(3), &a).unwrap();
+    let p = Protection::open(&path).unwrap();
+    assert_eq!((p.signed(&slot(1)), p.signed(&slot(2)), p.signed(&slot(3))), (Some(a), Some(b), Some(a)));
+}
+
+#[test]
+fn a_record_with_two_events_for_one_slot_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("protection.log");
+    let (a, b) = (Hash32([1; 32]), Hash32([2; 32]));
+    std::fs::write(&path, format!("0 0 1 2 {}\n0 0 1 2 {}\n", a.to_hex(), a.to_hex())).unwrap();
+    assert_eq!(Protection::open(&path).unwrap().signed(&Slot { shard: 0, epoch: 0, seat: 1, seq: 2 }), Some(a));
+    std::fs::write(&path, format!("0 0 1 2 {}\n0 0 1 2 {}\n", a.to_hex(), b.to_hex())).unwrap();
+    assert!(matches!(Protection::open(&path), Err(SignerError::Corrupt { .. })));
+}
+
+#[test]
+fn a_keystore_asking_for_unbounded_kdf_work_is_refused_before_any_is_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.json");
+    Keystore::create(&path, "right", FAST).unwrap();
+    let before: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for (field, value) in [("m_kib", u32::MAX), ("t", u32::MAX), ("p", 0), ("m_kib", 0)] {
+        let mut v = before.clone();
+        v["kdf_params"][field] = serde_json::json!(value);
+        std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+        // Were the work done, 4 TiB or 2^32 passes would never return.
+        assert!(matches!(Keystore::open(&path, "right"), Err(SignerError::Corrupt { .. })), "{field}={value}");
+    }
+    let huge = KdfParams { m_kib: KdfParams::MAX_M_KIB + 1, ..FAST };
+    assert!(Keystore::create(&dir.path().join("new.json"), "pw", huge).is_err());
+    assert!(!dir.path().join("new.json").exists());
+}

@@ -20,6 +20,7 @@ pub mod scoring;
 mod swarm;
 pub mod wire;
 
+pub use codec::{Inbound, SyncCodec};
 pub use libp2p::{Multiaddr, PeerId};
 pub use scoring::Offence;
 pub use swarm::Net;

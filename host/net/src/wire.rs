@@ -116,7 +116,35 @@ pub enum WireError {
     },
 }
 
+/// Where `PC_NET_CAPTURE` asks received messages to be written, read once.
+fn capture_dir() -> Option<&'static std::path::Path> {
+    static DIR: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| std::env::var_os("PC_NET_CAPTURE").map(Into::into)).as_deref()
+}
+
+/// Writes the first [`CAPTURE_PER_KIND`] messages of each kind a node receives to
+/// `$PC_NET_CAPTURE/<kind>-<hash>.bin`: real traffic for the fuzz corpora (docs/testing.md).
+/// Off unless the variable is set; write errors are ignored (a debugging aid never stops a node).
+fn capture(what: &'static str, bytes: &[u8]) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static COUNTS: [AtomicUsize; 3] = [AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0)];
+    let Some(dir) = capture_dir() else { return };
+    let slot = match what {
+        "announcement" => 0,
+        "request" => 1,
+        _ => 2,
+    };
+    if COUNTS[slot].fetch_add(1, Ordering::Relaxed) < CAPTURE_PER_KIND {
+        let name = pc_codec::Domain::new("phantomcoin/v1/net/capture").hash(bytes).to_hex();
+        let _ = std::fs::write(dir.join(format!("{what}-{}.bin", &name[..16])), bytes);
+    }
+}
+
+/// How many messages of each kind `PC_NET_CAPTURE` keeps.
+pub const CAPTURE_PER_KIND: usize = 64;
+
 fn decode<T: Decode + Encode>(what: &'static str, bytes: &[u8], cap: usize) -> Result<T, WireError> {
+    capture(what, bytes);
     pc_codec::decode_canonical(bytes, cap).map_err(|e| WireError::Malformed { what, why: e.to_string() })
 }
 

@@ -223,7 +223,7 @@ impl DagStore {
 /// The persisted DAG of the current epoch: appends in acceptance order, reads through
 /// [`DagStore`].
 #[derive(Debug)]
-pub(crate) struct DagLog {
+pub struct DagLog {
     store: DagStore,
     epoch: u64,
     next: u64,
@@ -272,6 +272,9 @@ impl DagLog {
             let missing = || ServiceError::Consensus(format!("persisted event {id} lacks its header or payload"));
             let event = store.header(&id)?.ok_or_else(missing)?;
             let payload = store.payload(&id)?.ok_or_else(missing)?;
+            if event.event.id() != id {
+                return Err(ServiceError::Consensus(format!("persisted event {id} holds another event's header")));
+            }
             records.push(DagRecord { event: (*event).clone(), payload: (*payload).clone() });
         }
         let next = records.len() as u64;
@@ -424,6 +427,21 @@ mod tests {
     fn open(kv: &Arc<dyn KvStore>, head: u64) -> (DagLog, Vec<DagRecord>, u64) {
         let store = DagStore::new(kv.clone(), CacheCaps::default(), Arc::new(Metrics::new()));
         DagLog::open(kv.clone(), head, EpochGrid { r: 10 }, false, store).unwrap()
+    }
+
+    #[test]
+    fn a_header_stored_under_another_events_id_is_refused_at_start() {
+        let kv: Arc<dyn KvStore> = Arc::new(MemStore::new());
+        let (mut log, _, _) = open(&kv, 0);
+        log.append(&record(1, 1)).unwrap();
+        log.append(&record(1, 2)).unwrap();
+        let (first, second) = (record(1, 1).event.event.id(), record(1, 2));
+        let mut batch = WriteBatch::new();
+        batch.put(Column::Dag, key(HEADER, &first.0), second.event.encode());
+        kv.write(batch, Durability::Sync).unwrap();
+        let store = DagStore::new(kv.clone(), CacheCaps::default(), Arc::new(Metrics::new()));
+        let opened = DagLog::open(kv.clone(), 0, EpochGrid { r: 10 }, false, store);
+        assert!(matches!(opened, Err(ServiceError::Consensus(why)) if why.contains("another event's header")));
     }
 
     #[test]

@@ -9,10 +9,12 @@
 
 mod batch;
 mod memory;
+#[cfg(feature = "rocksdb")]
 mod rocks;
 
 pub use batch::{Op, WriteBatch};
 pub use memory::MemStore;
+#[cfg(feature = "rocksdb")]
 pub use rocks::RocksStore;
 
 /// Key-value pairs returned by scans, in key order.
@@ -62,6 +64,7 @@ impl Column {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// RocksDB reported an error.
+    #[cfg(feature = "rocksdb")]
     #[error("rocksdb: {0}")]
     Rocks(#[from] rocksdb::Error),
     /// A column family is missing from an opened database.

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Builds every cargo-fuzz target and runs each for SECONDS (default 60), then prints one line:
+#   targets=N runs=R crashes=C
+# A crash leaves its input under fuzz/artifacts/<target>/ and prints the command that replays it.
+#
+#   scripts/fuzz.sh [SECONDS] [TARGET...]    (no TARGET: all of `cargo fuzz list`)
+#   FUZZ_JOBS=2 scripts/fuzz.sh 600          (targets run side by side, one core each)
+#
+# Seeds checked in under fuzz/seeds/<target>/ are read; what the fuzzer learns goes to
+# fuzz/corpus/<target>/ (not committed). Per-target logs: fuzz/logs/<target>.log.
+# Works on a fresh Debian machine with only stable Rust: it installs cargo-fuzz and, without a
+# nightly toolchain, lets stable accept the sanitizer flags (RUSTC_BOOTSTRAP=1).
+set -euo pipefail
+secs=${1:-60}
+shift || true
+jobs=${FUZZ_JOBS:-1}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root/fuzz"
+
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+  cargo install cargo-fuzz --locked --version 0.13.2
+fi
+toolchain=()
+if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+  toolchain=(+nightly)
+else
+  export RUSTC_BOOTSTRAP=1
+fi
+# Debug assertions and overflow checks on, as in tests; optimised, as fuzzing needs speed.
+flags=(-O --debug-assertions)
+
+if [ "$#" -gt 0 ]; then
+  targets=("$@")
+  for t in "${targets[@]}"; do cargo "${toolchain[@]}" fuzz build "${flags[@]}" "$t"; done
+else
+  mapfile -t targets < <(cargo "${toolchain[@]}" fuzz list)
+  cargo "${toolchain[@]}" fuzz build "${flags[@]}"
+fi
+
+mkdir -p logs
+run_one() {
+  local t=$1
+  mkdir -p "corpus/$t" "seeds/$t" "artifacts/$t"
+  cargo "${toolchain[@]}" fuzz run "${flags[@]}" "$t" "corpus/$t" "seeds/$t" -- \
+    -max_total_time="$secs" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
+    >"logs/$t.log" 2>&1
+}
+
+crashes=0
+runs=0
+pids=()
+names=()
+for t in "${targets[@]}"; do
+  run_one "$t" &
+  pids+=($!)
+  names+=("$t")
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do sleep 1; done
+done
+for i in "${!pids[@]}"; do
+  t=${names[$i]}
+  status=0
+  wait "${pids[$i]}" || status=$?
+  n=$(grep -o 'stat::number_of_executed_units: [0-9]*' "logs/$t.log" | tail -1 | grep -o '[0-9]*$' || echo 0)
+  cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "logs/$t.log" | tail -1 || true)
+  runs=$((runs + ${n:-0}))
+  if [ "$status" -ne 0 ]; then
+    crashes=$((crashes + 1))
+    artifact=$(grep -o 'artifacts/[^ ]*' "logs/$t.log" | tail -1 || true)
+    echo "CRASH $t (exit $status): input fuzz/$artifact; log fuzz/logs/$t.log"
+    echo "  replay: (cd fuzz && cargo ${toolchain[*]} fuzz run ${flags[*]} $t $artifact)"
+  else
+    echo "ok    $t runs=${n:-0} $cov"
+  fi
+done
+echo "targets=${#targets[@]} runs=$runs crashes=$crashes"
+[ "$crashes" -eq 0 ]
