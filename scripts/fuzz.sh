@@ -38,10 +38,13 @@ else
 fi
 
 mkdir -p logs
+# The binaries built above run directly: `cargo fuzz run` would rebuild from the working tree
+# before each target, so a long campaign would test whatever the tree held at that moment.
+bin="target/$(rustc -vV | sed -n 's/^host: //p')/release"
 run_one() {
   local t=$1
   mkdir -p "corpus/$t" "seeds/$t" "artifacts/$t"
-  cargo "${toolchain[@]}" fuzz run "${flags[@]}" "$t" "corpus/$t" "seeds/$t" -- \
+  "$bin/$t" "corpus/$t" "seeds/$t" -artifact_prefix="artifacts/$t/" \
     -max_total_time="$secs" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
     >"logs/$t.log" 2>&1
 }

@@ -99,7 +99,7 @@ fn a_call_already_in_an_event_is_never_evicted() {
     // A better payer cannot push out a call whose spends an unfinalized event relies on.
     assert!(matches!(pool.submit(&rt, &db, tx(&rt, &keys, 1, 90_000)), Err(SubmitError::Full { .. })));
     assert_eq!(pool.status(&cheap), Some(PoolStatus::Pending));
-    pool.finalized(&[cheap], &[]);
+    pool.finalized(&[cheap], &[], &[]);
     pool.submit(&rt, &db, tx(&rt, &keys, 1, 90_000)).unwrap();
 }
 
@@ -120,7 +120,7 @@ fn finality_removes_applied_calls_and_selection_drops_invalidated_ones() {
     let rival = Call { module: "utxo".into(), data: rival.encode() };
     let out = rt.apply_anchor(&db, &AnchorInput { ctx: anchor_ctx(1), calls: vec![a, rival.clone()] }).unwrap();
     assert_eq!(out.keys, [ka, rt.call_key(&rival)]);
-    pool.finalized(&out.keys, &out.consumed);
+    pool.finalized(&out.applied, &out.dropped, &out.consumed);
     assert_eq!(pool.status(&ka), None);
     // The rival consumed key 1's output, so the pending spend of it is gone with the reason.
     match pool.status(&kb) {
@@ -167,4 +167,26 @@ fn seats_carry_disjoint_shares_and_take_over_a_silent_seats_calls() {
     let first =
         c.select_share(&rt, &db, 100, usize::MAX, Some((pc_mempool::Share { seat: 0, seats: 2, patience: 3 }, &local)));
     assert_eq!(first.len(), 16, "its own share and the local calls");
+}
+
+/// A Byzantine seat copies a pending transaction with a broken witness into its event. The
+/// copy has the transaction's id (ids leave witnesses out) and is dropped at apply, but it
+/// must not push the valid transaction out of the pool: only the same bytes end a pending call.
+#[test]
+fn a_dropped_copy_with_a_broken_witness_leaves_the_valid_transaction_pending() {
+    let (rt, db, keys) = setup(1);
+    let pool = Mempool::new(MempoolConfig::default());
+    let good = tx(&rt, &keys, 0, 10_000);
+    let key = pool.submit(&rt, &db, good.clone()).unwrap();
+    let mut broken: Transaction = pc_codec::decode_canonical(&good.data, 1 << 20).unwrap();
+    broken.inputs[0].witness = Witness::Sig([9; 64]);
+    let broken = Call { module: "utxo".into(), data: broken.encode() };
+    assert_eq!(rt.call_key(&broken), key);
+    let out = rt.apply_anchor(&db, &AnchorInput { ctx: anchor_ctx(1), calls: vec![broken] }).unwrap();
+    assert_eq!((out.record.dropped, out.applied.len()), (1, 0));
+    pool.finalized(&out.applied, &out.dropped, &out.consumed);
+    assert_eq!(pool.status(&key), Some(PoolStatus::Pending), "the valid transaction was censored");
+    let out = rt.apply_anchor(&db, &AnchorInput { ctx: anchor_ctx(2), calls: vec![good] }).unwrap();
+    pool.finalized(&out.applied, &out.dropped, &out.consumed);
+    assert_eq!(pool.status(&key), None);
 }

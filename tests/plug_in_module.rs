@@ -121,15 +121,7 @@ fn spec(modules: serde_json::Value) -> ChainSpec {
 }
 
 fn anchor(i: u64, calls: Vec<Call>) -> AnchorInput {
-    AnchorInput {
-        ctx: AnchorCtx {
-            shard: 0,
-            index: i,
-            anchor_id: Hash32([i as u8; 32]),
-            consensus_time: ConsensusTime { anchor: i, lamport: i },
-        },
-        calls,
-    }
+    AnchorInput { ctx: AnchorCtx::bare(0, i, Hash32([i as u8; 32]), ConsensusTime { anchor: i, lamport: i }), calls }
 }
 
 #[test]

@@ -39,12 +39,12 @@ fuzz_target!(|data: &[u8]| {
     for call in &calls {
         let _ = rt.validate_call(&db, call);
     }
-    let ctx = AnchorCtx {
-        shard: 0,
-        index: genesis.anchor + 1,
-        anchor_id: Hash32([7; 32]),
-        consensus_time: ConsensusTime { anchor: genesis.anchor + 1, lamport: 3 },
-    };
+    let ctx = AnchorCtx::bare(
+        0,
+        genesis.anchor + 1,
+        Hash32([7; 32]),
+        ConsensusTime { anchor: genesis.anchor + 1, lamport: 3 },
+    );
     let outcome = rt.apply_anchor(&db, &AnchorInput { ctx, calls }).expect("an anchor of any calls applies");
     assert_eq!(outcome.record.index, genesis.anchor + 1);
     assert_eq!(db.head().expect("head").map(|h| h.anchor), Some(genesis.anchor + 1));

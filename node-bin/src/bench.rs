@@ -117,12 +117,12 @@ pub fn run(a: BenchUtxoArgs) -> Result<(), NodeError> {
             break;
         }
         let calls = picked.into_iter().map(|(_, c)| c).collect();
-        let ctx = AnchorCtx {
-            shard: 0,
+        let ctx = AnchorCtx::bare(
+            0,
             index,
-            anchor_id: KEY.hash(&index.to_le_bytes()),
-            consensus_time: pc_codec::ConsensusTime { anchor: index, lamport: index },
-        };
+            KEY.hash(&index.to_le_bytes()),
+            pc_codec::ConsensusTime { anchor: index, lamport: index },
+        );
         let t = Instant::now();
         let executed = pool.install(|| rt.execute_anchor(&db, &AnchorInput { ctx, calls }))?;
         exec_s += t.elapsed().as_secs_f64();
@@ -132,7 +132,7 @@ pub fn run(a: BenchUtxoArgs) -> Result<(), NodeError> {
         let out = pool.install(|| rt.commit_anchor(&db, executed))?;
         commit_s += t.elapsed().as_secs_f64();
         applied += u64::from(out.record.calls - out.record.dropped);
-        mempool.finalized(&out.keys, &out.consumed);
+        mempool.finalized(&out.applied, &out.dropped, &out.consumed);
         index += 1;
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -207,6 +207,19 @@ fn made() -> BTreeMap<(&'static str, String), Vec<u8>> {
         put("chainspec_json", name, std::fs::read(path).unwrap());
     }
 
+    // evidence: a valid equivocation of the dev chain's one seat, and one with a bad signature.
+    let spec = rt.spec();
+    let seat = pc_crypto::keypair_from_seed(spec.dev_seat_secret(0).unwrap()).unwrap();
+    let sign = |e: Event| SignedEvent { sig: pc_crypto::sign_prehashed(&seat, &e.id().0), event: e };
+    let (x, y) = (sign(event(1, 0, 4, &[])), sign(event(1, 0, 4, std::slice::from_ref(&call))));
+    let valid = pc_runtime_api::Evidence::Equivocation { first: x.clone(), second: y.clone() };
+    assert!(
+        rt.validate_call(&db, &Call { module: pc_runtime_api::EVIDENCE_TARGET.into(), data: valid.encode() }).is_ok()
+    );
+    put("evidence", "equivocation", valid.encode());
+    let forged = pc_runtime_api::Evidence::Equivocation { first: x, second: SignedEvent { sig: [1; 64], ..y } };
+    put("evidence", "bad-signature", forged.encode());
+
     // snapshot_restore: the dev chain's genesis state.
     let mut snap = Vec::new();
     pc_state::snapshot::export(&db, &mut snap).unwrap();

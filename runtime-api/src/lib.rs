@@ -23,14 +23,16 @@ mod constants;
 mod context;
 mod error;
 mod events;
+mod evidence;
 mod module;
 mod rpc;
 mod storage;
 
 pub use constants::{ChainConstants, ConstantsError, Emission, Fees, Slashing, Windows};
-pub use context::{AnchorCtx, GenesisCtx};
+pub use context::{Ack, AnchorCtx, GenesisCtx};
 pub use error::ModuleError;
 pub use events::{EventSink, ModuleEvent, RawEvent};
+pub use evidence::{EVIDENCE_TARGET, Event, Evidence, EvidenceError, Fault, MAX_EVIDENCE_BYTES, SignedEvent};
 pub use module::{
     Call, Module, ModuleDescriptor, ModuleInit, Prechecked, Validity, is_valid_name, parse_config, registered_modules,
 };

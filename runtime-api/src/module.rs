@@ -232,4 +232,24 @@ pub trait Module: Send + Sync + 'static {
     fn rpc_methods(&self) -> Vec<RpcMethod> {
         Vec::new()
     }
+
+    /// Whether this module takes the host's evidence (the slashing module does). At most one
+    /// enabled module may; the host checks it at start, like dependencies.
+    fn receives_evidence(&self) -> bool {
+        false
+    }
+
+    /// A fault the host verified (signatures against the committee) and sees for the first
+    /// time on this chain, in the anchor's order. An error drops the evidence call like any
+    /// call's: its writes and events roll back, and the host's record of the fault too.
+    fn on_evidence(
+        &self,
+        _ctx: &AnchorCtx,
+        _evidence: &crate::Evidence,
+        _fault: &crate::Fault,
+        _state: &mut ModuleState<'_>,
+        _events: &mut EventSink<'_>,
+    ) -> Result<(), ModuleError> {
+        Ok(())
+    }
 }

@@ -129,8 +129,7 @@ pub fn synthetic_anchor(i: u64) -> AnchorInput {
     if i.is_multiple_of(7) {
         calls.push(Call { module: "absent".into(), data: vec![1, 2, 3] });
     }
-    let ctx =
-        AnchorCtx { shard: 0, index: i, anchor_id: h, consensus_time: ConsensusTime { anchor: i, lamport: i * 3 } };
+    let ctx = AnchorCtx::bare(0, i, h, ConsensusTime { anchor: i, lamport: i * 3 });
     AnchorInput { ctx, calls }
 }
 
@@ -167,10 +166,5 @@ pub fn utxo_spec(keys: &[pc_utxo_tx::Keypair], value: u64) -> ChainSpec {
 
 /// An anchor context for index `i` (tests drive anchors without consensus).
 pub fn anchor_ctx(i: u64) -> AnchorCtx {
-    AnchorCtx {
-        shard: 0,
-        index: i,
-        anchor_id: SEED.hash(&i.to_le_bytes()),
-        consensus_time: ConsensusTime { anchor: i, lamport: i },
-    }
+    AnchorCtx::bare(0, i, SEED.hash(&i.to_le_bytes()), ConsensusTime { anchor: i, lamport: i })
 }

@@ -114,7 +114,43 @@ fn parse_at<T: serde::de::DeserializeOwned>(value: serde_json::Value, prefix: &s
     })
 }
 
+/// Domain of the well-known development seat keys.
+const DEV_SEAT: Domain = Domain::new("phantomcoin/v1/node/dev-seat-key");
+
 impl ChainSpec {
+    /// The secret of seat `seat`'s well-known key: public by design, for development and local
+    /// chains that run on one machine. `None` on a live chain or for a seat the chain lacks.
+    pub fn dev_seat_secret(&self, seat: u8) -> Option<[u8; 32]> {
+        (self.chain_type != ChainType::Live && seat < self.constants.committee_size)
+            .then(|| DEV_SEAT.hash(&[self.id.as_bytes(), &[seat]].concat()).0)
+    }
+
+    /// The genesis committee's seat keys (BIP-340 x-only): the `committee` list, or, where a
+    /// development or local chain leaves it empty, the well-known keys.
+    pub fn seat_keys(&self) -> Result<Vec<pc_crypto::XOnly>, ChainSpecError> {
+        if self.committee.is_empty() {
+            return (0..self.constants.committee_size)
+                .map(|seat| {
+                    let secret = self
+                        .dev_seat_secret(seat)
+                        .ok_or_else(|| field("committee", "a live chain must list its seat keys"))?;
+                    pc_crypto::keypair_from_seed(secret)
+                        .map(|kp| pc_crypto::XOnly::of(&kp))
+                        .map_err(|e| field("committee", e.to_string()))
+                })
+                .collect();
+        }
+        self.committee
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                Hash32::from_hex(k)
+                    .map(|h| pc_crypto::XOnly(h.0))
+                    .map_err(|_| field(format!("committee[{i}]"), "must be a 32-byte x-only key in hex"))
+            })
+            .collect()
+    }
+
     /// Parses either form (plain or raw) from JSON text and validates it.
     pub fn from_json(text: &str) -> Result<Self, ChainSpecError> {
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| field(".", e.to_string()))?;

@@ -85,7 +85,8 @@ pub enum InsertError {
     Halted(&'static str),
 }
 
-/// A finalized anchor and its batch in total order (§6).
+/// A finalized anchor and its batch in total order (§6), with the facts modules are paid on
+/// (§13): all derived from the finalized DAG, so every node computes the same.
 #[derive(Debug, Clone, PartialEq, Eq, Encode)]
 pub struct AnchorBatch {
     /// Global anchor index.
@@ -98,6 +99,17 @@ pub struct AnchorBatch {
     pub lamport: u64,
     /// Ids of the batch's events in total order.
     pub events: Vec<Hash32>,
+    /// The shard of this DAG.
+    pub shard: ShardId,
+    /// The consensus epoch (the global index of its first anchor).
+    pub epoch: u64,
+    /// The seat that created the anchor event.
+    pub creator: u8,
+    /// Bit s is set when seat s created an event of the batch.
+    pub creators: u64,
+    /// `(seat, d)`: the ack distance of each seat that acked the previous anchor of this
+    /// epoch within this batch, by seat (§13). Empty for an epoch's first anchor.
+    pub acks: Vec<(u8, u64)>,
 }
 
 /// What an insertion produced.
@@ -133,6 +145,8 @@ pub struct Engine {
     elections: BTreeMap<u64, Election>,
     next_frame: u64,
     next_index: u64,
+    /// The last anchor this engine finalized: the target the next batch's acks count for.
+    prev_anchor: Option<Idx>,
     stats: Stats,
     halted: Option<&'static str>,
 }
@@ -167,6 +181,7 @@ impl Engine {
         Ok(Engine {
             dag: Dag::new(cfg.seats as usize),
             next_index: cfg.first_anchor_index,
+            prev_anchor: None,
             cfg,
             q,
             roots: BTreeMap::new(),
@@ -727,16 +742,47 @@ impl Engine {
             })
             .collect();
         keyed.sort();
+        let (creators, acks) = self.facts(&picked);
+        self.prev_anchor = Some(anchor);
         let index = self.next_index;
         self.next_index += 1;
         self.stats.anchors += 1;
+        let a = self.dag.node(anchor);
         AnchorBatch {
             index,
             frame,
             anchor: anchor_id,
-            lamport: self.dag.node(anchor).lamport(),
+            lamport: a.lamport(),
             events: keyed.into_iter().map(|(_, _, id)| id).collect(),
+            shard: self.cfg.shard,
+            epoch: self.cfg.first_anchor_index,
+            creator: a.creator(),
+            creators,
+            acks,
         }
+    }
+
+    /// The creators of a batch and each seat's ack of the previous anchor T (§13): among the
+    /// seat's batch events that have T as an ancestor and do not see T's creator fork, the
+    /// lowest frame f gives distance d = f − frame(T) + 1. Each event's frame, ancestry and
+    /// cheater set are fixed by its id, and the batch is the same on every node, so the facts
+    /// are too; the order of local indices never matters (a minimum, then sorted by seat).
+    fn facts(&self, picked: &[Idx]) -> (u64, Vec<(u8, u64)>) {
+        let mut creators = 0u64;
+        let mut best: BTreeMap<u8, u64> = BTreeMap::new();
+        let target = self.prev_anchor.map(|t| (t, self.dag.node(t)));
+        for &x in picked {
+            let n = self.dag.node(x);
+            creators |= 1 << n.creator();
+            let Some((t, tn)) = target else { continue };
+            if n.cheaters & (1 << tn.creator()) != 0 || !self.dag.is_ancestor(t, x) {
+                continue;
+            }
+            let d = n.frame().saturating_sub(tn.frame()) + 1;
+            let e = best.entry(n.creator()).or_insert(d);
+            *e = (*e).min(d);
+        }
+        (creators, best.into_iter().collect())
     }
 
     /// The event `creator` would sign on exactly these `parents` (self-parent first iff it has

@@ -1,4 +1,4 @@
-use pc_codec::{Encode, Hash32};
+use pc_codec::{Encode, Hash32, Identified};
 use pc_runtime::{Runtime, RuntimeError};
 use pc_runtime_api::{Call, ModuleError, Validity};
 use pc_state::StateDb;
@@ -311,14 +311,21 @@ impl Mempool {
             .collect()
     }
 
-    /// After an anchor: removes the calls it finalized (applied or dropped), then every pending
-    /// call that requires a tag an applied call consumed (`AnchorOutcome::consumed`: tag, key
-    /// of the consumer), remembering why.
-    pub fn finalized(&self, keys: &[Hash32], consumed: &[(Hash32, Hash32)]) {
+    /// After an anchor: removes the calls it applied (`applied`, by key) and those it dropped
+    /// (`dropped`: key and call id), then every pending call that requires a tag an applied call
+    /// consumed (`consumed`: tag, key of the consumer), remembering why. A dropped call removes
+    /// only a pending call with the same bytes: a broken copy under a valid call's key (a
+    /// witness swapped by a Byzantine seat) leaves the valid one pending.
+    pub fn finalized(&self, applied: &[Hash32], dropped: &[(Hash32, Hash32)], consumed: &[(Hash32, Hash32)]) {
         let Ok(mut inner) = self.lock() else { return };
         self.generation.fetch_add(1, Ordering::AcqRel);
-        for k in keys {
+        for k in applied {
             inner.remove(k);
+        }
+        for (k, id) in dropped {
+            if inner.entries.get(k).is_some_and(|e| e.call.id() == *id) {
+                inner.remove(k);
+            }
         }
         for (tag, by) in consumed {
             let Some(loser) = inner.spends.get(tag).copied() else { continue };

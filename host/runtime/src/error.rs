@@ -16,6 +16,9 @@ pub enum RuntimeError {
         /// The cargo feature that links it, by convention `module-<name>`.
         feature: String,
     },
+    /// More than one enabled module declares itself the evidence receiver.
+    #[error("modules {0:?} each declare themselves the evidence receiver; enable at most one")]
+    EvidenceReceivers(Vec<&'static str>),
     /// Two linked crates register the same module name.
     #[error("module `{0}` is registered twice")]
     DuplicateModule(&'static str),

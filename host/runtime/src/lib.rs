@@ -13,11 +13,13 @@
 
 mod backend;
 mod error;
+mod evidence;
 mod records;
 mod registry;
 mod runtime;
 
 pub use error::RuntimeError;
+pub use evidence::{FaultRecorded, KnownFault};
 pub use records::{
     AnchorInput, AnchorOutcome, AnchorRecord, CallDropped, CallOutcome, CallRecord, EventRecord, SYSTEM_EVENTS,
 };

@@ -136,6 +136,12 @@ pub struct AnchorOutcome {
     pub events: Vec<EventRecord>,
     /// The key of every call, in the anchor's order (applied or dropped).
     pub keys: Vec<Hash32>,
+    /// The keys of the calls that applied.
+    pub applied: Vec<Hash32>,
+    /// (key, call id) of every dropped call. A dropped call ends only a pending call with the
+    /// same bytes: an invalid copy under a valid call's key (a transaction with a broken
+    /// witness, a forged proof of a real fault) must not push the valid one out of the pools.
+    pub dropped: Vec<(Hash32, Hash32)>,
     /// (tag, key of the applied call that consumed it): what the mempool must drop pending
     /// calls for (see `pc_runtime_api::Prechecked::consuming`). Empty on the sequential path.
     pub consumed: Vec<(Hash32, Hash32)>,

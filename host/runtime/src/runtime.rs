@@ -2,6 +2,7 @@
 
 use crate::RuntimeError;
 use crate::backend::{CommittedBackend, TxnBackend};
+use crate::evidence::{self, KnownFault, Window};
 use crate::records::{
     AnchorInput, AnchorOutcome, AnchorRecord, CallDropped, CallOutcome, CallRecord, EventRecord, SYSTEM_EVENTS,
     events_root,
@@ -10,8 +11,8 @@ use crate::registry::{ModuleInfo, catalogue, check_dependencies};
 use pc_chainspec::ChainSpec;
 use pc_codec::{ConsensusTime, Domain, Encode, Hash32, Identified};
 use pc_runtime_api::{
-    AnchorCtx, Call, EventSink, GenesisCtx, Module, ModuleDescriptor, ModuleError, ModuleInit, ModuleState, ModuleView,
-    Prechecked, RawEvent, RpcMethod, Validity,
+    AnchorCtx, Call, EVIDENCE_TARGET, EventSink, GenesisCtx, Module, ModuleDescriptor, ModuleError, ModuleInit,
+    ModuleState, ModuleView, Prechecked, RawEvent, RpcMethod, Validity,
 };
 use pc_state::{Head, StateDb, StateTxn};
 use pc_store::Column;
@@ -32,6 +33,11 @@ pub struct Runtime {
     spec: ChainSpec,
     genesis_hash: Hash32,
     modules: Vec<Loaded>,
+    /// The seat keys evidence is checked against: the genesis committee, the only one until a
+    /// committee provider exists (then the committee of the offence's epoch, from state).
+    seat_keys: Vec<[u8; 32]>,
+    /// The module that takes evidence, by position in `modules`.
+    receiver: Option<usize>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -52,6 +58,8 @@ pub struct ExecutedAnchor<'db> {
     calls: usize,
     dropped: u32,
     keys: Vec<Hash32>,
+    applied: Vec<Hash32>,
+    dropped_calls: Vec<(Hash32, Hash32)>,
     consumed: Vec<(Hash32, Hash32)>,
 }
 
@@ -91,7 +99,37 @@ impl Runtime {
             })?;
             modules.push(Loaded { desc, module });
         }
-        Ok(Self { spec, genesis_hash, modules })
+        let receivers: Vec<usize> = (0..modules.len()).filter(|i| modules[*i].module.receives_evidence()).collect();
+        if receivers.len() > 1 {
+            return Err(RuntimeError::EvidenceReceivers(receivers.iter().map(|i| modules[*i].desc.name).collect()));
+        }
+        // A live chain must list its keys; one that does not (build-spec on an unfinished
+        // spec) gets no keys here, so all evidence is refused rather than the tool failing.
+        let seat_keys = match spec.seat_keys() {
+            Ok(ks) => ks.into_iter().map(|k| k.0).collect(),
+            Err(e) => {
+                tracing::warn!(target: "pc::runtime", %e, "no committee keys: every evidence call will be refused");
+                Vec::new()
+            }
+        };
+        Ok(Self { spec, genesis_hash, modules, seat_keys, receiver: receivers.first().copied() })
+    }
+
+    /// The module that takes evidence, if one is enabled.
+    pub fn evidence_receiver(&self) -> Option<&'static str> {
+        self.receiver.map(|i| self.modules[i].desc.name)
+    }
+
+    /// Faults the chain has recorded, in key order, after the key `after` (at most `limit`).
+    pub fn known_faults(db: &StateDb, after: Option<&Hash32>, limit: usize) -> Result<Vec<KnownFault>, RuntimeError> {
+        let backend = CommittedBackend::new(db);
+        let view = ModuleView::new(EVIDENCE_TARGET, &[], &backend);
+        evidence::known(&view, after, limit).map_err(|source| RuntimeError::Hook {
+            module: EVIDENCE_TARGET,
+            phase: "read",
+            anchor: 0,
+            source,
+        })
     }
 
     /// The chainspec.
@@ -134,12 +172,7 @@ impl Runtime {
             network_id: &self.spec.network_id,
             constants: &self.spec.constants,
         };
-        let ctx = AnchorCtx {
-            shard: 0,
-            index: 0,
-            anchor_id: self.genesis_anchor_id(),
-            consensus_time: ConsensusTime::default(),
-        };
+        let ctx = AnchorCtx::bare(0, 0, self.genesis_anchor_id(), ConsensusTime::default());
         let mut txn = db.txn();
         let mut raw = Vec::new();
         for m in &self.modules {
@@ -201,20 +234,27 @@ impl Runtime {
         let mut index = Vec::with_capacity(input.calls.len());
         let mut keys = Vec::with_capacity(input.calls.len());
         let mut consumed = Vec::new();
+        let (mut applied, mut dropped_calls) = (Vec::new(), Vec::new());
         for ((position, call), (key, mut pre)) in input.calls.iter().enumerate().zip(prechecked) {
             keys.push(key);
             let consumes = pre.as_mut().map(Prechecked::take_consumes).unwrap_or_default();
             let outcome = match self.apply_call(&mut txn, ctx, call, pre, &mut raw) {
                 Ok(()) => {
                     consumed.extend(consumes.into_iter().map(|tag| (tag, key)));
+                    applied.push(key);
                     CallOutcome::Applied
                 }
                 Err(e) => {
                     if let ModuleError::Fatal(_) | ModuleError::Storage(_) = e {
-                        let module = self.find(&call.module).map_or(SYSTEM_EVENTS, |m| m.desc.name);
+                        let module = if call.module == EVIDENCE_TARGET {
+                            EVIDENCE_TARGET
+                        } else {
+                            self.find(&call.module).map_or(SYSTEM_EVENTS, |m| m.desc.name)
+                        };
                         return Err(RuntimeError::Hook { module, phase: "apply", anchor: ctx.index, source: e });
                     }
                     dropped += 1;
+                    dropped_calls.push((key, call.id()));
                     let code = match &e {
                         ModuleError::Invalid { code, .. } => (*code).to_string(),
                         _ => "system.invalid-call".to_string(),
@@ -236,14 +276,32 @@ impl Runtime {
             index.push((key, CallRecord { anchor: ctx.index, position, outcome, call: call.clone() }));
         }
         self.run_phase(&mut txn, ctx, &mut raw, "on_anchor_end", |m, c, s, e| m.on_anchor_end(c, s, e))?;
-        Ok(ExecutedAnchor { ctx: ctx.clone(), txn, raw, index, calls: input.calls.len(), dropped, keys, consumed })
+        Ok(ExecutedAnchor {
+            ctx: ctx.clone(),
+            txn,
+            raw,
+            index,
+            calls: input.calls.len(),
+            dropped,
+            keys,
+            applied,
+            dropped_calls,
+            consumed,
+        })
     }
 
     /// The second half of [`apply_anchor`](Self::apply_anchor): computes the state root and
     /// commits the anchor atomically.
     pub fn commit_anchor(&self, db: &StateDb, e: ExecutedAnchor<'_>) -> Result<AnchorOutcome, RuntimeError> {
         let (record, events) = self.commit(db, e.txn, &e.ctx, e.raw, &e.index, e.calls, e.dropped, false)?;
-        Ok(AnchorOutcome { record, events, keys: e.keys, consumed: e.consumed })
+        Ok(AnchorOutcome {
+            record,
+            events,
+            keys: e.keys,
+            applied: e.applied,
+            dropped: e.dropped_calls,
+            consumed: e.consumed,
+        })
     }
 
     fn find(&self, name: &str) -> Option<&Loaded> {
@@ -269,7 +327,7 @@ impl Runtime {
 
     /// A call's key and its module's [`Module::precheck`] findings.
     fn precheck(&self, db: &StateDb, ctx: &AnchorCtx, call: &Call) -> (Hash32, Option<Prechecked>) {
-        let Some(m) = self.find(&call.module) else { return (call.id(), None) };
+        let Some(m) = self.find(&call.module) else { return (self.call_key(call), None) };
         let backend = CommittedBackend::new(db);
         let view = ModuleView::new(m.desc.name, m.desc.depends_on, &backend);
         let pre = m.module.precheck(ctx, &call.data, &view);
@@ -288,6 +346,9 @@ impl Runtime {
         pre: Option<Prechecked>,
         raw: &mut Vec<RawEvent>,
     ) -> Result<(), ModuleError> {
+        if call.module == EVIDENCE_TARGET {
+            return self.apply_evidence(txn, ctx, &call.data, raw);
+        }
         let m = self.find(&call.module).ok_or_else(|| {
             ModuleError::invalid("system.unknown-module", format!("no enabled module `{}`", call.module))
         })?;
@@ -303,6 +364,61 @@ impl Runtime {
             raw.truncate(mark);
         }
         result
+    }
+
+    /// Checks evidence again (a Byzantine seat may carry any bytes), records the fault once and
+    /// hands it to the receiver; all of it rolls back together if any part fails.
+    fn apply_evidence(
+        &self,
+        txn: &mut StateTxn<'_>,
+        ctx: &AnchorCtx,
+        data: &[u8],
+        raw: &mut Vec<RawEvent>,
+    ) -> Result<(), ModuleError> {
+        let window = self.window(ctx.shard, ctx.index);
+        let (evidence, fault) = {
+            let mut backend = TxnBackend(&mut *txn);
+            let state = ModuleState::new(EVIDENCE_TARGET, &[], &mut backend);
+            evidence::check(data, &self.seat_keys, &window, &state)?
+        };
+        // The receiver's part rolls back alone: a receiver that refuses the fault does not
+        // make the chain forget it.
+        let mut received = false;
+        if let Some(m) = self.receiver.map(|i| &self.modules[i]) {
+            let mark = raw.len();
+            txn.checkpoint();
+            let mut backend = TxnBackend(&mut *txn);
+            let mut state = ModuleState::new(m.desc.name, m.desc.depends_on, &mut backend);
+            match m.module.on_evidence(ctx, &evidence, &fault, &mut state, &mut EventSink::new(m.desc.name, raw)) {
+                Ok(()) => {
+                    txn.release();
+                    received = true;
+                }
+                Err(e) => {
+                    txn.rollback();
+                    raw.truncate(mark);
+                    if let ModuleError::Fatal(_) | ModuleError::Storage(_) = e {
+                        return Err(e);
+                    }
+                    tracing::warn!(target: "pc::runtime", module = m.desc.name, %e, "the evidence receiver refused a fault; it is kept");
+                }
+            }
+        }
+        let mut backend = TxnBackend(&mut *txn);
+        let mut state = ModuleState::new(EVIDENCE_TARGET, &[], &mut backend);
+        evidence::record(&mut state, &mut EventSink::new(EVIDENCE_TARGET, raw), ctx.index, &evidence, fault, received);
+        Ok(())
+    }
+
+    /// The evidence window seen from anchor `anchor` of `shard`.
+    fn window(&self, shard: pc_codec::ShardId, anchor: u64) -> Window {
+        let w = &self.spec.constants.windows;
+        Window { shard, anchor, epoch_anchors: w.epoch_anchors, slash_window: w.slash_window }
+    }
+
+    /// The window at admission: the next anchor of the chain's one shard.
+    fn admission_window(&self, db: &StateDb) -> Result<Window, RuntimeError> {
+        Ok(self.window(0, db.head()?.map_or(0, |h| h.anchor) + 1))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -358,6 +474,9 @@ impl Runtime {
 
     /// The key users know `call` by: its module's [`Module::call_key`], else the call's id.
     pub fn call_key(&self, call: &Call) -> Hash32 {
+        if call.module == EVIDENCE_TARGET {
+            return evidence::key(&call.data, &self.seat_keys).unwrap_or_else(|| call.id());
+        }
         self.find(&call.module).and_then(|m| m.module.call_key(&call.data)).unwrap_or_else(|| call.id())
     }
 
@@ -373,6 +492,12 @@ impl Runtime {
 
     /// Validates a call against the committed state (mempool admission). Changes nothing.
     pub fn validate_call(&self, db: &StateDb, call: &Call) -> Result<Validity, RuntimeError> {
+        if call.module == EVIDENCE_TARGET {
+            let window = self.admission_window(db)?;
+            let backend = CommittedBackend::new(db);
+            let view = ModuleView::new(EVIDENCE_TARGET, &[], &backend);
+            return evidence::validate(&call.data, &self.seat_keys, &window, &view).map_err(RuntimeError::InvalidCall);
+        }
         let m = self.find(&call.module).ok_or_else(|| RuntimeError::UnknownModule(call.module.clone()))?;
         let backend = CommittedBackend::new(db);
         let view = ModuleView::new(m.desc.name, m.desc.depends_on, &backend);
@@ -381,6 +506,9 @@ impl Runtime {
 
     /// Re-checks a call admitted earlier against the committed state ([`Module::revalidate`]).
     pub fn revalidate_call(&self, db: &StateDb, call: &Call) -> Result<(), RuntimeError> {
+        if call.module == EVIDENCE_TARGET {
+            return self.validate_call(db, call).map(drop);
+        }
         let m = self.find(&call.module).ok_or_else(|| RuntimeError::UnknownModule(call.module.clone()))?;
         let backend = CommittedBackend::new(db);
         let view = ModuleView::new(m.desc.name, m.desc.depends_on, &backend);

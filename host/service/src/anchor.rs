@@ -1,10 +1,10 @@
 //! Applying a finalized anchor: the one step every validator and full node shares.
 
 use crate::{FinalizedNotice, NodeCtx, ServiceError};
-use pc_codec::{ConsensusTime, Hash32};
+use pc_codec::{ConsensusTime, Identified};
 use pc_consensus::AnchorBatch;
 use pc_runtime::AnchorInput;
-use pc_runtime_api::{AnchorCtx, Call};
+use pc_runtime_api::{Ack, AnchorCtx, Call};
 
 /// Applies `batch` with its `calls` (in total order) in one atomic commit, clears them from the
 /// mempool and notifies subscribers. An anchor the state already holds is skipped: one
@@ -27,8 +27,15 @@ pub(crate) fn apply(ctx: &NodeCtx, batch: &AnchorBatch, calls: Vec<Call>, replay
         }
         if replaying {
             // Committed before the restart: its calls are done.
-            let keys: Vec<Hash32> = calls.iter().map(|c| ctx.rt.call_key(c)).collect();
-            ctx.mempool.finalized(&keys, &[]);
+            let (mut applied, mut dropped) = (Vec::new(), Vec::new());
+            for c in &calls {
+                let key = ctx.rt.call_key(c);
+                match pc_runtime::Runtime::call_record(&ctx.db, &key)? {
+                    Some(r) if r.outcome == pc_runtime::CallOutcome::Applied => applied.push(key),
+                    _ => dropped.push((key, c.id())),
+                }
+            }
+            ctx.mempool.finalized(&applied, &dropped, &[]);
         } else {
             // Finalized again after a restore: the state cannot confirm these calls, so they
             // stay pending; one that was applied fails its checks and is dropped then.
@@ -37,13 +44,17 @@ pub(crate) fn apply(ctx: &NodeCtx, batch: &AnchorBatch, calls: Vec<Call>, replay
         return Ok(());
     }
     let actx = AnchorCtx {
-        shard: 0,
+        shard: batch.shard,
         index: batch.index,
         anchor_id: batch.anchor,
         consensus_time: ConsensusTime { anchor: batch.index, lamport: batch.lamport },
+        epoch: batch.epoch,
+        creator: batch.creator,
+        creators: batch.creators,
+        acks: batch.acks.iter().map(|&(seat, distance)| Ack { seat, distance }).collect(),
     };
     let outcome = ctx.rt.apply_anchor(&ctx.db, &AnchorInput { ctx: actx, calls })?;
-    ctx.mempool.finalized(&outcome.keys, &outcome.consumed);
+    ctx.mempool.finalized(&outcome.applied, &outcome.dropped, &outcome.consumed);
     let r = &outcome.record;
     ctx.metrics.finalized_anchors.inc();
     ctx.metrics.best_anchor.set(i64::try_from(r.index).unwrap_or(i64::MAX));

@@ -6,8 +6,6 @@ use pc_codec::{Domain, Hash32, Identified};
 use pc_consensus::{Event, SignatureVerifier};
 use pc_crypto::{Bip340, Keypair, XOnly, keypair_from_seed, sign_prehashed};
 
-const DEV_SEAT: Domain = Domain::new("phantomcoin/v1/node/dev-seat-key");
-
 /// The well-known seat key of `seat` on a development or local chain. Public by design: such
 /// chains run on one machine; real seat keys come from phantom-signer and are listed in the
 /// chainspec's `committee`. Where a committee is listed, seat N's well-known key is usable only
@@ -22,7 +20,8 @@ pub fn dev_seat_key(spec: &ChainSpec, seat: u8) -> Result<Keypair, ServiceError>
             spec.constants.committee_size
         )));
     }
-    let secret = DEV_SEAT.hash(&[spec.id.as_bytes(), &[seat]].concat()).0;
+    let secret =
+        spec.dev_seat_secret(seat).ok_or_else(|| ServiceError::NoSeat(format!("seat {seat} has no well-known key")))?;
     let kp = keypair_from_seed(secret).map_err(|e| ServiceError::NoSeat(e.to_string()))?;
     if let Some(listed) = spec.committee.get(usize::from(seat))
         && *listed != hex::encode(XOnly::of(&kp).0)
@@ -37,9 +36,12 @@ pub fn dev_seat_key(spec: &ChainSpec, seat: u8) -> Result<Keypair, ServiceError>
 
 /// The well-known seat keys of a chain (what `phantom-node dev-seats` prints).
 pub fn dev_seat_keys(spec: &ChainSpec) -> Result<Vec<XOnly>, ServiceError> {
+    if spec.chain_type == ChainType::Live {
+        return Err(ServiceError::NoSeat(format!("chain `{}` is live: it has no well-known seat keys", spec.id)));
+    }
     let mut plain = spec.clone();
     plain.committee.clear();
-    (0..spec.constants.committee_size).map(|s| dev_seat_key(&plain, s).map(|k| XOnly::of(&k))).collect()
+    plain.seat_keys().map_err(|e| ServiceError::NoSeat(e.to_string()))
 }
 
 const DEV_ACCOUNT: Domain = Domain::new("phantomcoin/v1/node/dev-account-key");
@@ -103,15 +105,7 @@ impl SeatSigner {
 
 /// The committee's seat keys: the chainspec's list, or the well-known keys where it may be empty.
 pub fn committee_keys(spec: &ChainSpec) -> Result<Vec<XOnly>, ServiceError> {
-    if spec.committee.is_empty() {
-        return dev_seat_keys(spec);
-    }
-    spec.committee
-        .iter()
-        .map(|k| {
-            Hash32::from_hex(k).map(|h| XOnly(h.0)).map_err(|_| ServiceError::NoSeat(format!("bad committee key {k}")))
-        })
-        .collect()
+    spec.seat_keys().map_err(|e| ServiceError::NoSeat(e.to_string()))
 }
 
 /// Verifies event signatures against the committee's seat keys.

@@ -135,6 +135,25 @@ impl NodeCtx {
         self.metrics.mempool_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
 
+    /// Turns an equivocation the engine saw into an evidence call in the mempool, announced
+    /// to peers like a transaction (docs/runtime-api.md §12). A fault already recorded or
+    /// already pending needs nothing more.
+    pub fn submit_evidence(&self, e: &pc_consensus::Equivocation) {
+        use parity_scale_codec::Encode;
+        let evidence = pc_runtime_api::Evidence::Equivocation { first: e.first.clone(), second: e.second.clone() };
+        let call = pc_runtime_api::Call { module: pc_runtime_api::EVIDENCE_TARGET.into(), data: evidence.encode() };
+        let (seat, seq) = (e.first.event.creator, e.first.event.seq);
+        match self.mempool.submit(&self.rt, &self.db, call) {
+            Ok(key) => {
+                self.note_new_tx(key);
+                tracing::info!(target: "pc::node", seat, seq, %key, "equivocation evidence submitted");
+            }
+            Err(pc_mempool::SubmitError::Duplicate | pc_mempool::SubmitError::Finalized(_)) => {}
+            Err(pc_mempool::SubmitError::Invalid { code, .. }) if code == "evidence.known" => {}
+            Err(err) => tracing::warn!(target: "pc::node", seat, seq, %err, "equivocation evidence not submitted"),
+        }
+    }
+
     /// Notes a transaction admitted locally, for the next announcement to peers.
     pub fn note_new_tx(&self, key: pc_codec::Hash32) {
         if let Ok(mut v) = self.new_txs.lock()

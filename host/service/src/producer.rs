@@ -191,7 +191,8 @@ impl Producer {
                 }
                 Output::Finalized(_) => {}
                 Output::Equivocation(e) => {
-                    tracing::warn!(target: "pc::consensus", seat = e.first.event.creator, seq = e.first.event.seq, "equivocation")
+                    tracing::warn!(target: "pc::consensus", seat = e.first.event.creator, seq = e.first.event.seq, "equivocation");
+                    self.ctx.submit_evidence(&e);
                 }
             }
         }

@@ -687,6 +687,7 @@ impl Replica {
                     if !self.replaying {
                         self.ctx.metrics.equivocations.inc();
                     }
+                    self.ctx.submit_evidence(&e);
                     if self.evidence.len() < EVIDENCE_KEPT {
                         self.evidence.push(*e);
                     }

@@ -58,6 +58,25 @@ fn id_param(params: &Params<'_>) -> Result<Hash32, ErrorObjectOwned> {
     Hash32::from_hex(&s).map_err(|e| err(-32602, format!("id must be 64 hex characters: {e}"), None))
 }
 
+/// Most faults one `chain_getEvidence` answer lists; pass the last key to read on.
+pub const MAX_FAULTS_PER_PAGE: usize = 100;
+
+fn fault_json(k: &pc_runtime::KnownFault) -> Value {
+    use parity_scale_codec::Encode;
+    let pc_runtime_api::Evidence::Equivocation { first, second } = &k.evidence;
+    json!({
+        "key": k.fault.key(),
+        "kind": "equivocation",
+        "shard": k.fault.shard,
+        "epoch": k.fault.epoch,
+        "seat": k.fault.seat,
+        "seq": k.fault.seq,
+        "anchor": k.anchor,
+        "first": hex::encode(first.encode()),
+        "second": hex::encode(second.encode()),
+    })
+}
+
 /// `{status, …}` of a call key: pending, finalized at an anchor, rejected (with code and
 /// reason), or unknown.
 fn status_of(ctx: &NodeCtx, key: &Hash32) -> Result<Value, ErrorObjectOwned> {
@@ -65,7 +84,10 @@ fn status_of(ctx: &NodeCtx, key: &Hash32) -> Result<Value, ErrorObjectOwned> {
     // gone from the pool is always found in the call index below. Read the other way round,
     // a call finalized between the two reads would show as unknown.
     let pool = ctx.mempool.status(key);
-    if let Some(rec) = Runtime::call_record(&ctx.db, key).map_err(internal)? {
+    if let Some(rec) = Runtime::call_record(&ctx.db, key).map_err(internal)?
+        // A dropped copy (a broken witness under the same id) leaves the valid call pending.
+        && !(matches!(rec.outcome, CallOutcome::Dropped { .. }) && pool == Some(PoolStatus::Pending))
+    {
         return Ok(match rec.outcome {
             CallOutcome::Applied => json!({ "status": "finalized", "anchor": rec.anchor }),
             CallOutcome::Dropped { code, reason } => {
@@ -195,6 +217,16 @@ pub fn module(ctx: Arc<NodeCtx>) -> Result<RpcModule<NodeCtx>, jsonrpsee::core::
         }
         let events = Runtime::anchor_events(&ctx.db, index).map_err(internal)?;
         Ok::<Value, ErrorObjectOwned>(json!(events.iter().map(crate::EventNotice::from).collect::<Vec<_>>()))
+    })?;
+    m.register_method("chain_getEvidence", |params, ctx, _| {
+        let mut seq = params.sequence();
+        let from: Option<String> = seq.optional_next()?;
+        let from = from
+            .map(|s| Hash32::from_hex(&s))
+            .transpose()
+            .map_err(|e| err(-32602, format!("`after` must be a fault key, 64 hex characters: {e}"), None))?;
+        let faults = Runtime::known_faults(&ctx.db, from.as_ref(), MAX_FAULTS_PER_PAGE).map_err(internal)?;
+        Ok::<Value, ErrorObjectOwned>(json!(faults.iter().map(fault_json).collect::<Vec<_>>()))
     })?;
     m.register_method("tx_status", |params, ctx, _| {
         let key = id_param(&params)?;
