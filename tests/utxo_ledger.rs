@@ -124,6 +124,20 @@ fn pay(kp: &Keypair, value: u64) -> TxOut {
 
 use pc_utxo_tx::signed_transfer as spend;
 
+/// The module keeps no anchor counter: an anchor without its calls leaves the state root alone,
+/// and admission still counts maturity from the next anchor (the host's `next_anchor`).
+#[test]
+fn an_anchor_without_utxo_calls_writes_nothing_and_maturity_still_counts() {
+    let a = test_key(0);
+    let mut chain = Chain::new(&[a], 10 * PC, false);
+    let root = chain.db.state_root().unwrap();
+    chain.apply(vec![]);
+    chain.apply(vec![]);
+    assert_eq!(chain.db.state_root().unwrap(), root, "an empty anchor changed the state");
+    let next = chain.rt.with_view(&chain.db, "utxo", |v| v.next_anchor()).unwrap();
+    assert_eq!(next, 3);
+}
+
 #[test]
 fn a_signed_spend_moves_value_and_pays_the_fee() {
     let (a, b) = (test_key(0), test_key(1));

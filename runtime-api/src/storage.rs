@@ -100,6 +100,7 @@ pub struct ModuleView<'a> {
     ns: &'static str,
     deps: &'static [&'static str],
     backend: &'a dyn StateRead,
+    next_anchor: u64,
 }
 
 impl std::fmt::Debug for ModuleView<'_> {
@@ -109,14 +110,27 @@ impl std::fmt::Debug for ModuleView<'_> {
 }
 
 impl<'a> ModuleView<'a> {
-    /// Built by the host for module `ns` with its declared dependencies.
-    pub fn new(ns: &'static str, deps: &'static [&'static str], backend: &'a dyn StateRead) -> Self {
-        Self { ns, deps, backend }
+    /// Built by the host for module `ns` with its declared dependencies, for calls that would
+    /// land in anchor `next_anchor`.
+    pub fn new(ns: &'static str, deps: &'static [&'static str], backend: &'a dyn StateRead, next_anchor: u64) -> Self {
+        Self { ns, deps, backend, next_anchor }
+    }
+
+    /// The anchor a call checked against this view would be applied in: the committed head + 1
+    /// at admission and in RPC, the anchor itself while one is applied (0 at genesis). Windows
+    /// such as maturity count from it, so no module needs to store the anchor index itself.
+    pub fn next_anchor(&self) -> u64 {
+        self.next_anchor
     }
 
     /// A view of a declared dependency's namespace.
     pub fn dependency(&self, name: &str) -> Result<ModuleView<'a>, ModuleError> {
-        Ok(ModuleView { ns: check_dep(self.ns, self.deps, name)?, deps: &[], backend: self.backend })
+        Ok(ModuleView {
+            ns: check_dep(self.ns, self.deps, name)?,
+            deps: &[],
+            backend: self.backend,
+            next_anchor: self.next_anchor,
+        })
     }
 }
 
@@ -144,6 +158,7 @@ pub struct ModuleState<'a> {
     ns: &'static str,
     deps: &'static [&'static str],
     backend: &'a mut dyn StateWrite,
+    next_anchor: u64,
 }
 
 impl std::fmt::Debug for ModuleState<'_> {
@@ -153,9 +168,10 @@ impl std::fmt::Debug for ModuleState<'_> {
 }
 
 impl<'a> ModuleState<'a> {
-    /// Built by the host for module `ns` with its declared dependencies.
-    pub fn new(ns: &'static str, deps: &'static [&'static str], backend: &'a mut dyn StateWrite) -> Self {
-        Self { ns, deps, backend }
+    /// Built by the host for module `ns` with its declared dependencies, while anchor
+    /// `anchor` is applied (0 at genesis).
+    pub fn new(ns: &'static str, deps: &'static [&'static str], backend: &'a mut dyn StateWrite, anchor: u64) -> Self {
+        Self { ns, deps, backend, next_anchor: anchor }
     }
 
     /// Writes a key relative to the namespace.
@@ -187,13 +203,18 @@ impl<'a> ModuleState<'a> {
 
     /// A read-only view of this namespace.
     pub fn view(&self) -> ModuleView<'_> {
-        ModuleView { ns: self.ns, deps: self.deps, backend: &*self.backend }
+        ModuleView { ns: self.ns, deps: self.deps, backend: &*self.backend, next_anchor: self.next_anchor }
     }
 
     /// Read-write access to a declared dependency's namespace, for calling that module's own
     /// public functions (as FRAME pallets call each other); never for writing its keys by hand.
     pub fn dependency_mut(&mut self, name: &str) -> Result<ModuleState<'_>, ModuleError> {
-        Ok(ModuleState { ns: check_dep(self.ns, self.deps, name)?, deps: &[], backend: &mut *self.backend })
+        Ok(ModuleState {
+            ns: check_dep(self.ns, self.deps, name)?,
+            deps: &[],
+            backend: &mut *self.backend,
+            next_anchor: self.next_anchor,
+        })
     }
 }
 

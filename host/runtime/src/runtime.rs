@@ -123,7 +123,7 @@ impl Runtime {
     /// Faults the chain has recorded, in key order, after the key `after` (at most `limit`).
     pub fn known_faults(db: &StateDb, after: Option<&Hash32>, limit: usize) -> Result<Vec<KnownFault>, RuntimeError> {
         let backend = CommittedBackend::new(db);
-        let view = ModuleView::new(EVIDENCE_TARGET, &[], &backend);
+        let view = ModuleView::new(EVIDENCE_TARGET, &[], &backend, Self::next_anchor(db)?);
         evidence::known(&view, after, limit).map_err(|source| RuntimeError::Hook {
             module: EVIDENCE_TARGET,
             phase: "read",
@@ -177,7 +177,7 @@ impl Runtime {
         let mut raw = Vec::new();
         for m in &self.modules {
             let mut backend = TxnBackend(&mut txn);
-            let mut state = ModuleState::new(m.desc.name, m.desc.depends_on, &mut backend);
+            let mut state = ModuleState::new(m.desc.name, m.desc.depends_on, &mut backend, 0);
             m.module
                 .genesis(&gctx, &mut state, &mut EventSink::new(m.desc.name, &mut raw))
                 .map_err(|source| RuntimeError::Hook { module: m.desc.name, phase: "genesis", anchor: 0, source })?;
@@ -318,7 +318,7 @@ impl Runtime {
     ) -> Result<(), RuntimeError> {
         for m in &self.modules {
             let mut backend = TxnBackend(&mut *txn);
-            let mut state = ModuleState::new(m.desc.name, m.desc.depends_on, &mut backend);
+            let mut state = ModuleState::new(m.desc.name, m.desc.depends_on, &mut backend, ctx.index);
             f(m.module.as_ref(), ctx, &mut state, &mut EventSink::new(m.desc.name, raw))
                 .map_err(|source| RuntimeError::Hook { module: m.desc.name, phase, anchor: ctx.index, source })?;
         }
@@ -329,7 +329,7 @@ impl Runtime {
     fn precheck(&self, db: &StateDb, ctx: &AnchorCtx, call: &Call) -> (Hash32, Option<Prechecked>) {
         let Some(m) = self.find(&call.module) else { return (self.call_key(call), None) };
         let backend = CommittedBackend::new(db);
-        let view = ModuleView::new(m.desc.name, m.desc.depends_on, &backend);
+        let view = ModuleView::new(m.desc.name, m.desc.depends_on, &backend, ctx.index);
         let pre = m.module.precheck(ctx, &call.data, &view);
         let key = match pre.as_ref().map(Prechecked::key) {
             Some(Some(key)) => key,
@@ -355,7 +355,7 @@ impl Runtime {
         let mark = raw.len();
         txn.checkpoint();
         let mut backend = TxnBackend(&mut *txn);
-        let mut state = ModuleState::new(m.desc.name, m.desc.depends_on, &mut backend);
+        let mut state = ModuleState::new(m.desc.name, m.desc.depends_on, &mut backend, ctx.index);
         let result = m.module.apply_prechecked(ctx, &call.data, pre, &mut state, &mut EventSink::new(m.desc.name, raw));
         if result.is_ok() {
             txn.release();
@@ -378,7 +378,7 @@ impl Runtime {
         let window = self.window(ctx.shard, ctx.index);
         let (evidence, fault) = {
             let mut backend = TxnBackend(&mut *txn);
-            let state = ModuleState::new(EVIDENCE_TARGET, &[], &mut backend);
+            let state = ModuleState::new(EVIDENCE_TARGET, &[], &mut backend, ctx.index);
             evidence::check(data, &self.seat_keys, &window, &state)?
         };
         // The receiver's part rolls back alone: a receiver that refuses the fault does not
@@ -388,7 +388,7 @@ impl Runtime {
             let mark = raw.len();
             txn.checkpoint();
             let mut backend = TxnBackend(&mut *txn);
-            let mut state = ModuleState::new(m.desc.name, m.desc.depends_on, &mut backend);
+            let mut state = ModuleState::new(m.desc.name, m.desc.depends_on, &mut backend, ctx.index);
             match m.module.on_evidence(ctx, &evidence, &fault, &mut state, &mut EventSink::new(m.desc.name, raw)) {
                 Ok(()) => {
                     txn.release();
@@ -405,7 +405,7 @@ impl Runtime {
             }
         }
         let mut backend = TxnBackend(&mut *txn);
-        let mut state = ModuleState::new(EVIDENCE_TARGET, &[], &mut backend);
+        let mut state = ModuleState::new(EVIDENCE_TARGET, &[], &mut backend, ctx.index);
         evidence::record(&mut state, &mut EventSink::new(EVIDENCE_TARGET, raw), ctx.index, &evidence, fault, received);
         Ok(())
     }
@@ -416,9 +416,9 @@ impl Runtime {
         Window { shard, anchor, epoch_anchors: w.epoch_anchors, slash_window: w.slash_window }
     }
 
-    /// The window at admission: the next anchor of the chain's one shard.
-    fn admission_window(&self, db: &StateDb) -> Result<Window, RuntimeError> {
-        Ok(self.window(0, db.head()?.map_or(0, |h| h.anchor) + 1))
+    /// The anchor the next finalized calls land in: the committed head + 1.
+    fn next_anchor(db: &StateDb) -> Result<u64, RuntimeError> {
+        Ok(db.head()?.map_or(0, |h| h.anchor) + 1)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -492,15 +492,16 @@ impl Runtime {
 
     /// Validates a call against the committed state (mempool admission). Changes nothing.
     pub fn validate_call(&self, db: &StateDb, call: &Call) -> Result<Validity, RuntimeError> {
+        let next = Self::next_anchor(db)?;
         if call.module == EVIDENCE_TARGET {
-            let window = self.admission_window(db)?;
+            let window = self.window(0, next);
             let backend = CommittedBackend::new(db);
-            let view = ModuleView::new(EVIDENCE_TARGET, &[], &backend);
+            let view = ModuleView::new(EVIDENCE_TARGET, &[], &backend, next);
             return evidence::validate(&call.data, &self.seat_keys, &window, &view).map_err(RuntimeError::InvalidCall);
         }
         let m = self.find(&call.module).ok_or_else(|| RuntimeError::UnknownModule(call.module.clone()))?;
         let backend = CommittedBackend::new(db);
-        let view = ModuleView::new(m.desc.name, m.desc.depends_on, &backend);
+        let view = ModuleView::new(m.desc.name, m.desc.depends_on, &backend, next);
         m.module.validate(&call.data, &view).map_err(RuntimeError::InvalidCall)
     }
 
@@ -511,7 +512,7 @@ impl Runtime {
         }
         let m = self.find(&call.module).ok_or_else(|| RuntimeError::UnknownModule(call.module.clone()))?;
         let backend = CommittedBackend::new(db);
-        let view = ModuleView::new(m.desc.name, m.desc.depends_on, &backend);
+        let view = ModuleView::new(m.desc.name, m.desc.depends_on, &backend, Self::next_anchor(db)?);
         m.module.revalidate(&call.data, &view).map_err(RuntimeError::InvalidCall)
     }
 
@@ -529,7 +530,7 @@ impl Runtime {
     ) -> Result<T, RuntimeError> {
         let m = self.find(module).ok_or_else(|| RuntimeError::UnknownModule(module.to_string()))?;
         let backend = CommittedBackend::new(db);
-        Ok(f(&ModuleView::new(m.desc.name, m.desc.depends_on, &backend)))
+        Ok(f(&ModuleView::new(m.desc.name, m.desc.depends_on, &backend, Self::next_anchor(db)?)))
     }
 
     /// The stored record of anchor `index`.

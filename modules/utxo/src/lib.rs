@@ -32,7 +32,7 @@ pub use config::{Allocation, UtxoConfig};
 pub use sigcache::SigCache;
 use spent::SpentMemo;
 pub use store::{
-    BY_ADDRESS, GENESIS_HASH, LAST_ANCHOR, OUTPUTS, TOTALS, Totals, Utxo, create_output, genesis_outpoint, issue_output,
+    BY_ADDRESS, GENESIS_HASH, OUTPUTS, TOTALS, Totals, Utxo, create_output, genesis_outpoint, issue_output,
 };
 
 use pc_runtime_api::codec::{Decode, Encode, Hash32, decode_canonical};
@@ -187,7 +187,6 @@ impl Module for UtxoModule {
         events: &mut EventSink<'_>,
     ) -> Result<(), ModuleError> {
         GENESIS_HASH.put(state, &ctx.genesis_hash);
-        LAST_ANCHOR.put(state, &0);
         for (i, a) in self.config.allocations.iter().enumerate() {
             let outpoint = genesis_outpoint(u32::try_from(i).unwrap_or(u32::MAX));
             let out = pc_utxo_tx::TxOut { value: a.value, predicate: a.address.predicate() };
@@ -204,7 +203,7 @@ impl Module for UtxoModule {
 
     fn validate(&self, call: &[u8], view: &ModuleView<'_>) -> Result<Validity, ModuleError> {
         let tx = decode_tx(call)?;
-        let next = LAST_ANCHOR.get(view)?.unwrap_or(0).saturating_add(1);
+        let next = view.next_anchor();
         let (c, _) = check(&tx, call.len(), view, next, &self.genesis, &self.config, &self.sigs)
             .map_err(|e| self.explain(&tx, e))?;
         let provides = (0..tx.outputs.len()).map(|i| store::outpoint_tag(&output_point(c.txid, i))).collect();
@@ -213,16 +212,6 @@ impl Module for UtxoModule {
         let priority = c.fee.saturating_mul(1000) / (call.len().max(1) as u64);
         // Valid until an input is spent (`revalidate`), which the spend's precheck reports.
         Ok(Validity { priority, provides, requires, stable: true, key: Some(c.txid) })
-    }
-
-    fn on_anchor_begin(
-        &self,
-        ctx: &AnchorCtx,
-        state: &mut ModuleState<'_>,
-        _events: &mut EventSink<'_>,
-    ) -> Result<(), ModuleError> {
-        LAST_ANCHOR.put(state, &ctx.index);
-        Ok(())
     }
 
     /// Locks and maturity only open as the anchor index grows, and every other check depends

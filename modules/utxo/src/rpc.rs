@@ -1,6 +1,6 @@
 //! `utxo_listUnspent`, `utxo_getBalance` and `tx_submit`.
 
-use crate::store::{BY_ADDRESS, LAST_ANCHOR, OUTPUTS};
+use crate::store::{BY_ADDRESS, OUTPUTS};
 use pc_runtime_api::{ModuleView, RpcError, RpcMethod, RpcReply, str_param};
 use pc_utxo_tx::{Address, MAX_TX_BYTES};
 use serde_json::{Value, json};
@@ -31,7 +31,7 @@ fn storage(e: pc_runtime_api::ModuleError) -> RpcError {
 fn list_unspent(view: &ModuleView<'_>, params: Value) -> Result<RpcReply, RpcError> {
     let addr = address(&params)?;
     let entries = BY_ADDRESS.iter_prefix(view, &addr.to_bytes(), None, MAX_LIST).map_err(storage)?;
-    let next = LAST_ANCHOR.get(view).map_err(storage)?.unwrap_or(0) + 1;
+    let next = view.next_anchor();
     let mut out = Vec::with_capacity(entries.len());
     for ((_, op), ()) in entries {
         if let Some(u) = OUTPUTS.get(view, &op).map_err(storage)? {
@@ -51,7 +51,7 @@ fn list_unspent(view: &ModuleView<'_>, params: Value) -> Result<RpcReply, RpcErr
 fn get_balance(view: &ModuleView<'_>, params: Value) -> Result<RpcReply, RpcError> {
     let addr = address(&params)?;
     let key = addr.to_bytes();
-    let next = LAST_ANCHOR.get(view).map_err(storage)?.unwrap_or(0) + 1;
+    let next = view.next_anchor();
     let (mut total, mut spendable, mut outputs) = (0u64, 0u64, 0u64);
     let mut from: Option<([u8; 33], pc_utxo_tx::OutPoint)> = None;
     loop {

@@ -30,8 +30,6 @@ pub const OUTPUTS: StorageMap<OutPoint, Utxo> = StorageMap::new("out");
 pub const BY_ADDRESS: StorageMap<([u8; 33], OutPoint), ()> = StorageMap::aux("addr");
 /// The chain's genesis hash (bound into every sighash).
 pub const GENESIS_HASH: StorageValue<Hash32> = StorageValue::new("genesis-hash");
-/// Global index of the anchor being or last applied.
-pub const LAST_ANCHOR: StorageValue<u64> = StorageValue::new("last-anchor");
 /// Issued and collected totals.
 pub const TOTALS: StorageValue<Totals> = StorageValue::new("totals");
 
