@@ -39,6 +39,10 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(admitted, out.record.dropped == 0);
     assert_eq!(known.len(), usize::from(admitted));
     if admitted {
-        assert_eq!(Some(known[0].fault), decoded.ok().and_then(|e| e.fault().ok()));
+        // Recorded under its grid epoch; everything else is as the events say.
+        let claimed = decoded.ok().and_then(|e| e.fault().ok()).expect("admitted, so a fault");
+        let f = known[0].fault;
+        assert_eq!((f.kind, f.shard, f.seat, f.seq), (claimed.kind, claimed.shard, claimed.seat, claimed.seq));
+        assert!(f.epoch <= claimed.epoch);
     }
 });

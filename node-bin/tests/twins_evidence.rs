@@ -46,8 +46,9 @@ async fn a_twinned_seat_equivocates_and_the_evidence_lands_on_chain_once_everywh
     let mut dedup = keys.clone();
     dedup.dedup();
     assert_eq!(keys, dedup, "one record per fault");
-    // The honest nodes said what they saw.
-    let said: usize = honest.iter().map(|n| n.log_lines("equivocation evidence submitted").len()).sum();
+    // Some node said what it saw (whichever first holds both events: the twins see each other's
+    // too).
+    let said: usize = v.iter().chain([&twin]).map(|n| n.log_lines("equivocation evidence submitted").len()).sum();
     assert!(said > 0, "no node submitted evidence");
     drop(twin);
     v.clear();

@@ -160,8 +160,11 @@ impl ChainConstants {
         ] {
             rule(v >= 1, field, || "must be at least 1 anchor".into())?;
         }
-        rule(w.unbonding >= w.slash_window, "windows.unbonding", || {
-            "must be at least windows.slash_window, or a bond could leave before its evidence lands".into()
+        // Evidence is taken until slash_window anchors after the end of the offence's epoch,
+        // and a fault may fall on an epoch's first anchor: R + slash_window after it.
+        rule(w.unbonding >= w.slash_window.saturating_add(w.epoch_anchors), "windows.unbonding", || {
+            "must be at least windows.slash_window + windows.epoch_anchors, or a bond could leave before its evidence lands"
+                .into()
         })?;
         let e = &self.emission;
         rule(e.supply_cap <= 5_000_000_000_000_000, "emission.supply_cap", || {

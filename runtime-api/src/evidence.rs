@@ -31,15 +31,17 @@ pub enum Evidence {
 /// What was done wrong, and by whom. Evidence is deduplicated on its [`key`](Fault::key), not
 /// on its bytes: one equivocation proves a seat a cheater for the whole epoch, so every proof
 /// against a seat in one epoch is one fault (`seq` only says which slot the first proof used).
-/// A forking seat thereby yields at most one free evidence call per epoch, however many slots
-/// it forks.
+/// The host records faults under the grid epoch that holds the events' epoch (consensus.md
+/// §11), so a forking seat yields at most one free evidence call per grid epoch, however many
+/// slots or epoch numbers it signs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Encode, Decode)]
 pub struct Fault {
     /// The kind: [`Fault::EQUIVOCATION`].
     pub kind: u8,
     /// The shard of the offence.
     pub shard: ShardId,
-    /// The consensus epoch of the offence (global index of its first anchor).
+    /// The consensus epoch of the offence (global index of its first anchor): as the events
+    /// say in [`Evidence::fault`], the grid epoch that holds it once the host checked it.
     pub epoch: u64,
     /// The offending seat in that epoch's committee.
     pub seat: SeatIndex,

@@ -240,8 +240,9 @@ pub trait Module: Send + Sync + 'static {
     }
 
     /// A fault the host verified (signatures against the committee) and sees for the first
-    /// time on this chain, in the anchor's order. An error drops the evidence call like any
-    /// call's: its writes and events roll back, and the host's record of the fault too.
+    /// time on this chain, in the anchor's order. An `Invalid` error rolls back this module's
+    /// writes and events; the host still records the fault, with `received: false`. `Fatal`
+    /// or `Storage` halts the anchor, as from any hook.
     fn on_evidence(
         &self,
         _ctx: &AnchorCtx,

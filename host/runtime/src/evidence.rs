@@ -80,14 +80,13 @@ pub(crate) fn check(
     state: &impl StorageRead,
 ) -> Result<(Evidence, Fault), ModuleError> {
     let evidence = Evidence::decode_call(bytes).map_err(|e| invalid(&e))?;
-    let fault = evidence.fault().map_err(|e| invalid(&e))?;
+    let mut fault = evidence.fault().map_err(|e| invalid(&e))?;
     window.admits(&fault).map_err(|e| invalid(&e))?;
+    fault.epoch = grid_epoch(fault.epoch, window.epoch_anchors);
     if FAULTS.contains(state, &fault.key())? {
         return Err(ModuleError::invalid("evidence.known", "this seat's fault in this epoch is already recorded"));
     }
-    let verify =
-        |key: &[u8; 32], msg: &[u8; 32], sig: &[u8; 64]| pc_crypto::Bip340::verify(&pc_crypto::XOnly(*key), msg, sig);
-    evidence.verify(keys, verify).map_err(|e| invalid(&e))?;
+    evidence.verify(keys, bip340).map_err(|e| invalid(&e))?;
     Ok((evidence, fault))
 }
 
@@ -103,12 +102,26 @@ pub(crate) fn validate(
     Ok(Validity { priority: u64::MAX, key: Some(fault.key()), ..Validity::default() })
 }
 
+/// The grid epoch (consensus.md §11) that holds an event's epoch. Faults are recorded under
+/// it: an event names its epoch itself, and without this a seat could sign throw-away pairs
+/// for every epoch number in the window and get a free record for each. A replica's epochs
+/// are on the grid already; a single seat's restart epochs fall into the grid epoch around
+/// them.
+pub(crate) fn grid_epoch(epoch: u64, epoch_anchors: u64) -> u64 {
+    let r = epoch_anchors.max(1);
+    (epoch.max(1) - 1) / r * r + 1
+}
+
+fn bip340(key: &[u8; 32], msg: &[u8; 32], sig: &[u8; 64]) -> bool {
+    pc_crypto::Bip340::verify(&pc_crypto::XOnly(*key), msg, sig)
+}
+
 /// The call key of evidence whose signatures verify: the fault's key, so two proofs of one
 /// fault are one call. A forgery keeps its own call id, so it never stands for a real proof.
-pub(crate) fn key(bytes: &[u8], keys: &[[u8; 32]]) -> Option<Hash32> {
-    let verify =
-        |key: &[u8; 32], msg: &[u8; 32], sig: &[u8; 64]| pc_crypto::Bip340::verify(&pc_crypto::XOnly(*key), msg, sig);
-    Evidence::decode_call(bytes).ok()?.verify(keys, verify).ok().map(|f| f.key())
+pub(crate) fn key(bytes: &[u8], keys: &[[u8; 32]], epoch_anchors: u64) -> Option<Hash32> {
+    let mut fault = Evidence::decode_call(bytes).ok()?.verify(keys, bip340).ok()?;
+    fault.epoch = grid_epoch(fault.epoch, epoch_anchors);
+    Some(fault.key())
 }
 
 /// Every known fault in key order, starting after `after`, at most `limit`.

@@ -475,7 +475,8 @@ impl Runtime {
     /// The key users know `call` by: its module's [`Module::call_key`], else the call's id.
     pub fn call_key(&self, call: &Call) -> Hash32 {
         if call.module == EVIDENCE_TARGET {
-            return evidence::key(&call.data, &self.seat_keys).unwrap_or_else(|| call.id());
+            let r = self.spec.constants.windows.epoch_anchors;
+            return evidence::key(&call.data, &self.seat_keys, r).unwrap_or_else(|| call.id());
         }
         self.find(&call.module).and_then(|m| m.module.call_key(&call.data)).unwrap_or_else(|| call.id())
     }
