@@ -42,35 +42,34 @@ mkdir -p logs
 # before each target, so a long campaign would test whatever the tree held at that moment.
 bin="target/$(rustc -vV | sed -n 's/^host: //p')/release"
 run_one() {
-  local t=$1
+  local t=$1 status=0
   mkdir -p "corpus/$t" "seeds/$t" "artifacts/$t"
   "$bin/$t" "corpus/$t" "seeds/$t" -artifact_prefix="artifacts/$t/" \
     -max_total_time="$secs" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
-    >"logs/$t.log" 2>&1
+    >"logs/$t.log" 2>&1 || status=$?
+  echo "$status" >"logs/$t.status"
 }
 
-crashes=0
-runs=0
-pids=()
-names=()
+# Each run leaves its exit status in a file: `wait PID` on a job the shell already reaped
+# fails with 127 and would read as a crash.
+rm -f logs/*.status
 for t in "${targets[@]}"; do
   run_one "$t" &
-  pids+=($!)
-  names+=("$t")
   while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do sleep 1; done
 done
-for i in "${!pids[@]}"; do
-  t=${names[$i]}
-  status=0
-  wait "${pids[$i]}" || status=$?
+wait
+crashes=0
+runs=0
+for t in "${targets[@]}"; do
+  status=$(cat "logs/$t.status" 2>/dev/null || echo missing)
   n=$(grep -o 'stat::number_of_executed_units: [0-9]*' "logs/$t.log" | tail -1 | grep -o '[0-9]*$' || echo 0)
   cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "logs/$t.log" | tail -1 || true)
   runs=$((runs + ${n:-0}))
-  if [ "$status" -ne 0 ]; then
+  if [ "$status" != 0 ]; then
     crashes=$((crashes + 1))
     artifact=$(grep -o 'artifacts/[^ ]*' "logs/$t.log" | tail -1 || true)
     echo "CRASH $t (exit $status): input fuzz/$artifact; log fuzz/logs/$t.log"
-    echo "  replay: (cd fuzz && cargo ${toolchain[*]} fuzz run ${flags[*]} $t $artifact)"
+    echo "  replay: (cd fuzz && $bin/$t $artifact)"
   else
     echo "ok    $t runs=${n:-0} $cov"
   fi

