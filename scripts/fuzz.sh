@@ -36,6 +36,10 @@ else
   mapfile -t targets < <(cargo "${toolchain[@]}" fuzz list)
   cargo "${toolchain[@]}" fuzz build "${flags[@]}"
 fi
+if [ "${#targets[@]}" -eq 0 ]; then
+  echo "no fuzz targets found (cargo fuzz list printed none)" >&2
+  exit 2
+fi
 
 mkdir -p logs
 # The binaries built above run directly: `cargo fuzz run` would rebuild from the working tree

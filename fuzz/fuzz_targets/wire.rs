@@ -20,11 +20,20 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(r) = Request::decode_wire(data) {
         assert_eq!(r.encode(), data);
         assert!(data.len() <= MAX_REQUEST_BYTES);
+        let n = match &r {
+            Request::Events { ids, heads, .. } => ids.len().max(heads.len()),
+            Request::Sync { heads, .. } => heads.len(),
+            Request::SeatHead { .. } => 0,
+            Request::Txs { ids } => ids.len(),
+        };
+        assert!(n <= MAX_IDS);
     }
     if let Ok(r) = Response::decode_wire(data) {
         assert_eq!(r.encode(), data);
-        if let Response::Events(e) | Response::SeatHead(e) = &r {
-            assert!(e.len() <= MAX_EVENTS);
+        match &r {
+            Response::Events(e) | Response::SeatHead(e) => assert!(e.len() <= MAX_EVENTS),
+            Response::Txs(t) => assert!(t.len() <= MAX_IDS),
+            Response::Pruned { .. } => {}
         }
     }
     // The same bytes as a stream: a 4-byte length, then a message.

@@ -176,17 +176,78 @@ impl Request {
     }
 }
 
+/// Heap a decoded response may take: twice the response cap. A call costs 48 bytes in memory
+/// and as little as 2 on the wire, so a response of empty calls decoded whole would take about
+/// 400 MB; counted while decoding, it is refused before its calls are allocated. Real
+/// transactions take about 1.3 times their wire size.
+pub const MAX_RESPONSE_MEMORY: usize = 2 * MAX_RESPONSE_BYTES;
+
+/// What is left of [`MAX_RESPONSE_MEMORY`] while a response is decoded.
+struct Budget(usize);
+
+impl Budget {
+    fn take(&mut self, bytes: usize) -> Result<(), WireError> {
+        self.0 = self.0.checked_sub(bytes).ok_or(WireError::TooMany { what: "response memory" })?;
+        Ok(())
+    }
+}
+
+fn malformed(e: parity_scale_codec::Error) -> WireError {
+    WireError::Malformed { what: "response", why: e.to_string() }
+}
+
+/// A length prefix, refused above `max` before anything is allocated for it.
+fn count(input: &mut &[u8], max: usize) -> Result<usize, WireError> {
+    let n = parity_scale_codec::Compact::<u32>::decode(input).map_err(malformed)?.0 as usize;
+    if n > max {
+        return Err(WireError::TooMany { what: "response" });
+    }
+    Ok(n)
+}
+
+fn calls(input: &mut &[u8], max: usize, budget: &mut Budget) -> Result<Vec<Call>, WireError> {
+    let n = count(input, max)?;
+    budget.take(n.saturating_mul(std::mem::size_of::<Call>()))?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let c = Call::decode(input).map_err(malformed)?;
+        budget.take(c.module.len() + c.data.len())?;
+        out.push(c);
+    }
+    Ok(out)
+}
+
+fn events(input: &mut &[u8], budget: &mut Budget) -> Result<Vec<EventWithPayload>, WireError> {
+    let n = count(input, MAX_EVENTS)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let event = SignedEvent::decode(input).map_err(malformed)?;
+        budget.take(std::mem::size_of::<EventWithPayload>() + event.event.parents.len() * 32)?;
+        out.push(EventWithPayload { event, payload: calls(input, usize::MAX, budget)? });
+    }
+    Ok(out)
+}
+
 impl Response {
-    /// Decodes response bytes.
+    /// Decodes response bytes: the layout of the derived encoding, walked by hand so that
+    /// counts and memory are checked before anything is allocated for them, then checked to
+    /// be the one encoding of the value.
     pub fn decode_wire(bytes: &[u8]) -> Result<Self, WireError> {
-        let r: Response = decode("response", bytes, MAX_RESPONSE_BYTES)?;
-        let over = match &r {
-            Response::Events(e) | Response::SeatHead(e) => e.len() > MAX_EVENTS,
-            Response::Txs(t) => t.len() > MAX_IDS,
-            Response::Pruned { .. } => false,
+        capture("response", bytes);
+        if bytes.len() > MAX_RESPONSE_BYTES {
+            return Err(WireError::Malformed { what: "response", why: format!("{} bytes over the cap", bytes.len()) });
+        }
+        let mut input = bytes;
+        let mut budget = Budget(MAX_RESPONSE_MEMORY);
+        let r = match u8::decode(&mut input).map_err(malformed)? {
+            0 => Response::Events(events(&mut input, &mut budget)?),
+            1 => Response::Txs(calls(&mut input, MAX_IDS, &mut budget)?),
+            2 => Response::SeatHead(events(&mut input, &mut budget)?),
+            3 => Response::Pruned { oldest_epoch: u64::decode(&mut input).map_err(malformed)? },
+            v => return Err(WireError::Malformed { what: "response", why: format!("unknown variant {v}") }),
         };
-        if over {
-            return Err(WireError::TooMany { what: "response" });
+        if !input.is_empty() || r.using_encoded(|re| re != bytes) {
+            return Err(WireError::Malformed { what: "response", why: "not the canonical encoding".into() });
         }
         Ok(r)
     }

@@ -11,6 +11,37 @@ use pc_net::{Announce, Request, Response};
 use proptest::prelude::*;
 use std::time::{Duration, Instant};
 
+/// An event whose payload is a million empty calls is 2 MB on the wire and would be 48 MB in
+/// memory; a full response of them about 400 MB. It is refused while decoding, before the
+/// calls are allocated. A response of real-sized calls as large decodes.
+#[test]
+fn a_response_of_empty_calls_is_refused_before_it_is_allocated() {
+    let event = pc_consensus::SignedEvent {
+        event: pc_consensus::Event {
+            shard: 0,
+            epoch: 1,
+            creator: 0,
+            seq: 1,
+            parents: vec![],
+            lamport: 1,
+            frame: 1,
+            payload_root: Hash32([0; 32]),
+            payload_len: 0,
+        },
+        sig: [0; 64],
+    };
+    let empty = pc_runtime_api::Call { module: String::new(), data: vec![] };
+    let bomb =
+        Response::Events(vec![pc_net::wire::EventWithPayload { event: event.clone(), payload: vec![empty; 1 << 20] }]);
+    let bytes = bomb.encode();
+    assert!(bytes.len() < 3 << 20);
+    assert!(matches!(Response::decode_wire(&bytes), Err(pc_net::WireError::TooMany { .. })));
+    // 8 MB of 200-byte calls: what a busy peer sends.
+    let real = pc_runtime_api::Call { module: "utxo".into(), data: vec![7; 195] };
+    let full = Response::Events(vec![pc_net::wire::EventWithPayload { event, payload: vec![real; 40_000] }]);
+    assert_eq!(Response::decode_wire(&full.encode()).unwrap(), full);
+}
+
 #[test]
 fn messages_round_trip_and_counts_are_capped() {
     let ann = Announce { events: vec![Hash32([1; 32])], txs: vec![Hash32([2; 32])] };
