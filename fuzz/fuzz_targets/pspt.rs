@@ -16,6 +16,17 @@ fuzz_target!(|data: &[u8]| {
     let _ = p.finalize();
     let mut combined = p.clone();
     let _ = combined.combine(&p);
+    // MuSig2 material from co-signers: sessions checked, merged against a conflicting copy,
+    // and aggregated.
+    for s in &p.musig {
+        let _ = s.check();
+    }
+    let mut other = p.clone();
+    if let Some(v) = other.musig.first_mut().and_then(|s| s.nonces.values_mut().next()) {
+        v.push('0');
+    }
+    let _ = combined.combine(&other);
+    let _ = phantom_signer::musig::aggregate(&mut combined);
     let text = serde_json::to_vec(&p).expect("serializes");
     assert_eq!(Pspt::from_json(&text).expect("its own output reads back"), p);
 });

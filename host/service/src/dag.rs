@@ -277,7 +277,7 @@ impl DagLog {
             }
             records.push(DagRecord { event: (*event).clone(), payload: (*payload).clone() });
         }
-        let next = records.len() as u64;
+        let next = next_seq(&kv, epoch)?;
         Ok((DagLog { store, epoch, next }, records, epoch))
     }
 
@@ -348,6 +348,20 @@ impl DagLog {
         self.store.payloads.put(id, Arc::new(r.payload.clone()));
         Ok(())
     }
+}
+
+/// The seq after the highest order key of `epoch`. Counting records instead would let an
+/// append overwrite an entry of a damaged log with gaps in its keys.
+fn next_seq(kv: &Arc<dyn KvStore>, epoch: u64) -> Result<u64, ServiceError> {
+    let prefix = [&[ORDER][..], &epoch.to_be_bytes()].concat();
+    let mut next = 0u64;
+    kv.scan(Column::Dag, &prefix, &prefix, &mut |k, _| {
+        if let Some(seq) = k.get(9..17).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes) {
+            next = next.max(seq.saturating_add(1));
+        }
+        Scan::Continue
+    })?;
+    Ok(next)
 }
 
 fn put_record(batch: &mut WriteBatch, epoch: u64, seq: u64, id: &Hash32, r: &DagRecord) {
@@ -442,6 +456,25 @@ mod tests {
         let store = DagStore::new(kv.clone(), CacheCaps::default(), Arc::new(Metrics::new()));
         let opened = DagLog::open(kv.clone(), 0, EpochGrid { r: 10 }, false, store);
         assert!(matches!(opened, Err(ServiceError::Consensus(why)) if why.contains("another event's header")));
+    }
+
+    #[test]
+    fn an_append_after_a_gap_in_the_order_keys_overwrites_nothing() {
+        let kv: Arc<dyn KvStore> = Arc::new(MemStore::new());
+        let (mut log, _, _) = open(&kv, 0);
+        for seq in 1..=3 {
+            log.append(&record(1, seq)).unwrap();
+        }
+        // A damaged log: the middle order entry is gone.
+        let mut batch = WriteBatch::new();
+        batch.delete(Column::Dag, order_key(1, 1));
+        kv.write(batch, Durability::Sync).unwrap();
+        let (mut log, records, _) = open(&kv, 0);
+        assert_eq!(records.len(), 2);
+        log.append(&record(1, 4)).unwrap();
+        let (_, records, _) = open(&kv, 0);
+        let seqs: Vec<u64> = records.iter().map(|r| r.event.event.seq).collect();
+        assert_eq!(seqs, vec![1, 3, 4], "the append took the third record's place");
     }
 
     #[test]

@@ -153,7 +153,7 @@ impl MintPow {
             return Err(invalid("mint.network", "the header is for another chain"));
         }
         let tip = TIP.get(state)?.ok_or_else(|| ModuleError::Fatal("mint-pow tip missing".into()))?;
-        if h.prev_mint != tip.id || h.height != tip.height + 1 {
+        if h.prev_mint != tip.id || Some(h.height) != tip.height.checked_add(1) {
             return Err(invalid(
                 "mint.stale",
                 format!(

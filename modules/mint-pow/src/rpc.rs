@@ -42,7 +42,7 @@ fn template(constants: &ChainConstants, view: &ModuleView<'_>, params: &Value) -
         version: 0,
         genesis,
         prev_mint: tip.id,
-        height: tip.height + 1,
+        height: tip.height.saturating_add(1),
         target,
         tier,
         payout: address.to_bytes(),
