@@ -15,6 +15,7 @@ secs=${1:-60}
 shift || true
 jobs=${FUZZ_JOBS:-1}
 root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/setup.sh" # a C/C++ toolchain: libFuzzer, blst and libsecp256k1 are compiled
 cd "$root/fuzz"
 
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
