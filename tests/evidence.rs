@@ -80,6 +80,14 @@ fn spec(extra: &[&str]) -> ChainSpec {
     ChainSpec::from_json(&v.to_string()).unwrap()
 }
 
+/// A runtime for `spec` on a fresh in-memory state at genesis.
+fn started(spec: &ChainSpec) -> (Runtime, StateDb) {
+    let rt = Runtime::new(spec.clone()).unwrap();
+    let db = StateDb::new(Arc::new(pc_store::MemStore::new()));
+    rt.init_genesis(&db).unwrap();
+    (rt, db)
+}
+
 fn seat_key(spec: &ChainSpec, seat: u8) -> pc_crypto::Keypair {
     pc_crypto::keypair_from_seed(spec.dev_seat_secret(seat).unwrap()).unwrap()
 }
@@ -120,10 +128,8 @@ fn refusal(rt: &Runtime, db: &StateDb, c: &Call) -> &'static str {
 #[test]
 fn an_equivocation_is_admitted_free_recorded_once_and_handed_to_the_receiver() {
     let spec = spec(&["toy-receiver"]);
-    let rt = Runtime::new(spec.clone()).unwrap();
+    let (rt, db) = started(&spec);
     assert_eq!(rt.evidence_receiver(), Some("toy-receiver"));
-    let db = StateDb::new(Arc::new(pc_store::MemStore::new()));
-    rt.init_genesis(&db).unwrap();
     let kp = seat_key(&spec, 2);
     let (a, b, c) = (signed(&kp, event(2, 7, 1)), signed(&kp, event(2, 7, 2)), signed(&kp, event(2, 7, 3)));
     let fault = Fault { kind: Fault::EQUIVOCATION, shard: 0, epoch: 1, seat: 2, seq: 7 };
@@ -168,9 +174,7 @@ fn an_equivocation_is_admitted_free_recorded_once_and_handed_to_the_receiver() {
 #[test]
 fn bad_evidence_is_refused_at_admission_and_dropped_at_apply_leaving_the_state_alone() {
     let spec = spec(&["toy-receiver"]);
-    let rt = Runtime::new(spec.clone()).unwrap();
-    let db = StateDb::new(Arc::new(pc_store::MemStore::new()));
-    rt.init_genesis(&db).unwrap();
+    let (rt, db) = started(&spec);
     let kp = seat_key(&spec, 1);
     let a = signed(&kp, event(1, 3, 1));
     let wrong_key = seat_key(&spec, 0);
@@ -209,10 +213,8 @@ fn bad_evidence_is_refused_at_admission_and_dropped_at_apply_leaving_the_state_a
 #[test]
 fn without_a_receiver_evidence_is_kept_and_served() {
     let spec = spec(&[]);
-    let rt = Runtime::new(spec.clone()).unwrap();
+    let (rt, db) = started(&spec);
     assert_eq!(rt.evidence_receiver(), None);
-    let db = StateDb::new(Arc::new(pc_store::MemStore::new()));
-    rt.init_genesis(&db).unwrap();
     let kp = seat_key(&spec, 3);
     let ev = call(signed(&kp, event(3, 1, 1)), signed(&kp, event(3, 1, 2)));
     rt.validate_call(&db, &ev).unwrap();
@@ -227,9 +229,7 @@ fn without_a_receiver_evidence_is_kept_and_served() {
 #[test]
 fn evidence_is_taken_until_the_slash_window_after_its_epoch_has_passed() {
     let spec = spec(&[]);
-    let rt = Runtime::new(spec.clone()).unwrap();
-    let db = StateDb::new(Arc::new(pc_store::MemStore::new()));
-    rt.init_genesis(&db).unwrap();
+    let (rt, db) = started(&spec);
     let kp = seat_key(&spec, 0);
     let ev = call(signed(&kp, event(0, 1, 1)), signed(&kp, event(0, 1, 2)));
     // Epoch 1 ends at anchor 4; the dev chain's slash window is 10 anchors.
@@ -246,9 +246,7 @@ fn evidence_is_taken_until_the_slash_window_after_its_epoch_has_passed() {
 #[test]
 fn a_receiver_that_refuses_a_fault_does_not_make_the_chain_forget_it() {
     let spec = spec(&["toy-receiver"]);
-    let rt = Runtime::new(spec.clone()).unwrap();
-    let db = StateDb::new(Arc::new(pc_store::MemStore::new()));
-    rt.init_genesis(&db).unwrap();
+    let (rt, db) = started(&spec);
     let kp = seat_key(&spec, 1);
     let ev = call(signed(&kp, event(1, 2, 1)), signed(&kp, event(1, 2, 2)));
     let out = rt.apply_anchor(&db, &anchor(1, vec![ev])).unwrap();
@@ -264,9 +262,7 @@ fn a_receiver_that_refuses_a_fault_does_not_make_the_chain_forget_it() {
 #[test]
 fn known_faults_page_on_after_the_last_key() {
     let spec = spec(&[]);
-    let rt = Runtime::new(spec.clone()).unwrap();
-    let db = StateDb::new(Arc::new(pc_store::MemStore::new()));
-    rt.init_genesis(&db).unwrap();
+    let (rt, db) = started(&spec);
     let calls = (0..4u8)
         .map(|s| {
             let kp = seat_key(&spec, s);

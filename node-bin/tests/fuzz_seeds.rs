@@ -52,9 +52,14 @@ fn event(epoch: u64, creator: u8, seq: u64, payload: &[Call]) -> Event {
     }
 }
 
+/// Development account 0, funded at genesis on the dev chain.
+fn dev0() -> pc_utxo_tx::Keypair {
+    pc_service::keys::dev_account_key(0).unwrap()
+}
+
 /// A transfer of dev account 0's genesis allocation, valid on a fresh dev chain.
 fn transfer(genesis: &Hash32) -> pc_utxo_tx::Transaction {
-    let kp = pc_service::keys::dev_account_key(0).unwrap();
+    let kp = dev0();
     let to = Address::Key(XOnly::of(&pc_service::keys::dev_account_key(1).unwrap()));
     let outputs = vec![TxOut { value: 1_000_000, predicate: to.predicate() }];
     pc_utxo_tx::signed_transfer(genesis, &kp, &[pc_module_utxo::genesis_outpoint(0)], outputs)
@@ -86,11 +91,7 @@ fn made() -> BTreeMap<(&'static str, String), Vec<u8>> {
     put("transaction", "transfer", tx.encode());
     let ev = SignedEvent { event: event(1, 0, 1, std::slice::from_ref(&call)), sig: [9; 64] };
     put("transaction", "event", ev.encode());
-    put(
-        "transaction",
-        "address",
-        Address::Key(XOnly::of(&pc_service::keys::dev_account_key(0).unwrap())).to_string().into_bytes(),
-    );
+    put("transaction", "address", Address::Key(XOnly::of(&dev0())).to_string().into_bytes());
 
     // wire: one message of each kind, bare and framed.
     let messages: Vec<(&str, Vec<u8>)> = vec![
@@ -151,7 +152,7 @@ fn made() -> BTreeMap<(&'static str, String), Vec<u8>> {
         height: 1,
         target: Hash32::from_hex(target).unwrap().0,
         tier: 0,
-        payout: Address::Key(XOnly::of(&pc_service::keys::dev_account_key(0).unwrap())).to_bytes(),
+        payout: Address::Key(XOnly::of(&dev0())).to_bytes(),
         nonce: 0,
     };
     while !header.meets_target() {
@@ -164,7 +165,7 @@ fn made() -> BTreeMap<(&'static str, String), Vec<u8>> {
     put("module_calls", "both", vec![(index("mint-pow"), header.encode()), (index("utxo"), tx.encode())].encode());
 
     // rpc_params: 255, then a whole request, for every documented method.
-    let addr = Address::Key(XOnly::of(&pc_service::keys::dev_account_key(0).unwrap())).to_string();
+    let addr = Address::Key(XOnly::of(&dev0())).to_string();
     let id = call.id().to_hex();
     let requests = [
         ("chain_getInfo", "[]".to_string()),
@@ -195,7 +196,7 @@ fn made() -> BTreeMap<(&'static str, String), Vec<u8>> {
     put("signer_service", "reply", br#"{"error":{"kind":"double-sign","message":"no"}}"#.to_vec());
 
     // pspt: a one-input PSPT as `phantom-signer pspt create` writes it.
-    let kp = pc_service::keys::dev_account_key(0).unwrap();
+    let kp = dev0();
     let input = phantom_signer::pspt::Input {
         prev: pc_module_utxo::genesis_outpoint(0),
         value: 100_000_000_000_000,

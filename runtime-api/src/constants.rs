@@ -204,3 +204,31 @@ impl ChainConstants {
         self.committee_size.saturating_sub(self.max_faulty())
     }
 }
+
+/// The epoch grid (consensus.md §11): an epoch ends at every anchor whose index is a multiple
+/// of `r`, so every node derives the same boundaries from the chainspec alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EpochGrid {
+    /// R: anchors per epoch (at least 1).
+    pub r: u64,
+}
+
+impl EpochGrid {
+    /// The first anchor of the grid epoch that holds anchor `a` (a ≥ 1).
+    pub fn start_of(self, a: u64) -> u64 {
+        (a.max(1) - 1) / self.r.max(1) * self.r.max(1) + 1
+    }
+
+    /// The last anchor of the epoch that starts at `first`: the first multiple of R at or
+    /// after it. An epoch that starts off the grid (a single seat's restart) ends on it.
+    pub fn end_of(self, first: u64) -> u64 {
+        first.div_ceil(self.r.max(1)).max(1).saturating_mul(self.r.max(1))
+    }
+}
+
+impl Windows {
+    /// The consensus epoch grid of `epoch_anchors`.
+    pub fn epoch_grid(&self) -> EpochGrid {
+        EpochGrid { r: self.epoch_anchors }
+    }
+}

@@ -28,7 +28,7 @@ mod module;
 mod rpc;
 mod storage;
 
-pub use constants::{ChainConstants, ConstantsError, Emission, Fees, Slashing, Windows};
+pub use constants::{ChainConstants, ConstantsError, Emission, EpochGrid, Fees, Slashing, Windows};
 pub use context::{Ack, AnchorCtx, GenesisCtx};
 pub use error::ModuleError;
 pub use events::{EventSink, ModuleEvent, RawEvent};

@@ -3,7 +3,8 @@
 
 use pc_codec::{Decode, Encode, Hash32, ShardId};
 use pc_runtime_api::{
-    EventSink, Evidence, EvidenceError, Fault, ModuleError, ModuleEvent, ModuleState, StorageMap, StorageRead, Validity,
+    EpochGrid, EventSink, Evidence, EvidenceError, Fault, ModuleError, ModuleEvent, ModuleState, StorageMap,
+    StorageRead, Validity,
 };
 
 /// A fault the chain knows, with the anchor that recorded it and the evidence that proved it.
@@ -61,8 +62,7 @@ impl Window {
         if f.epoch == 0 || f.epoch > self.anchor {
             return Err(EvidenceError::OutOfWindow(format!("epoch {} has not started", f.epoch)));
         }
-        let r = self.epoch_anchors.max(1);
-        let end = f.epoch.div_ceil(r).max(1).saturating_mul(r);
+        let end = EpochGrid { r: self.epoch_anchors }.end_of(f.epoch);
         if self.anchor > end.saturating_add(self.slash_window) {
             return Err(EvidenceError::OutOfWindow(format!("epoch {} ended at anchor {end}", f.epoch)));
         }
@@ -82,7 +82,10 @@ pub(crate) fn check(
     let evidence = Evidence::decode_call(bytes).map_err(|e| invalid(&e))?;
     let mut fault = evidence.fault().map_err(|e| invalid(&e))?;
     window.admits(&fault).map_err(|e| invalid(&e))?;
-    fault.epoch = grid_epoch(fault.epoch, window.epoch_anchors);
+    // Recorded under the grid epoch that holds the events' epoch (consensus.md §11): events
+    // name their epoch themselves, and without this a seat could sign throw-away pairs for
+    // every epoch number in the window and get a free record for each.
+    fault.epoch = EpochGrid { r: window.epoch_anchors }.start_of(fault.epoch);
     if FAULTS.contains(state, &fault.key())? {
         return Err(ModuleError::invalid("evidence.known", "this seat's fault in this epoch is already recorded"));
     }
@@ -102,16 +105,6 @@ pub(crate) fn validate(
     Ok(Validity { priority: u64::MAX, key: Some(fault.key()), ..Validity::default() })
 }
 
-/// The grid epoch (consensus.md §11) that holds an event's epoch. Faults are recorded under
-/// it: an event names its epoch itself, and without this a seat could sign throw-away pairs
-/// for every epoch number in the window and get a free record for each. A replica's epochs
-/// are on the grid already; a single seat's restart epochs fall into the grid epoch around
-/// them.
-pub(crate) fn grid_epoch(epoch: u64, epoch_anchors: u64) -> u64 {
-    let r = epoch_anchors.max(1);
-    (epoch.max(1) - 1) / r * r + 1
-}
-
 fn bip340(key: &[u8; 32], msg: &[u8; 32], sig: &[u8; 64]) -> bool {
     pc_crypto::Bip340::verify(&pc_crypto::XOnly(*key), msg, sig)
 }
@@ -120,7 +113,7 @@ fn bip340(key: &[u8; 32], msg: &[u8; 32], sig: &[u8; 64]) -> bool {
 /// fault are one call. A forgery keeps its own call id, so it never stands for a real proof.
 pub(crate) fn key(bytes: &[u8], keys: &[[u8; 32]], epoch_anchors: u64) -> Option<Hash32> {
     let mut fault = Evidence::decode_call(bytes).ok()?.verify(keys, bip340).ok()?;
-    fault.epoch = grid_epoch(fault.epoch, epoch_anchors);
+    fault.epoch = EpochGrid { r: epoch_anchors }.start_of(fault.epoch);
     Some(fault.key())
 }
 

@@ -15,6 +15,7 @@ use pc_codec::{Hash32, Identified};
 use pc_consensus::SignedEvent;
 use pc_metrics::Metrics;
 use pc_runtime_api::Call;
+pub use pc_runtime_api::EpochGrid;
 use pc_store::{Column, Durability, KvStore, Scan, WriteBatch};
 use std::sync::Arc;
 use std::time::Instant;
@@ -45,27 +46,6 @@ fn epoch_of_key(k: &[u8]) -> Option<u64> {
 
 fn order_key(epoch: u64, seq: u64) -> Vec<u8> {
     [&[ORDER][..], &epoch.to_be_bytes(), &seq.to_be_bytes()].concat()
-}
-
-/// The epoch grid (consensus.md §11): an epoch ends at every anchor whose index is a multiple
-/// of `r`, so every node derives the same boundaries from the chainspec alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EpochGrid {
-    /// R: anchors per epoch (at least 1).
-    pub r: u64,
-}
-
-impl EpochGrid {
-    /// The first anchor of the grid epoch that holds anchor `a` (a ≥ 1).
-    pub fn start_of(self, a: u64) -> u64 {
-        (a.max(1) - 1) / self.r.max(1) * self.r.max(1) + 1
-    }
-
-    /// The last anchor of the epoch that starts at `first`: the first multiple of R at or
-    /// after it. An epoch that starts off the grid (a single seat's restart) ends on it.
-    pub fn end_of(self, first: u64) -> u64 {
-        first.div_ceil(self.r.max(1)).max(1) * self.r.max(1)
-    }
 }
 
 /// One persisted event.

@@ -77,7 +77,7 @@ impl Producer {
             )));
         }
         let head = ctx.db.head()?.map_or(0, |h| h.anchor);
-        let grid = EpochGrid { r: c.windows.epoch_anchors };
+        let grid = c.windows.epoch_grid();
         let (log, records, first_anchor_index) = DagLog::open(ctx.db.kv().clone(), head, grid, true, ctx.dag_store())?;
         let engine = Self::engine(c.max_parents, first_anchor_index)?;
         ctx.metrics.consensus_epoch.set(i64::try_from(first_anchor_index).unwrap_or(i64::MAX));

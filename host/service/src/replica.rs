@@ -176,7 +176,7 @@ impl Replica {
             return Err(ServiceError::NoSeat(format!("this key is not the chain's seat {index} key")));
         }
         let head = ctx.db.head()?.map_or(0, |h| h.anchor);
-        let grid = EpochGrid { r: c.windows.epoch_anchors };
+        let grid = c.windows.epoch_grid();
         let (log, records, first) =
             DagLog::open(ctx.db.kv().clone(), head, grid, c.committee_size == 1, ctx.dag_store())?;
         let engine = Self::engine_for(&ctx, first)?;
