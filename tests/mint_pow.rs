@@ -6,7 +6,7 @@ use pc_chainspec::{ChainSpec, DEV_JSON};
 use pc_codec::{Encode, Hash32};
 use pc_integration_tests::{anchor_ctx, test_key};
 use pc_module_mint_pow::{MINTS, MintHeader, TARGET, TIP, base_reward, curve_total, retarget, tier_reward};
-use pc_module_utxo::{OUTPUTS, TOTALS};
+use pc_module_utxo::LedgerView;
 use pc_runtime::{AnchorInput, CallDropped, Runtime};
 use pc_runtime_api::Call;
 use pc_state::StateDb;
@@ -136,9 +136,11 @@ fn a_mined_output_matures_at_its_tier_and_then_spends() {
     let base = base_reward(constants.emission.initial_mint_reward, constants.emission.halving_mints, 1);
     assert_eq!(rec.reward, base / tiers.len() as u64, "tier 0 pays a third");
     let op = OutPoint { tx: id, index: 0 };
-    let utxo = chain.rt.with_view(&chain.db, "utxo", |v| OUTPUTS.get(v, &op).unwrap().unwrap()).unwrap();
+    let utxo =
+        chain.rt.with_view(&chain.db, "utxo", |v| LedgerView::open(v).unwrap().output(&op).unwrap().unwrap()).unwrap();
     assert_eq!((utxo.out.value, utxo.spendable_from), (rec.reward, rec.spendable_from));
-    let issued = chain.rt.with_view(&chain.db, "utxo", |v| TOTALS.get(v).unwrap().unwrap()).unwrap().issued;
+    let issued =
+        chain.rt.with_view(&chain.db, "utxo", |v| LedgerView::open(v).unwrap().totals().unwrap()).unwrap().issued;
     assert_eq!(issued, 100_000_000 + rec.reward);
 
     // The same tip again: stale. Bad target, bad proof, other chain, missing tier: each its code.
@@ -235,7 +237,8 @@ fn near_the_cap_a_mint_pays_what_is_left_and_minting_goes_on() {
         );
     }
     assert_eq!(rewards, vec![1_000_000_000, 500_000_000, 0]);
-    let issued = chain.rt.with_view(&chain.db, "utxo", |v| TOTALS.get(v).unwrap().unwrap()).unwrap().issued;
+    let issued =
+        chain.rt.with_view(&chain.db, "utxo", |v| LedgerView::open(v).unwrap().totals().unwrap()).unwrap().issued;
     assert_eq!(issued, cap);
     let tip = chain.rt.with_view(&chain.db, "mint-pow", |v| TIP.get(v).unwrap().unwrap()).unwrap();
     assert_eq!(tip.height, 3, "the tip advances even when nothing is paid");

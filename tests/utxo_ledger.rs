@@ -5,7 +5,7 @@
 
 use pc_codec::{Decode, Encode, Hash32};
 use pc_integration_tests::{anchor_ctx, test_key, utxo_spec};
-use pc_module_utxo::{OUTPUTS, TOTALS, Utxo, genesis_outpoint, issue_output};
+use pc_module_utxo::{Ledger, LedgerView, Utxo, genesis_outpoint};
 use pc_runtime::{AnchorInput, CallOutcome, Runtime};
 use pc_runtime_api::{
     AnchorCtx, Call, EventSink, Module, ModuleDescriptor, ModuleError, ModuleInit, ModuleState, register_module,
@@ -42,10 +42,9 @@ impl Module for Faucet {
         _e: &mut EventSink<'_>,
     ) -> Result<(), ModuleError> {
         let c = FaucetCall::decode(&mut &call[..]).map_err(|e| ModuleError::invalid("faucet.decode", e.to_string()))?;
-        let mut utxo = state.dependency_mut("utxo")?;
         let op = OutPoint { tx: Hash32([7; 32]), index: u32::try_from(ctx.index).unwrap() };
         let out = TxOut { value: c.value, predicate: Predicate::Key(XOnly(c.to)) };
-        issue_output(&mut utxo, op, out, ctx.index, c.mature_at, u64::MAX)
+        Ledger::open(state)?.issue(op, out, ctx.index, c.mature_at, u64::MAX)
     }
 }
 
@@ -98,19 +97,25 @@ impl Chain {
     }
 
     fn utxo(&self, op: &OutPoint) -> Option<Utxo> {
-        self.rt.with_view(&self.db, "utxo", |v| OUTPUTS.get(v, op).unwrap()).unwrap()
+        self.rt.with_view(&self.db, "utxo", |v| LedgerView::open(v).unwrap().output(op).unwrap()).unwrap()
     }
 
     fn unspent(&self) -> BTreeMap<OutPoint, u64> {
         self.rt
             .with_view(&self.db, "utxo", |v| {
-                OUTPUTS.iter(v, None, 1_000_000).unwrap().into_iter().map(|(k, u)| (k, u.out.value)).collect()
+                LedgerView::open(v)
+                    .unwrap()
+                    .outputs(None, 1_000_000)
+                    .unwrap()
+                    .into_iter()
+                    .map(|(k, u)| (k, u.out.value))
+                    .collect()
             })
             .unwrap()
     }
 
     fn totals(&self) -> pc_module_utxo::Totals {
-        self.rt.with_view(&self.db, "utxo", |v| TOTALS.get(v).unwrap().unwrap_or_default()).unwrap()
+        self.rt.with_view(&self.db, "utxo", |v| LedgerView::open(v).unwrap().totals().unwrap()).unwrap()
     }
 }
 

@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = reader.ids();
     let _ = reader.oldest_epoch();
     for seat in 0..4 {
-        let _ = reader.newest_on_disk(seat);
+        let _ = reader.newest_on_disk(|_, s, _| s == seat);
     }
     let head = u64::from(head);
     let grid = EpochGrid { r: u64::from(r) };

@@ -230,8 +230,9 @@ pub struct RunArgs {
     /// The seat key index in the signer's keystore.
     #[arg(long, default_value_t = 0)]
     pub seat_index: u32,
-    /// Validate as seat N with its well-known key (development and local chains without a
-    /// committee list; `phantom-node dev-seats` prints them).
+    /// Validate with well-known validator key N (development and local chains; `phantom-node
+    /// dev-seats` prints them). Keys 0..k are the genesis committee; a higher N is a key that
+    /// a committee provider may seat later: the node follows until then.
     #[arg(long, conflicts_with = "signer_socket")]
     pub seat: Option<u8>,
     /// Join the peer-to-peer network on this libp2p address (e.g. `/ip4/127.0.0.1/tcp/30333`).

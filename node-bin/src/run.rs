@@ -6,7 +6,6 @@ use crate::error::NodeError;
 use pc_mempool::{Mempool, MempoolConfig};
 use pc_net::{Multiaddr, Net, NetConfig};
 use pc_service::keys::{SeatSigner, committee_keys, dev_seat_key};
-use pc_service::producer::{Producer, ProducerConfig};
 use pc_service::replica::{Replica, ReplicaConfig};
 use pc_service::{NodeCtx, ServiceError};
 use std::net::SocketAddr;
@@ -19,33 +18,37 @@ use std::time::Duration;
 
 type Worker = JoinHandle<Result<(), ServiceError>>;
 
-/// The seat this node validates as, with its signer: from phantom-signer, a well-known key by
-/// `--seat`, or seat 0 of a single-seat development chain by default.
-fn seat(a: &RunArgs, ctx: &NodeCtx) -> Result<Option<(u8, SeatSigner)>, NodeError> {
+/// The key this node validates with: from phantom-signer, a well-known key by `--seat`, or
+/// seat 0 of a single-seat development chain by default. Which seat it holds is the current
+/// epoch's committee's business (the replica looks it up at every epoch).
+fn seat(a: &RunArgs, ctx: &NodeCtx) -> Result<Option<SeatSigner>, NodeError> {
     let spec = ctx.rt.spec();
     if let (Some(socket), Some(token)) = (&a.signer_socket, &a.signer_token_file) {
         let s = SeatSigner::remote(socket, token, a.seat_index)?;
         let key = s.public_key();
         tracing::info!(target: "pc::node", socket = %socket.display(), key = %hex::encode(key.0), "seat key from phantom-signer");
-        let index = if spec.constants.committee_size == 1 {
-            0
-        } else {
+        if ctx.rt.committee_provider().is_none() && spec.constants.committee_size > 1 {
             let keys = committee_keys(spec)?;
-            let i = keys.iter().position(|k| *k == key).ok_or_else(|| {
-                NodeError::Usage(format!(
+            if !keys.contains(&key) {
+                return Err(NodeError::Usage(format!(
                     "the signer's seat key {} is not in this chain's committee",
                     hex::encode(key.0)
-                ))
-            })?;
-            u8::try_from(i).map_err(|_| NodeError::Usage("seat index out of range".into()))?
-        };
-        return Ok(Some((index, s)));
+                )));
+            }
+        }
+        return Ok(Some(s));
     }
     if let Some(n) = a.seat {
-        return Ok(Some((n, SeatSigner::Local(dev_seat_key(spec, n)?))));
+        if n >= spec.constants.committee_size && ctx.rt.committee_provider().is_none() {
+            return Err(NodeError::Usage(format!(
+                "seat {n} does not exist: the chain has {} seats and no committee provider that could seat key {n}",
+                spec.constants.committee_size
+            )));
+        }
+        return Ok(Some(SeatSigner::Local(dev_seat_key(spec, n)?)));
     }
     if spec.constants.committee_size == 1 {
-        return Ok(dev_seat_key(spec, 0).ok().map(|k| (0, SeatSigner::Local(k))));
+        return Ok(dev_seat_key(spec, 0).ok().map(SeatSigner::Local));
     }
     Ok(None)
 }
@@ -110,7 +113,7 @@ fn start_replica(
     tracing::info!(target: "pc::net", peer_id = %net.peer_id, "network identity");
     let seat = seat(a, ctx)?;
     match &seat {
-        Some((i, _)) => tracing::info!(target: "pc::node", seat = i, "validating"),
+        Some(s) => tracing::info!(target: "pc::node", key = %hex::encode(s.public_key().0), "validating"),
         None => tracing::info!(target: "pc::node", "full node: following finality without a seat"),
     }
     let rcfg = ReplicaConfig {
@@ -118,9 +121,8 @@ fn start_replica(
         max_payload_bytes: 4 << 20,
         halt_evidence: Some(base.join("halt-evidence.scale")),
     };
-    let replica = Replica::start(ctx.clone(), net, seat, rcfg)?;
-    let stop = stop.clone();
-    Ok(std::thread::spawn(move || replica.run(rx, stop)))
+    let replica = Replica::start(ctx.clone(), Some(net), seat, rcfg)?;
+    Ok(replica.spawn(Some(rx), stop.clone()))
 }
 
 pub fn run(a: RunArgs) -> Result<(), NodeError> {
@@ -152,14 +154,15 @@ pub fn run(a: RunArgs) -> Result<(), NodeError> {
         Some(start_replica(&a, &ctx, &base, &tokio, &stop)?)
     } else {
         match seat(&a, &ctx)? {
-            Some((_, signer)) => {
-                let cfg = ProducerConfig {
+            Some(signer) => {
+                let cfg = ReplicaConfig {
                     interval: Duration::from_millis(a.event_interval_ms.max(1)),
-                    ..Default::default()
+                    max_payload_bytes: 4 << 20,
+                    halt_evidence: None,
                 };
-                let p = Producer::start(ctx.clone(), signer, cfg)?;
-                tracing::info!(target: "pc::node", interval_ms = a.event_interval_ms, "validating as seat 0");
-                Some(p.spawn(stop.clone()))
+                let r = Replica::start(ctx.clone(), None, Some(signer), cfg)?;
+                tracing::info!(target: "pc::node", interval_ms = a.event_interval_ms, "validating alone (one seat, no network)");
+                Some(r.spawn(None, stop.clone()))
             }
             None => {
                 tracing::warn!(target: "pc::node", "no seat on this chain from this node and no network: nothing to follow");

@@ -47,7 +47,7 @@ fn event(epoch: u64, creator: u8, seq: u64, payload: &[Call]) -> Event {
         parents: vec![],
         lamport: seq,
         frame: 1,
-        payload_root: pc_service::producer::payload_root(payload),
+        payload_root: pc_service::replica::payload_root(payload),
         payload_len: payload.iter().map(|c| c.encoded_size() as u32).sum(),
     }
 }
@@ -101,7 +101,7 @@ fn made() -> BTreeMap<(&'static str, String), Vec<u8>> {
             Request::Events { epoch: 1, ids: vec![ev.event.id()], heads: vec![0, 3, 2, 1], cheaters: 0 }.encode(),
         ),
         ("request-sync", Request::Sync { epoch: 1, heads: vec![5, 5, 4, 6] }.encode()),
-        ("request-seathead", Request::SeatHead { seat: 2 }.encode()),
+        ("request-seathead", Request::SeatHead { key: [2; 32] }.encode()),
         ("request-txs", Request::Txs { ids: vec![call.id()] }.encode()),
         (
             "response-events",

@@ -87,7 +87,7 @@ async fn a_hostile_peer_is_blocked_while_the_honest_validators_keep_finalizing()
     let key = identity::Keypair::generate_ed25519();
     let me = key.public().to_peer_id();
     let topic = gossipsub::IdentTopic::new(format!("/pc/{network}/shard/0/inventory"));
-    let protocol = StreamProtocol::try_from_owned(format!("/pc/{network}/sync/2")).unwrap();
+    let protocol = StreamProtocol::try_from_owned(format!("/pc/{network}/sync/3")).unwrap();
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
         .with_tokio()
         .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)

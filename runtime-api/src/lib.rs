@@ -9,6 +9,8 @@
 //!   [`StorageMap`]), plus read access to modules it declared in `depends_on`;
 //! - typed events ([`ModuleEvent`]) emitted through an [`EventSink`], indexed by
 //!   (anchor, index) and tagged with their module;
+//! - the committee of any epoch the host keeps ([`ModuleView::committee`]), which at most one
+//!   module, the committee provider, chooses ([`Module::next_committee`]);
 //! - the [`AnchorCtx`] of the anchor being applied: DAG-logical facts only. No wall clock is
 //!   reachable from a module: nothing here carries or returns one.
 //!
@@ -19,6 +21,7 @@
 #[doc = include_str!("../../docs/RUST_ERROR_POLICY.md")]
 pub mod error_policy {}
 
+mod committee;
 mod constants;
 mod context;
 mod error;
@@ -28,6 +31,9 @@ mod module;
 mod rpc;
 mod storage;
 
+pub use committee::{
+    COMMITTEE_TARGET, COMMITTEES, Committee, CommitteeChanged, CommitteeRefused, CommitteeSeat, MAX_SEAT_META,
+};
 pub use constants::{ChainConstants, ConstantsError, Emission, EpochGrid, Fees, Slashing, Windows};
 pub use context::{Ack, AnchorCtx, GenesisCtx};
 pub use error::ModuleError;

@@ -239,6 +239,27 @@ pub trait Module: Send + Sync + 'static {
         false
     }
 
+    /// Whether this module chooses the committee (the committee-vrf module does). At most one
+    /// enabled module may; the host checks it at start, like dependencies.
+    fn provides_committee(&self) -> bool {
+        false
+    }
+
+    /// The committee of the epoch after the one `ctx` ends, asked by the host at the epoch's
+    /// last anchor, after `on_anchor_end`, in the same commit: exactly `committee_size` seats
+    /// with distinct valid keys. `Ok(None)` keeps the current committee (too few candidates).
+    /// The current committee is `state.view().committee(ctx.index, ...)`. An answer that breaks
+    /// the rules keeps the committee too (a `CommitteeRefused` event says why); `Invalid`
+    /// rolls back this hook's writes and keeps it; `Fatal` or `Storage` halts the anchor.
+    fn next_committee(
+        &self,
+        _ctx: &AnchorCtx,
+        _state: &mut ModuleState<'_>,
+        _events: &mut EventSink<'_>,
+    ) -> Result<Option<Vec<crate::CommitteeSeat>>, ModuleError> {
+        Ok(None)
+    }
+
     /// A fault the host verified (signatures against the committee) and sees for the first
     /// time on this chain, in the anchor's order. An `Invalid` error rolls back this module's
     /// writes and events; the host still records the fault, with `received: false`. `Fatal`

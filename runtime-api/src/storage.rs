@@ -96,6 +96,7 @@ fn check_dep(own: &'static str, deps: &[&'static str], wanted: &str) -> Result<&
 }
 
 /// A read-only view of one module's namespace (validation, RPC, reading a dependency).
+#[derive(Clone, Copy)]
 pub struct ModuleView<'a> {
     ns: &'static str,
     deps: &'static [&'static str],
@@ -121,6 +122,14 @@ impl<'a> ModuleView<'a> {
     /// such as maturity count from it, so no module needs to store the anchor index itself.
     pub fn next_anchor(&self) -> u64 {
         self.next_anchor
+    }
+
+    /// The committee of the grid epoch that holds anchor `anchor` (docs/runtime-api.md §13),
+    /// if the host still keeps it: committees stay while their offences can be proven.
+    pub fn committee(&self, anchor: u64, epoch_anchors: u64) -> Result<Option<crate::Committee>, ModuleError> {
+        let epoch = crate::EpochGrid { r: epoch_anchors }.start_of(anchor);
+        let host = ModuleView { ns: crate::COMMITTEE_TARGET, deps: &[], backend: self.backend, next_anchor: 0 };
+        crate::COMMITTEES.get(&host, &epoch.to_be_bytes())
     }
 
     /// A view of a declared dependency's namespace.

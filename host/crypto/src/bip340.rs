@@ -26,6 +26,11 @@ impl XOnly {
     pub fn of(kp: &Keypair) -> Self {
         XOnly(kp.x_only_public_key().0.to_byte_array())
     }
+
+    /// Whether the bytes are an x-only point on the curve (a key that can verify anything).
+    pub fn is_valid(&self) -> bool {
+        XOnlyPublicKey::from_byte_array(self.0).is_ok()
+    }
 }
 
 /// A key could not be made.

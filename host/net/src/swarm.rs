@@ -55,7 +55,7 @@ impl Net {
     pub fn start(cfg: NetConfig, events: SyncSender<NetEvent>) -> Result<Net, NetError> {
         let keypair = identity::Keypair::ed25519_from_bytes(cfg.secret).map_err(setup)?;
         let topic = gossipsub::IdentTopic::new(format!("/pc/{}/shard/0/inventory", cfg.network));
-        let protocol = StreamProtocol::try_from_owned(format!("/pc/{}/sync/2", cfg.network)).map_err(setup)?;
+        let protocol = StreamProtocol::try_from_owned(format!("/pc/{}/sync/3", cfg.network)).map_err(setup)?;
         let mut swarm = SwarmBuilder::with_existing_identity(keypair)
             .with_tokio()
             .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)

@@ -66,12 +66,14 @@ pub enum Request {
         /// The requester's heads.
         heads: Vec<u64>,
     },
-    /// The newest events of `seat` the responder holds (one per branch), answered with
-    /// [`Response::SeatHead`]: a validator that starts without its own recent events learns
-    /// where its chain stands before it signs again (consensus.md §10).
+    /// The newest events signed by `key` that the responder holds (one per branch), from the
+    /// latest epoch where it holds any, answered with [`Response::SeatHead`]: a validator that
+    /// starts (or is seated again) without its own recent events learns where its chain stands
+    /// before it signs (consensus.md §10). Asked by key, not by seat, because the committee
+    /// changes between epochs (§14).
     SeatHead {
-        /// The seat.
-        seat: u8,
+        /// The validator's seat key (BIP-340 x-only).
+        key: [u8; 32],
     },
     /// These pending transactions.
     Txs {

@@ -19,6 +19,9 @@ pub enum RuntimeError {
     /// More than one enabled module declares itself the evidence receiver.
     #[error("modules {0:?} each declare themselves the evidence receiver; enable at most one")]
     EvidenceReceivers(Vec<&'static str>),
+    /// More than one enabled module declares itself the committee provider.
+    #[error("modules {0:?} each declare themselves the committee provider; enable at most one")]
+    CommitteeProviders(Vec<&'static str>),
     /// Two linked crates register the same module name.
     #[error("module `{0}` is registered twice")]
     DuplicateModule(&'static str),

@@ -105,6 +105,12 @@ pub(crate) fn validate(
     Ok(Validity { priority: u64::MAX, key: Some(fault.key()), ..Validity::default() })
 }
 
+/// The grid epoch whose committee checks the evidence in `bytes`, if it decodes.
+pub(crate) fn grid_epoch(bytes: &[u8], epoch_anchors: u64) -> Option<u64> {
+    let fault = Evidence::decode_call(bytes).ok()?.fault().ok()?;
+    Some(EpochGrid { r: epoch_anchors }.start_of(fault.epoch))
+}
+
 fn bip340(key: &[u8; 32], msg: &[u8; 32], sig: &[u8; 64]) -> bool {
     pc_crypto::Bip340::verify(&pc_crypto::XOnly(*key), msg, sig)
 }

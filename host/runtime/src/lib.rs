@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 mod backend;
+mod committee;
 mod error;
 mod evidence;
 mod records;

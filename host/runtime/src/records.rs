@@ -145,4 +145,6 @@ pub struct AnchorOutcome {
     /// (tag, key of the applied call that consumed it): what the mempool must drop pending
     /// calls for (see `pc_runtime_api::Prechecked::consuming`). Empty on the sequential path.
     pub consumed: Vec<(Hash32, Hash32)>,
+    /// The committee of the next epoch, stored by this anchor if it ended its epoch.
+    pub committee: Option<pc_runtime_api::Committee>,
 }

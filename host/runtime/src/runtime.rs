@@ -2,6 +2,7 @@
 
 use crate::RuntimeError;
 use crate::backend::{CommittedBackend, TxnBackend};
+use crate::committee;
 use crate::evidence::{self, KnownFault, Window};
 use crate::records::{
     AnchorInput, AnchorOutcome, AnchorRecord, CallDropped, CallOutcome, CallRecord, EventRecord, SYSTEM_EVENTS,
@@ -11,8 +12,8 @@ use crate::registry::{ModuleInfo, catalogue, check_dependencies};
 use pc_chainspec::ChainSpec;
 use pc_codec::{ConsensusTime, Domain, Encode, Hash32, Identified};
 use pc_runtime_api::{
-    AnchorCtx, Call, EVIDENCE_TARGET, EventSink, GenesisCtx, Module, ModuleDescriptor, ModuleError, ModuleInit,
-    ModuleState, ModuleView, Prechecked, RawEvent, RpcMethod, Validity,
+    AnchorCtx, COMMITTEE_TARGET, COMMITTEES, Call, Committee, EVIDENCE_TARGET, EventSink, GenesisCtx, Module,
+    ModuleDescriptor, ModuleError, ModuleInit, ModuleState, ModuleView, Prechecked, RawEvent, RpcMethod, Validity,
 };
 use pc_state::{Head, StateDb, StateTxn};
 use pc_store::Column;
@@ -33,12 +34,20 @@ pub struct Runtime {
     spec: ChainSpec,
     genesis_hash: Hash32,
     modules: Vec<Loaded>,
-    /// The seat keys evidence is checked against: the genesis committee, the only one until a
-    /// committee provider exists (then the committee of the offence's epoch, from state).
-    seat_keys: Vec<[u8; 32]>,
+    /// The chainspec's committee: the first epoch's.
+    genesis_keys: Vec<[u8; 32]>,
     /// The module that takes evidence, by position in `modules`.
     receiver: Option<usize>,
+    /// The module that chooses committees, by position in `modules`.
+    provider: Option<usize>,
+    /// The seat keys of the committees in the state, by epoch: what [`call_key`](Self::call_key)
+    /// checks evidence against without a state read. Filled from the state at start and by
+    /// every commit that stores a committee.
+    committees: std::sync::RwLock<std::collections::BTreeMap<u64, Vec<[u8; 32]>>>,
 }
+
+/// Committees [`Runtime::call_key`] keeps in memory.
+const COMMITTEES_CACHED: usize = 64;
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -61,6 +70,8 @@ pub struct ExecutedAnchor<'db> {
     applied: Vec<Hash32>,
     dropped_calls: Vec<(Hash32, Hash32)>,
     consumed: Vec<(Hash32, Hash32)>,
+    /// The next epoch's committee, and the epochs whose committees were dropped.
+    committee: Option<(Committee, Vec<u64>)>,
 }
 
 impl std::fmt::Debug for ExecutedAnchor<'_> {
@@ -103,16 +114,85 @@ impl Runtime {
         if receivers.len() > 1 {
             return Err(RuntimeError::EvidenceReceivers(receivers.iter().map(|i| modules[*i].desc.name).collect()));
         }
+        let providers: Vec<usize> = (0..modules.len()).filter(|i| modules[*i].module.provides_committee()).collect();
+        if providers.len() > 1 {
+            return Err(RuntimeError::CommitteeProviders(providers.iter().map(|i| modules[*i].desc.name).collect()));
+        }
         // A live chain must list its keys; one that does not (build-spec on an unfinished
         // spec) gets no keys here, so all evidence is refused rather than the tool failing.
-        let seat_keys = match spec.seat_keys() {
+        let genesis_keys = match spec.seat_keys() {
             Ok(ks) => ks.into_iter().map(|k| k.0).collect(),
             Err(e) => {
                 tracing::warn!(target: "pc::runtime", %e, "no committee keys: every evidence call will be refused");
                 Vec::new()
             }
         };
-        Ok(Self { spec, genesis_hash, modules, seat_keys, receiver: receivers.first().copied() })
+        Ok(Self {
+            spec,
+            genesis_hash,
+            modules,
+            genesis_keys,
+            receiver: receivers.first().copied(),
+            provider: providers.first().copied(),
+            committees: Default::default(),
+        })
+    }
+
+    /// The module that chooses committees, if one is enabled.
+    pub fn committee_provider(&self) -> Option<&'static str> {
+        self.provider.map(|i| self.modules[i].desc.name)
+    }
+
+    /// The committee of the grid epoch that holds anchor `anchor`, as the committed state
+    /// holds it (`None`: pruned, or not decided yet).
+    pub fn committee(&self, db: &StateDb, anchor: u64) -> Result<Option<Committee>, RuntimeError> {
+        let backend = CommittedBackend::new(db);
+        let view = ModuleView::new(COMMITTEE_TARGET, &[], &backend, 0);
+        let epoch = self.spec.constants.windows.epoch_grid().start_of(anchor);
+        let c = committee::stored(&view, epoch).map_err(|source| RuntimeError::Hook {
+            module: COMMITTEE_TARGET,
+            phase: "read",
+            anchor,
+            source,
+        })?;
+        if let Some(c) = &c {
+            self.cache_committee(c);
+        }
+        Ok(c)
+    }
+
+    fn cache_committee(&self, c: &Committee) {
+        if let Ok(mut cache) = self.committees.write() {
+            cache.insert(c.epoch, c.keys());
+            while cache.len() > COMMITTEES_CACHED {
+                cache.pop_first();
+            }
+        }
+    }
+
+    /// Loads every stored committee into the cache [`call_key`](Self::call_key) uses.
+    fn load_committees(&self, db: &StateDb) -> Result<(), RuntimeError> {
+        let backend = CommittedBackend::new(db);
+        let view = ModuleView::new(COMMITTEE_TARGET, &[], &backend, 0);
+        let all = COMMITTEES.iter(&view, None, usize::MAX).map_err(|source| RuntimeError::Hook {
+            module: COMMITTEE_TARGET,
+            phase: "read",
+            anchor: 0,
+            source,
+        })?;
+        for (_, c) in all {
+            self.cache_committee(&c);
+        }
+        Ok(())
+    }
+
+    /// The seat keys of the committee that checks the evidence in `data` (read from `state`).
+    fn evidence_keys(&self, data: &[u8], state: &dyn pc_runtime_api::StateRead) -> Result<Vec<[u8; 32]>, ModuleError> {
+        let Some(epoch) = evidence::grid_epoch(data, self.spec.constants.windows.epoch_anchors) else {
+            return Ok(Vec::new()); // refused by the checks, with their code
+        };
+        let view = ModuleView::new(COMMITTEE_TARGET, &[], state, 0);
+        Ok(committee::stored(&view, epoch)?.map(|c| c.keys()).unwrap_or_default())
     }
 
     /// The module that takes evidence, if one is enabled.
@@ -165,6 +245,7 @@ impl Runtime {
             if found != self.genesis_hash {
                 return Err(RuntimeError::GenesisMismatch { expected: self.genesis_hash, found });
             }
+            self.load_committees(db)?;
             return Ok(head);
         }
         let gctx = GenesisCtx {
@@ -182,8 +263,14 @@ impl Runtime {
                 .genesis(&gctx, &mut state, &mut EventSink::new(m.desc.name, &mut raw))
                 .map_err(|source| RuntimeError::Hook { module: m.desc.name, phase: "genesis", anchor: 0, source })?;
         }
+        {
+            let mut backend = TxnBackend(&mut txn);
+            let mut state = ModuleState::new(COMMITTEE_TARGET, &[], &mut backend, 0);
+            committee::genesis(&mut state, &self.genesis_keys);
+        }
         let (record, _) = self.commit(db, txn, &ctx, raw, &[], 0, 0, true)?;
         tracing::info!(target: "pc::runtime", genesis = %self.genesis_hash, state_root = %record.state_root, "genesis committed");
+        self.load_committees(db)?;
         Ok(pc_state::Head { anchor: 0, anchor_id: record.anchor_id, state_root: record.state_root })
     }
 
@@ -276,6 +363,12 @@ impl Runtime {
             index.push((key, CallRecord { anchor: ctx.index, position, outcome, call: call.clone() }));
         }
         self.run_phase(&mut txn, ctx, &mut raw, "on_anchor_end", |m, c, s, e| m.on_anchor_end(c, s, e))?;
+        let grid = self.spec.constants.windows.epoch_grid();
+        let committee = if ctx.index > 0 && grid.end_of(grid.start_of(ctx.index)) == ctx.index {
+            Some(self.close_epoch(&mut txn, ctx, &mut raw)?)
+        } else {
+            None
+        };
         Ok(ExecutedAnchor {
             ctx: ctx.clone(),
             txn,
@@ -287,6 +380,62 @@ impl Runtime {
             applied,
             dropped_calls,
             consumed,
+            committee,
+        })
+    }
+
+    /// At the last anchor of an epoch: the provider's committee for the next one, checked and
+    /// stored (docs/runtime-api.md §13). The provider's writes roll back if it fails.
+    fn close_epoch(
+        &self,
+        txn: &mut StateTxn<'_>,
+        ctx: &AnchorCtx,
+        raw: &mut Vec<RawEvent>,
+    ) -> Result<(Committee, Vec<u64>), RuntimeError> {
+        let mut proposed = None;
+        if let Some(m) = self.provider.map(|i| &self.modules[i]) {
+            let mark = raw.len();
+            txn.checkpoint();
+            let mut backend = TxnBackend(&mut *txn);
+            let mut state = ModuleState::new(m.desc.name, m.desc.depends_on, &mut backend, ctx.index);
+            match m.module.next_committee(ctx, &mut state, &mut EventSink::new(m.desc.name, raw)) {
+                Ok(p) => {
+                    txn.release();
+                    proposed = p;
+                }
+                Err(e @ (ModuleError::Fatal(_) | ModuleError::Storage(_))) => {
+                    return Err(RuntimeError::Hook {
+                        module: m.desc.name,
+                        phase: "next_committee",
+                        anchor: ctx.index,
+                        source: e,
+                    });
+                }
+                Err(e) => {
+                    txn.rollback();
+                    raw.truncate(mark);
+                    tracing::warn!(target: "pc::runtime", module = m.desc.name, %e, "the committee provider failed; the committee stays");
+                }
+            }
+        }
+        let c = &self.spec.constants;
+        let mut backend = TxnBackend(&mut *txn);
+        let mut state = ModuleState::new(COMMITTEE_TARGET, &[], &mut backend, ctx.index);
+        let mut events = EventSink::new(COMMITTEE_TARGET, raw);
+        committee::close_epoch(
+            &mut state,
+            &mut events,
+            ctx.index,
+            c.windows.epoch_grid(),
+            c.windows.slash_window,
+            c.committee_size,
+            proposed,
+        )
+        .map_err(|source| RuntimeError::Hook {
+            module: COMMITTEE_TARGET,
+            phase: "close_epoch",
+            anchor: ctx.index,
+            source,
         })
     }
 
@@ -294,6 +443,14 @@ impl Runtime {
     /// commits the anchor atomically.
     pub fn commit_anchor(&self, db: &StateDb, e: ExecutedAnchor<'_>) -> Result<AnchorOutcome, RuntimeError> {
         let (record, events) = self.commit(db, e.txn, &e.ctx, e.raw, &e.index, e.calls, e.dropped, false)?;
+        if let Some((c, pruned)) = &e.committee {
+            self.cache_committee(c);
+            if let Ok(mut cache) = self.committees.write() {
+                for epoch in pruned {
+                    cache.remove(epoch);
+                }
+            }
+        }
         Ok(AnchorOutcome {
             record,
             events,
@@ -301,6 +458,7 @@ impl Runtime {
             applied: e.applied,
             dropped: e.dropped_calls,
             consumed: e.consumed,
+            committee: e.committee.map(|(c, _)| c),
         })
     }
 
@@ -376,10 +534,11 @@ impl Runtime {
         raw: &mut Vec<RawEvent>,
     ) -> Result<(), ModuleError> {
         let window = self.window(ctx.shard, ctx.index);
+        let keys = self.evidence_keys(data, &TxnBackend(&mut *txn))?;
         let (evidence, fault) = {
             let mut backend = TxnBackend(&mut *txn);
             let state = ModuleState::new(EVIDENCE_TARGET, &[], &mut backend, ctx.index);
-            evidence::check(data, &self.seat_keys, &window, &state)?
+            evidence::check(data, &keys, &window, &state)?
         };
         // The receiver's part rolls back alone: a receiver that refuses the fault does not
         // make the chain forget it.
@@ -476,7 +635,10 @@ impl Runtime {
     pub fn call_key(&self, call: &Call) -> Hash32 {
         if call.module == EVIDENCE_TARGET {
             let r = self.spec.constants.windows.epoch_anchors;
-            return evidence::key(&call.data, &self.seat_keys, r).unwrap_or_else(|| call.id());
+            let keys = evidence::grid_epoch(&call.data, r)
+                .and_then(|e| self.committees.read().ok().and_then(|c| c.get(&e).cloned()))
+                .unwrap_or_default();
+            return evidence::key(&call.data, &keys, r).unwrap_or_else(|| call.id());
         }
         self.find(&call.module).and_then(|m| m.module.call_key(&call.data)).unwrap_or_else(|| call.id())
     }
@@ -497,8 +659,9 @@ impl Runtime {
         if call.module == EVIDENCE_TARGET {
             let window = self.window(0, next);
             let backend = CommittedBackend::new(db);
+            let keys = self.evidence_keys(&call.data, &backend).map_err(RuntimeError::InvalidCall)?;
             let view = ModuleView::new(EVIDENCE_TARGET, &[], &backend, next);
-            return evidence::validate(&call.data, &self.seat_keys, &window, &view).map_err(RuntimeError::InvalidCall);
+            return evidence::validate(&call.data, &keys, &window, &view).map_err(RuntimeError::InvalidCall);
         }
         let m = self.find(&call.module).ok_or_else(|| RuntimeError::UnknownModule(call.module.clone()))?;
         let backend = CommittedBackend::new(db);

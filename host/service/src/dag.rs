@@ -112,9 +112,13 @@ impl DagStore {
         self.ids_under(&[&[ORDER][..], &epoch.to_be_bytes()].concat())
     }
 
-    /// The ids of `seat`'s newest events in the latest ended epoch on disk where it has any,
-    /// with that epoch.
-    pub fn newest_on_disk(&self, seat: u8) -> Result<Option<(u64, Vec<Hash32>)>, ServiceError> {
+    /// The ids of a validator's newest events in the latest ended epoch on disk where it has
+    /// any, with that epoch: `is_own(epoch, seat, ids)` says whether a seat's newest events in
+    /// an epoch are the validator's (seats move between epochs as the committee changes).
+    pub fn newest_on_disk(
+        &self,
+        is_own: impl Fn(u64, u8, &[Hash32]) -> bool,
+    ) -> Result<Option<(u64, Vec<Hash32>)>, ServiceError> {
         let mut found = None;
         let mut bad = false;
         self.kv.scan(Column::Dag, &[NEWEST], &[NEWEST], &mut |k, v| match (
@@ -122,7 +126,10 @@ impl DagStore {
             pc_codec::decode_canonical::<Vec<Vec<Hash32>>>(v, MAX_RECORD),
         ) {
             (Some(e), Ok(per_seat)) => {
-                if let Some(ids) = per_seat.get(usize::from(seat)).filter(|ids| !ids.is_empty()) {
+                let own = per_seat.iter().enumerate().find(|(seat, ids)| {
+                    !ids.is_empty() && u8::try_from(*seat).is_ok_and(|seat| is_own(e, seat, ids.as_slice()))
+                });
+                if let Some((_, ids)) = own {
                     found = Some((e, ids.clone()));
                 }
                 Scan::Continue
@@ -483,11 +490,11 @@ mod tests {
         let store = DagStore::new(kv.clone(), CacheCaps { headers: 0, payloads: 0 }, Arc::new(Metrics::new()));
         assert_eq!(store.ids_of(1).unwrap().len(), 2);
         let (mut log, _, _) = open(&kv, 10);
-        assert_eq!(store.newest_on_disk(0).unwrap(), Some((1, vec![record(1, 2).event.event.id()])));
-        assert_eq!(store.newest_on_disk(1).unwrap(), None);
+        assert_eq!(store.newest_on_disk(|_, s, _| s == 0).unwrap(), Some((1, vec![record(1, 2).event.event.id()])));
+        assert_eq!(store.newest_on_disk(|_, s, _| s == 1).unwrap(), None);
         log.switch(21, 11, vec![vec![]]).unwrap();
         assert!(store.ids_of(1).unwrap().is_empty());
-        assert_eq!(store.newest_on_disk(0).unwrap(), None, "the summary goes with its epoch");
+        assert_eq!(store.newest_on_disk(|_, s, _| s == 0).unwrap(), None, "the summary goes with its epoch");
         assert!(store.header(&record(1, 1).event.event.id()).unwrap().is_none());
         assert_eq!(store.ids_of(11).unwrap().len(), 1);
     }

@@ -6,24 +6,21 @@ use pc_codec::{Domain, Hash32, Identified};
 use pc_consensus::{Event, SignatureVerifier};
 use pc_crypto::{Bip340, Keypair, XOnly, keypair_from_seed, sign_prehashed};
 
-/// The well-known seat key of `seat` on a development or local chain. Public by design: such
+/// Well-known validator key `seat` on a development or local chain. Public by design: such
 /// chains run on one machine; real seat keys come from phantom-signer and are listed in the
-/// chainspec's `committee`. Where a committee is listed, seat N's well-known key is usable only
-/// if the list names it (a test network may mix signer-held and well-known seats).
+/// chainspec's `committee`. Keys below the committee size are the genesis committee's (where a
+/// committee is listed, seat N's well-known key is usable only if the list names it: a test
+/// network may mix signer-held and well-known seats); higher ones are candidates that a
+/// committee provider may seat later.
 pub fn dev_seat_key(spec: &ChainSpec, seat: u8) -> Result<Keypair, ServiceError> {
     if spec.chain_type == ChainType::Live {
         return Err(ServiceError::NoSeat(format!("chain `{}` is live: it has no well-known seat keys", spec.id)));
     }
-    if seat >= spec.constants.committee_size {
-        return Err(ServiceError::NoSeat(format!(
-            "seat {seat} does not exist: the chain has {} seats",
-            spec.constants.committee_size
-        )));
-    }
     let secret =
         spec.dev_seat_secret(seat).ok_or_else(|| ServiceError::NoSeat(format!("seat {seat} has no well-known key")))?;
     let kp = keypair_from_seed(secret).map_err(|e| ServiceError::NoSeat(e.to_string()))?;
-    if let Some(listed) = spec.committee.get(usize::from(seat))
+    if seat < spec.constants.committee_size
+        && let Some(listed) = spec.committee.get(usize::from(seat))
         && *listed != hex::encode(XOnly::of(&kp).0)
     {
         return Err(ServiceError::NoSeat(format!(
@@ -111,6 +108,22 @@ pub fn committee_keys(spec: &ChainSpec) -> Result<Vec<XOnly>, ServiceError> {
 /// Verifies event signatures against the committee's seat keys.
 #[derive(Debug, Clone)]
 pub struct SeatKeys(pub Vec<XOnly>);
+
+impl SeatKeys {
+    /// The committee of the grid epoch that holds anchor `first`, from the committed state
+    /// (docs/runtime-api.md §13): an epoch's engine checks its events against these keys.
+    pub fn of_epoch(ctx: &crate::NodeCtx, first: u64) -> Result<SeatKeys, ServiceError> {
+        let c = ctx.rt.committee(&ctx.db, first)?.ok_or_else(|| {
+            ServiceError::Consensus(format!("the state holds no committee for the epoch of anchor {first}"))
+        })?;
+        Ok(SeatKeys(c.seats.iter().map(|s| XOnly(s.key)).collect()))
+    }
+
+    /// The seat `key` holds in this committee, if any.
+    pub fn seat_of(&self, key: &XOnly) -> Option<u8> {
+        self.0.iter().position(|k| k == key).and_then(|i| u8::try_from(i).ok())
+    }
+}
 
 impl SignatureVerifier for SeatKeys {
     fn verify(&self, creator: u8, id: &Hash32, sig: &[u8; 64]) -> bool {

@@ -1,15 +1,14 @@
 //! The node service: what turns a runtime and a database into a running chain.
 //!
-//! - [`producer`]: the single-seat validator (k = 1, the bootstrap committee). It batches
-//!   mempool calls into event payloads, signs events with the seat key, feeds them to the
-//!   consensus engine and applies every finalized anchor through the hook chain in one atomic
-//!   commit. Events and payloads are persisted before insertion, so after a crash the engine is
-//!   rebuilt by replay and resumes at the last committed anchor.
+//! - [`replica`]: the one node driver. A validator batches mempool calls into event payloads,
+//!   signs events with its seat key, feeds them to the consensus engine and applies every
+//!   finalized anchor through the hook chain in one atomic commit; a full node follows
+//!   finality without a seat. It runs over [`pc_net`] (libp2p), or alone for a single-seat
+//!   development chain. At every epoch end it switches to the committee the chain state
+//!   holds. Events and payloads are persisted before insertion, so after a crash the engine
+//!   is rebuilt by replay and resumes at the last committed anchor.
 //! - [`rpc`]: the JSON-RPC server (jsonrpsee, HTTP and WebSocket on one port): the chain and
 //!   transaction methods plus every enabled module's own methods.
-//!
-//! - [`replica`]: the networked participant over [`pc_net`] (libp2p): a validator of one seat
-//!   of a multi-seat committee, or a full node that follows finality without a seat.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -18,7 +17,6 @@ mod cache;
 pub mod dag;
 mod error;
 pub mod keys;
-pub mod producer;
 pub mod replica;
 pub mod rpc;
 

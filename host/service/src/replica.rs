@@ -1,4 +1,5 @@
-//! A networked consensus participant: a validator of one seat, or a full node without one.
+//! The node driver: a validator of one seat, or a full node without one, networked or (a
+//! single-seat development chain) alone.
 //!
 //! It keeps the engine fed from the network with the fetch rules of docs/spec/consensus.md §3
 //! (pull with ancestry; retry by timer, never by duplicate; anti-entropy by heads), persists
@@ -9,10 +10,10 @@
 
 use crate::dag::{DagLog, DagRecord, EpochGrid};
 use crate::keys::{SeatKeys, SeatSigner};
-use crate::producer::payload_root;
 use crate::{NodeCtx, ServiceError};
-use pc_codec::{Encode, Hash32, Identified};
+use pc_codec::{Encode, Hash32, Identified, merkle};
 use pc_consensus::{AnchorBatch, Config, Engine, Fetch, InsertError, Output, SignedEvent};
+use pc_crypto::XOnly;
 use pc_net::{Announce, Command, EventWithPayload, Net, NetEvent, Offence, PeerId, Request, Response};
 use pc_runtime_api::Call;
 use std::collections::HashMap;
@@ -22,6 +23,12 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 const COIN_PERIOD: u64 = 8;
+
+/// The Merkle root over a payload's call ids (the event's `payload_root`).
+pub fn payload_root(calls: &[Call]) -> Hash32 {
+    let leaves: Vec<Hash32> = calls.iter().map(|c| merkle::leaf_hash(&c.id().0)).collect();
+    merkle::root(&leaves)
+}
 /// Pull attempts per missing id before giving up on it (anti-entropy still covers it).
 const PULL_ATTEMPTS: u32 = 6;
 /// First pull retry; doubles per attempt.
@@ -59,6 +66,13 @@ struct Recovery {
     own_seen: (u64, u64),
     last_ask: Option<Instant>,
     last_log: Instant,
+}
+
+impl Recovery {
+    /// A wait that starts `now`, knowing own slots up to `own_seen`.
+    fn new(now: Instant, own_seen: (u64, u64)) -> Recovery {
+        Recovery { since: now, answered: Default::default(), own_seen, last_ask: None, last_log: now }
+    }
 }
 
 /// What one answer may still hold: a count and a byte budget ([`pc_net::wire::ANSWER_BUDGET`]).
@@ -99,11 +113,16 @@ struct Past {
     engine: Engine,
     /// Its accepted event ids in acceptance order.
     accepted: Vec<Hash32>,
+    /// Its committee.
+    verifier: SeatKeys,
 }
 
+/// A validator's key, and the seat it holds in the current epoch's committee, if any.
 struct Seat {
-    index: u8,
     signer: SeatSigner,
+    key: XOnly,
+    /// The seat in the current epoch (`None`: not in this committee; the node follows).
+    index: Option<u8>,
     /// The own event built and persisted but not signed yet.
     unsigned: Option<DagRecord>,
 }
@@ -116,10 +135,15 @@ pub struct Replica {
     /// The previous epoch, while the current one is young.
     past: Option<Past>,
     grid: EpochGrid,
+    /// The current epoch's committee.
     verifier: SeatKeys,
     seat: Option<Seat>,
     log: DagLog,
-    net: Net,
+    /// The network; `None` for a single-seat chain run alone.
+    net: Option<Net>,
+    /// A single seat run alone on a chain without a committee provider is its own committee,
+    /// whatever key signs (a development chain with a phantom-signer key): that key.
+    own_committee: Option<XOnly>,
     /// When each unfinalized event was accepted (for the finality-latency histogram).
     accepted_at: HashMap<Hash32, Instant>,
     /// Transactions submitted to this node over RPC and still pending: carried by this seat
@@ -154,31 +178,41 @@ pub struct Replica {
 
 impl std::fmt::Debug for Replica {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Replica").field("seat", &self.seat.as_ref().map(|s| s.index)).finish_non_exhaustive()
+        f.debug_struct("Replica").field("seat", &self.seat.as_ref().and_then(|s| s.index)).finish_non_exhaustive()
     }
 }
 
 impl Replica {
-    /// Builds the engine for the chain's committee and replays the persisted DAG. `seat` is
-    /// the seat index and its signer for a validator, `None` for a full node.
+    /// Builds the engine for the current epoch's committee and replays the persisted DAG.
+    /// `signer` is a validator's seat key (it signs in every epoch whose committee holds it),
+    /// `None` for a full node; `net` is `None` only for a single-seat chain run alone.
     pub fn start(
         ctx: Arc<NodeCtx>,
-        net: Net,
-        seat: Option<(u8, SeatSigner)>,
+        net: Option<Net>,
+        signer: Option<SeatSigner>,
         cfg: ReplicaConfig,
     ) -> Result<Replica, ServiceError> {
         let spec = ctx.rt.spec();
         let c = &spec.constants;
-        let keys = crate::keys::committee_keys(spec)?;
-        if let Some((index, signer)) = &seat
-            && keys.get(usize::from(*index)) != Some(&signer.public_key())
-        {
-            return Err(ServiceError::NoSeat(format!("this key is not the chain's seat {index} key")));
+        if net.is_none() && c.committee_size != 1 {
+            return Err(ServiceError::NoSeat(format!(
+                "this chain has {} seats; a node of a multi-seat chain needs the network",
+                c.committee_size
+            )));
         }
         let head = ctx.db.head()?.map_or(0, |h| h.anchor);
         let grid = c.windows.epoch_grid();
         let (log, records, first) =
             DagLog::open(ctx.db.kv().clone(), head, grid, c.committee_size == 1, ctx.dag_store())?;
+        let own_committee = signer
+            .as_ref()
+            .filter(|_| net.is_none() && ctx.rt.committee_provider().is_none())
+            .map(SeatSigner::public_key);
+        let keys = Self::committee(&ctx, first, own_committee)?;
+        let seat = signer.map(|signer| {
+            let key = signer.public_key();
+            Seat { index: keys.seat_of(&key), key, signer, unsigned: None }
+        });
         let engine = Self::engine_for(&ctx, first)?;
         ctx.metrics.consensus_epoch.set(i64::try_from(first).unwrap_or(i64::MAX));
         let now = Instant::now();
@@ -189,14 +223,15 @@ impl Replica {
             heads: vec![0; usize::from(c.committee_size)],
             evidence: Vec::new(),
             recovery: None,
-            verifier: SeatKeys(keys),
+            verifier: keys,
+            own_committee,
             ctx,
             cfg,
             engine,
             past: None,
             grid,
             unfinalized: Default::default(),
-            seat: seat.map(|(index, signer)| Seat { index, signer, unsigned: None }),
+            seat,
             log,
             net,
             accepted_at: HashMap::new(),
@@ -237,25 +272,34 @@ impl Replica {
         }
         r.replaying = false;
         r.check_halt()?;
-        if let Some(s) = r.seat.as_mut() {
-            let next = r.heads[usize::from(s.index)] + 1;
+        if let Some(s) = r.seat.as_mut()
+            && let Some(index) = s.index
+        {
+            let next = r.heads[usize::from(index)] + 1;
             let epoch = r.engine.epoch();
             s.unsigned = r.log.unsigned()?.filter(|u| u.event.event.epoch == epoch && u.event.event.seq == next);
-            if networked_seat {
+            if networked_seat && r.net.is_some() {
                 // Whatever the store holds, it may be behind what this seat signed (a wiped or
                 // restored directory, a lost write): learn from peers first.
-                let own_seen = (epoch, r.heads[usize::from(s.index)]);
-                r.recovery = Some(Recovery {
-                    since: now,
-                    answered: Default::default(),
-                    own_seen,
-                    last_ask: None,
-                    last_log: now,
-                });
+                r.recovery = Some(Recovery::new(now, (epoch, r.heads[usize::from(index)])));
             }
         }
-        tracing::info!(target: "pc::node", events = replayed, epoch = r.engine.epoch(), seat = ?r.seat.as_ref().map(|s| s.index), "replica started");
+        if let Some(s) = &r.seat
+            && s.index.is_none()
+        {
+            tracing::info!(target: "pc::node", key = %hex::encode(s.key.0), epoch = r.engine.epoch(), "this key holds no seat in the current epoch: following until a committee seats it");
+        }
+        tracing::info!(target: "pc::node", events = replayed, epoch = r.engine.epoch(), seat = ?r.seat.as_ref().and_then(|s| s.index), "replica started");
         Ok(r)
+    }
+
+    /// The committee of the epoch that starts at `first`: the chain state's, or `own` for a
+    /// single seat alone without a provider.
+    fn committee(ctx: &NodeCtx, first: u64, own: Option<XOnly>) -> Result<SeatKeys, ServiceError> {
+        match own {
+            Some(key) => Ok(SeatKeys(vec![key])),
+            None => SeatKeys::of_epoch(ctx, first),
+        }
     }
 
     fn engine_for(ctx: &NodeCtx, first_anchor_index: u64) -> Result<Engine, ServiceError> {
@@ -292,17 +336,34 @@ impl Replica {
         let newest: Vec<Vec<Hash32>> =
             (0..self.engine.seats()).map(|s| self.engine.newest_of(s).iter().map(|e| e.event.id()).collect()).collect();
         let engine = Self::engine_for(&self.ctx, first)?;
+        let verifier = Self::committee(&self.ctx, first, self.own_committee)?;
         let old = std::mem::replace(&mut self.engine, engine);
         let accepted = std::mem::take(&mut self.accepted);
-        self.past = Some(Past { engine: old, accepted });
+        let old_verifier = std::mem::replace(&mut self.verifier, verifier);
+        self.past = Some(Past { engine: old, accepted, verifier: old_verifier });
         let k = self.heads.len();
         self.heads = vec![0; k];
         self.fetch = Fetch::new(u8::try_from(k).unwrap_or(u8::MAX));
         self.accepted_at.clear();
+        let networked_seat = self.net.is_some() && self.engine.seats() > 1;
         if let Some(s) = self.seat.as_mut() {
             s.unsigned = None;
+            let was = s.index;
+            s.index = self.verifier.seat_of(&s.key);
+            if s.index != was {
+                tracing::info!(target: "pc::node", epoch = first, seat = ?s.index, before = ?was, "the committee changed this node's seat");
+            }
+            // Newly seated: a former run of this key may have signed in this epoch (a wiped
+            // node catching up), so it learns its newest events first, as at a start (§14).
+            if was.is_none() && s.index.is_some() && networked_seat && self.recovery.is_none() {
+                self.recovery = Some(Recovery::new(Instant::now(), (first, 0)));
+            }
         }
-        let keep_from = first.saturating_sub(EPOCHS_ON_DISK.saturating_mul(self.grid.r));
+        let keep_from = if self.net.is_some() {
+            first.saturating_sub(EPOCHS_ON_DISK.saturating_mul(self.grid.r))
+        } else {
+            first // a single seat alone serves no peer: only the new epoch stays on disk
+        };
         self.log.switch(first, keep_from, newest)?;
         self.ctx.mempool.release_reserved();
         self.ctx.metrics.consensus_epoch.set(i64::try_from(first).unwrap_or(i64::MAX));
@@ -311,13 +372,17 @@ impl Replica {
         Ok(())
     }
 
-    /// Runs until `stop` is set: network events as they come, timers every few milliseconds.
-    pub fn run(mut self, events: Receiver<NetEvent>, stop: Arc<AtomicBool>) -> Result<(), ServiceError> {
+    /// Runs until `stop` is set: network events as they come (`None`: no network), timers
+    /// every few milliseconds.
+    pub fn run(mut self, events: Option<Receiver<NetEvent>>, stop: Arc<AtomicBool>) -> Result<(), ServiceError> {
         while !stop.load(Ordering::Relaxed) {
-            match events.recv_timeout(Duration::from_millis(10)) {
-                Ok(ev) => self.net_event(ev)?,
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            match &events {
+                Some(rx) => match rx.recv_timeout(Duration::from_millis(10)) {
+                    Ok(ev) => self.net_event(ev)?,
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                },
+                None => std::thread::sleep(Duration::from_millis(10).min(self.cfg.interval)),
             }
             self.check_halt()?;
             self.timers()?;
@@ -325,10 +390,25 @@ impl Replica {
         Ok(())
     }
 
+    /// [`run`](Self::run) on its own thread.
+    pub fn spawn(
+        self,
+        events: Option<Receiver<NetEvent>>,
+        stop: Arc<AtomicBool>,
+    ) -> std::thread::JoinHandle<Result<(), ServiceError>> {
+        std::thread::spawn(move || self.run(events, stop))
+    }
+
     fn send(&self, cmd: Command) {
-        if !self.net.send(cmd) {
+        if let Some(net) = &self.net
+            && !net.send(cmd)
+        {
             tracing::debug!(target: "pc::net", "network queue full: command dropped");
         }
+    }
+
+    fn peers(&self) -> Vec<PeerId> {
+        self.net.as_ref().map(Net::peers).unwrap_or_default()
     }
 
     /// Asks `to` for `ids` (with our heads), in requests of at most [`pc_net::wire::MAX_IDS`].
@@ -347,7 +427,7 @@ impl Replica {
     }
 
     fn some_peer(&mut self) -> Option<PeerId> {
-        let peers = self.net.peers();
+        let peers = self.peers();
         self.peer_turn = self.peer_turn.wrapping_add(1);
         (!peers.is_empty()).then(|| peers[self.peer_turn % peers.len()])
     }
@@ -362,22 +442,14 @@ impl Replica {
             }
             NetEvent::Response { from, resp } => match resp {
                 Response::SeatHead(list) => {
-                    let own = self.seat.as_ref().map(|s| s.index);
-                    if let Some(r) = self.recovery.as_mut() {
+                    if let (Some(r), Some(seat)) = (self.recovery.as_mut(), self.seat.as_ref()) {
                         r.answered.insert(from);
-                        // Only our own valid signatures count: a forged "newest own event"
-                        // must not keep us waiting.
-                        let verifier = &self.verifier;
-                        let shown = list.iter().filter(|e| {
-                            let ev = &e.event;
-                            Some(ev.event.creator) == own
-                                && pc_consensus::SignatureVerifier::verify(
-                                    verifier,
-                                    ev.event.creator,
-                                    &ev.event.id(),
-                                    &ev.sig,
-                                )
-                        });
+                        // Only our own valid signatures count, in any epoch (checked against
+                        // our key, not a seat: seats move between epochs): a forged "newest
+                        // own event" must not keep us waiting.
+                        let shown = list
+                            .iter()
+                            .filter(|e| pc_crypto::Bip340::verify(&seat.key, &e.event.event.id().0, &e.event.sig));
                         let newest = shown.map(|e| (e.event.event.epoch, e.event.event.seq)).max();
                         r.own_seen = r.own_seen.max(newest.unwrap_or_default());
                         tracing::debug!(target: "pc::node", peer = %from, events = list.len(), own_seen = ?r.own_seen, "seat head answer");
@@ -416,7 +488,8 @@ impl Replica {
             },
             NetEvent::PeerConnected(peer) => self.sync_with(peer),
             NetEvent::Listening(addr) => {
-                tracing::info!(target: "pc::net", %addr, peer_id = %self.net.peer_id, "listening")
+                let peer_id = self.net.as_ref().map(|n| n.peer_id.to_string()).unwrap_or_default();
+                tracing::info!(target: "pc::net", %addr, %peer_id, "listening")
             }
             NetEvent::PeerDisconnected(_) | NetEvent::RequestFailed { .. } => {}
         }
@@ -542,8 +615,8 @@ impl Replica {
                         .collect(),
                 )
             }
-            Request::SeatHead { seat } => {
-                Response::SeatHead(self.newest_of_seat(seat).iter().filter_map(|id| self.record_of(id)).collect())
+            Request::SeatHead { key } => {
+                Response::SeatHead(self.newest_of_key(&XOnly(key)).iter().filter_map(|id| self.record_of(id)).collect())
             }
             Request::Txs { ids } => {
                 let mut budget = Budget::default();
@@ -557,19 +630,33 @@ impl Replica {
         }
     }
 
-    /// The ids of `seat`'s newest events in the latest epoch where this node holds any: the
-    /// current one, the previous one, or one on disk. A validator that restarts in an epoch
-    /// it signed in must be shown that, even by peers that have moved on (consensus.md §10).
-    fn newest_of_seat(&self, seat: u8) -> Vec<Hash32> {
-        let ids = |e: &Engine| e.newest_of(seat).iter().map(|x| x.event.id()).collect::<Vec<_>>();
-        let mut out = ids(&self.engine);
+    /// The ids of the newest events signed by `key` in the latest epoch where this node holds
+    /// any: the current one, the previous one, or one on disk (each epoch mapped to its own
+    /// committee's seat). A validator that restarts in an epoch it signed in must be shown
+    /// that, even by peers that have moved on (consensus.md §10, §14).
+    fn newest_of_key(&self, key: &XOnly) -> Vec<Hash32> {
+        let ids = |e: &Engine, keys: &SeatKeys| {
+            keys.seat_of(key)
+                .map(|seat| e.newest_of(seat).iter().map(|x| x.event.id()).collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        let mut out = ids(&self.engine, &self.verifier);
         if out.is_empty()
             && let Some(p) = &self.past
         {
-            out = ids(&p.engine);
+            out = ids(&p.engine, &p.verifier);
         }
         if out.is_empty() {
-            out = self.log.store().newest_on_disk(seat).ok().flatten().map(|(_, v)| v).unwrap_or_default();
+            // The epoch's committee where the state still keeps it (the slash window); else the
+            // signature of the seat's newest event under `key`, which needs no committee.
+            let is_own = |epoch: u64, seat: u8, ids: &[Hash32]| match SeatKeys::of_epoch(&self.ctx, epoch) {
+                Ok(keys) => keys.seat_of(key) == Some(seat),
+                Err(_) => ids
+                    .first()
+                    .and_then(|id| self.header_of(id))
+                    .is_some_and(|h| pc_crypto::Bip340::verify(key, &h.event.id().0, &h.sig)),
+            };
+            out = self.log.store().newest_on_disk(is_own).ok().flatten().map(|(_, v)| v).unwrap_or_default();
         }
         out
     }
@@ -767,8 +854,10 @@ impl Replica {
             let (parked, _, pulls) = self.fetch.sizes();
             m.pending_events.set(n(parked));
             m.pulls_in_flight.set(n(pulls));
-            m.peers.set(n(self.net.peers().len()));
-            m.net_dropped.set(i64::try_from(self.net.dropped()).unwrap_or(i64::MAX));
+            m.peers.set(n(self.peers().len()));
+            if let Some(net) = &self.net {
+                m.net_dropped.set(i64::try_from(net.dropped()).unwrap_or(i64::MAX));
+            }
             let engines = std::iter::once(&self.engine).chain(self.past.as_ref().map(|p| &p.engine));
             let (events, bytes) =
                 engines.fold((0u64, 0usize), |(e, b), x| (e + x.stats().events, b + x.retained_bytes()));
@@ -826,10 +915,11 @@ impl Replica {
     /// holds the newest own event any of them showed; what it waits for is logged.
     fn may_sign(&mut self, now: Instant) -> bool {
         let (Some(r), Some(seat)) = (self.recovery.as_mut(), self.seat.as_ref()) else { return true };
-        let own = (self.engine.epoch(), self.heads[usize::from(seat.index)]);
+        let Some(index) = seat.index else { return false };
+        let own = (self.engine.epoch(), self.heads[usize::from(index)]);
         let needed = usize::try_from(self.engine.quorum().saturating_sub(1)).unwrap_or(usize::MAX);
         if now.duration_since(r.since) >= START_PATIENCE && r.answered.len() >= needed && own >= r.own_seen {
-            tracing::info!(target: "pc::node", seat = seat.index, epoch = own.0, next_seq = own.1 + 1, peers = r.answered.len(), "own events learned from peers; signing");
+            tracing::info!(target: "pc::node", seat = index, epoch = own.0, next_seq = own.1 + 1, peers = r.answered.len(), "own events learned from peers; signing");
             self.recovery = None;
             // A record built before the restart for a slot that is now taken is dropped.
             if let Some(s) = self.seat.as_mut()
@@ -847,7 +937,7 @@ impl Replica {
             r.last_log = now;
             tracing::info!(
                 target: "pc::node",
-                seat = seat.index,
+                seat = index,
                 answered = r.answered.len(),
                 needed,
                 own_head = ?own,
@@ -858,9 +948,9 @@ impl Replica {
         if ask {
             // Every peer, again each time: an answer given before an own event in flight reached
             // the peer, or while it held that event parked, said nothing about it.
-            let seat = seat.index;
-            for to in self.net.peers() {
-                self.send(Command::Request { to, req: Request::SeatHead { seat } });
+            let key = seat.key.0;
+            for to in self.peers() {
+                self.send(Command::Request { to, req: Request::SeatHead { key } });
             }
         }
         false
@@ -868,10 +958,12 @@ impl Replica {
 
     fn own_event(&mut self, now: Instant) -> Result<(), ServiceError> {
         let _span = tracing::debug_span!(target: "pc::consensus", "own_event").entered();
-        if !self.may_sign(now) {
+        if self.seat.as_ref().and_then(|s| s.index).is_none() || !self.may_sign(now) {
             return Ok(());
         }
+        let alone = self.engine.seats() == 1;
         let Some(seat) = self.seat.as_mut() else { return Ok(()) };
+        let Some(index) = seat.index else { return Ok(()) };
         let mut record = match seat.unsigned.take() {
             Some(r) => r,
             None => {
@@ -881,15 +973,13 @@ impl Replica {
                 if !waiting && self.unfinalized.is_empty() {
                     return Ok(());
                 }
-                // Nothing new to acknowledge and nothing to carry: wait for the network.
-                if !self.fresh && !waiting && self.heads[usize::from(seat.index)] > 0 {
+                // Nothing new to acknowledge and nothing to carry: wait for the network (a
+                // single seat has nobody to wait for: its own events finalize its anchors).
+                if !alone && !self.fresh && !waiting && self.heads[usize::from(index)] > 0 {
                     return Ok(());
                 }
-                let share = pc_mempool::Share {
-                    seat: seat.index,
-                    seats: self.verifier.0.len() as u8,
-                    patience: SHARE_PATIENCE,
-                };
+                let share =
+                    pc_mempool::Share { seat: index, seats: self.verifier.0.len() as u8, patience: SHARE_PATIENCE };
                 let selected = self.ctx.mempool.select_share(
                     &self.ctx.rt,
                     &self.ctx.db,
@@ -900,7 +990,7 @@ impl Replica {
                 let keys: Vec<Hash32> = selected.iter().map(|(k, _)| *k).collect();
                 let payload: Vec<Call> = selected.into_iter().map(|(_, c)| c).collect();
                 let len = u32::try_from(payload.encoded_size()).unwrap_or(u32::MAX);
-                let Some(event) = self.engine.next_event(seat.index, payload_root(&payload), len) else {
+                let Some(event) = self.engine.next_event(index, payload_root(&payload), len) else {
                     // Not enough parents from other seats yet: the calls wait for the next try.
                     self.ctx.mempool.release(&keys);
                     return Ok(());

@@ -210,6 +210,22 @@ pub fn module(ctx: Arc<NodeCtx>) -> Result<RpcModule<NodeCtx>, jsonrpsee::core::
             "lamport": rec.consensus_time.lamport,
         }))
     })?;
+    m.register_method("chain_getCommittee", |params, ctx, _| {
+        let mut seq = params.sequence();
+        let anchor: Option<u64> = seq.optional_next()?;
+        let head = ctx.db.head().map_err(internal)?.map_or(0, |h| h.anchor);
+        let anchor = anchor.unwrap_or(head + 1);
+        let c = ctx.rt.committee(&ctx.db, anchor).map_err(internal)?.ok_or_else(|| {
+            err(NOT_FOUND, format!("no committee for the epoch of anchor {anchor}: not decided yet, or pruned"), None)
+        })?;
+        let seats: Vec<Value> = c
+            .seats
+            .iter()
+            .enumerate()
+            .map(|(i, s)| json!({ "seat": i, "key": hex::encode(s.key), "meta": hex::encode(&s.meta) }))
+            .collect();
+        Ok::<Value, ErrorObjectOwned>(json!({ "epoch": c.epoch, "decided_at": c.decided_at, "seats": seats }))
+    })?;
     m.register_method("chain_getEvents", |params, ctx, _| {
         let index = anchor_param(&params)?;
         if Runtime::anchor_record(&ctx.db, index).map_err(internal)?.is_none() {

@@ -12,12 +12,13 @@ const HEAD_KEY: &[u8] = b"head";
 const GENESIS_KEY: &[u8] = b"genesis";
 const ACCUMULATOR_KEY: &[u8] = b"state-accumulator";
 const FORMAT_KEY: &[u8] = b"state-format";
-/// The state format this build reads and writes. 3: the `utxo` module no longer keeps a
+/// The state format this build reads and writes. 4: the host stores every epoch's committee
+/// (`host.committee`), starting at genesis, so a state of format 3 lacks it. 3: the `utxo` module no longer keeps a
 /// `last-anchor` entry (views carry the anchor), so a state of format 2 holds a key that a node
 /// synced from genesis lacks, and its roots would differ: such a node must resync or import a
 /// snapshot. 2 is the lattice-hash commitment. Format 1 (a sparse Merkle tree) recorded no
 /// marker.
-pub const STATE_FORMAT: u32 = 3;
+pub const STATE_FORMAT: u32 = 4;
 /// Below this many state writes an anchor's committed values are read on the calling thread.
 const PARALLEL_READS_FROM: usize = 64;
 

@@ -118,9 +118,7 @@ fn build(init: &ModuleInit<'_>) -> Result<Box<dyn Module>, ModuleError> {
 
 /// The chain's genesis hash, as the UTXO module (a declared dependency) keeps it.
 pub fn genesis_hash(view: &ModuleView<'_>) -> Result<Hash32, ModuleError> {
-    pc_module_utxo::GENESIS_HASH
-        .get(&view.dependency(pc_module_utxo::NAME)?)?
-        .ok_or_else(|| ModuleError::Fatal("utxo genesis hash missing".into()))
+    pc_module_utxo::LedgerView::open(view)?.genesis_hash()
 }
 
 /// What a valid mint amounts to.
@@ -180,7 +178,7 @@ impl MintPow {
         let curve = tier_reward(base_reward(e.initial_mint_reward, e.halving_mints, h.height), h.tier, tiers.len());
         // Genesis allocations count against the cap too: near it, a mint pays what is left
         // (possibly nothing) and still advances the tip, so minting never wedges.
-        let issued = pc_module_utxo::TOTALS.get(&state.dependency(pc_module_utxo::NAME)?)?.unwrap_or_default().issued;
+        let issued = pc_module_utxo::LedgerView::open(state)?.totals()?.issued;
         let reward = curve.min(e.supply_cap.saturating_sub(issued));
         Ok(CheckedMint { id: h.id(), reward, maturity })
     }
@@ -232,9 +230,7 @@ impl Module for MintPow {
         if c.reward > 0 {
             let payout = Address::from_bytes(&h.payout).map_err(|e| invalid("mint.payout", e.to_string()))?;
             let out = TxOut { value: c.reward, predicate: payout.predicate() };
-            let mut utxo = state.dependency_mut(pc_module_utxo::NAME)?;
-            pc_module_utxo::issue_output(
-                &mut utxo,
+            pc_module_utxo::Ledger::open(state)?.issue(
                 OutPoint { tx: c.id, index: 0 },
                 out,
                 ctx.index,

@@ -2,7 +2,7 @@
 
 use crate::config::UtxoConfig;
 use crate::sigcache::SigCache;
-use crate::store::{OUTPUTS, Utxo, unknown_input};
+use crate::store::{OUTPUTS, Utxo};
 use pc_runtime_api::codec::Hash32;
 use pc_runtime_api::{ModuleError, ModuleView};
 use pc_utxo_tx::{SpendCtx, Transaction, sighash};
@@ -43,7 +43,10 @@ pub fn check(
     let mut spent = Vec::with_capacity(tx.inputs.len());
     let mut total_in = 0u64;
     for input in &tx.inputs {
-        let utxo = OUTPUTS.get(state, &input.prev)?.ok_or_else(|| unknown_input(&input.prev))?;
+        let utxo = match OUTPUTS.get(state, &input.prev)? {
+            Some(u) => u,
+            None => return Err(crate::ledger::refusal(state, &input.prev)?),
+        };
         if anchor_index < utxo.spendable_from {
             return Err(ModuleError::invalid(
                 "utxo.immature",

@@ -13,8 +13,9 @@
 //! - Signatures are verified through a cache of verified (key, message, signature) triples:
 //!   admission, run in parallel, fills it, so `apply` on the consensus path rarely verifies.
 //!   A hit only ever stands for a check that succeeded, so the cache cannot change a result.
-//! - Other modules (mint-pow) issue new outputs through [`issue_output`], which keeps
-//!   Σ unspent + collected fees = issued and the supply cap.
+//! - Other modules reach the ledger only through its typed interface ([`ledger`]): issue
+//!   (mint-pow), lock and unlock (bonds), seize, take fees and pay out, which keep
+//!   Σ unspent + fees + locked + held = issued and the supply cap. The storage is private.
 //!
 //! Rules: `docs/spec/utxo.md`.
 #![forbid(unsafe_code)]
@@ -22,6 +23,7 @@
 
 mod check;
 mod config;
+pub mod ledger;
 mod rpc;
 mod sigcache;
 mod spent;
@@ -29,11 +31,11 @@ mod store;
 
 pub use check::{Checked, check};
 pub use config::{Allocation, UtxoConfig};
+pub use ledger::{Ledger, LedgerView, Locked, LockedOutput, outpoint_tag};
 pub use sigcache::SigCache;
 use spent::SpentMemo;
-pub use store::{
-    BY_ADDRESS, GENESIS_HASH, OUTPUTS, TOTALS, Totals, Utxo, create_output, genesis_outpoint, issue_output,
-};
+use store::{GENESIS_HASH, OUTPUTS, TOTALS, create_output, issue_output};
+pub use store::{Totals, Utxo, genesis_outpoint};
 
 use pc_runtime_api::codec::{Decode, Encode, Hash32, decode_canonical};
 use pc_runtime_api::{
@@ -221,7 +223,7 @@ impl Module for UtxoModule {
         let tx = decode_tx(call)?;
         for input in &tx.inputs {
             if !OUTPUTS.contains(view, &input.prev)? {
-                return Err(self.explain(&tx, store::unknown_input(&input.prev)));
+                return Err(self.explain(&tx, ledger::refusal(view, &input.prev)?));
             }
         }
         Ok(())

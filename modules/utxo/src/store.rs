@@ -15,23 +15,30 @@ pub struct Utxo {
     pub spendable_from: u64,
 }
 
-/// Issued and collected units: Σ unspent values + `fees` = `issued` at every anchor.
+/// The supply equation, at every anchor: Σ unspent values + `fees` + `locked` + `held` =
+/// `issued` (docs/spec/utxo.md §7).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode)]
 pub struct Totals {
     /// Units created by genesis allocations and mints.
     pub issued: u64,
-    /// Fees collected and not yet paid out.
+    /// Fees collected and not yet taken by a module.
     pub fees: u64,
+    /// Units in locked outputs (bonds).
+    pub locked: u64,
+    /// Units modules hold outside the UTXO set (seized bonds, fee pots), to pay out.
+    pub held: u64,
 }
 
-/// Unspent outputs by outpoint.
-pub const OUTPUTS: StorageMap<OutPoint, Utxo> = StorageMap::new("out");
+/// Unspent outputs by outpoint. Private to the module: others go through `ledger`.
+pub(crate) const OUTPUTS: StorageMap<OutPoint, Utxo> = StorageMap::new("out");
+/// Locked outputs by outpoint (`ledger::Ledger::lock`).
+pub(crate) const LOCKED: StorageMap<OutPoint, crate::ledger::LockedOutput> = StorageMap::new("locked");
 /// Address index: (address bytes, outpoint) → (), for `utxo_listUnspent`.
-pub const BY_ADDRESS: StorageMap<([u8; 33], OutPoint), ()> = StorageMap::aux("addr");
+pub(crate) const BY_ADDRESS: StorageMap<([u8; 33], OutPoint), ()> = StorageMap::aux("addr");
 /// The chain's genesis hash (bound into every sighash).
-pub const GENESIS_HASH: StorageValue<Hash32> = StorageValue::new("genesis-hash");
-/// Issued and collected totals.
-pub const TOTALS: StorageValue<Totals> = StorageValue::new("totals");
+pub(crate) const GENESIS_HASH: StorageValue<Hash32> = StorageValue::new("genesis-hash");
+/// The supply totals.
+pub(crate) const TOTALS: StorageValue<Totals> = StorageValue::new("totals");
 
 const GENESIS_ALLOCATION: Domain = Domain::new("phantomcoin/v1/utxo/genesis-allocation");
 const OUTPOINT_TAG: Domain = Domain::new("phantomcoin/v1/utxo/outpoint-tag");
@@ -48,7 +55,7 @@ pub(crate) fn outpoint_tag(op: &OutPoint) -> Hash32 {
 
 /// Creates an output that moves existing value (transfers). Newly issued value (genesis,
 /// mints) goes through [`issue_output`], which also raises the issued total.
-pub fn create_output(
+pub(crate) fn create_output(
     state: &mut ModuleState<'_>,
     outpoint: OutPoint,
     out: TxOut,
@@ -71,7 +78,7 @@ pub(crate) fn insert_output(state: &mut ModuleState<'_>, outpoint: OutPoint, utx
 
 /// Creates a newly issued output (genesis allocation or mint) and raises the issued total;
 /// refuses to pass `supply_cap`.
-pub fn issue_output(
+pub(crate) fn issue_output(
     state: &mut ModuleState<'_>,
     outpoint: OutPoint,
     out: TxOut,

@@ -26,6 +26,8 @@ pub struct Node {
     pub chain: String,
     /// More arguments for `run`.
     pub extra: Vec<String>,
+    /// The node binary (`phantom-node` unless set).
+    pub bin: String,
     /// Every log line since start.
     pub log: Arc<Mutex<Vec<String>>>,
 }
@@ -46,6 +48,7 @@ impl Node {
             proc: None,
             chain: "testnet-0".into(),
             extra: Vec::new(),
+            bin: env!("CARGO_BIN_EXE_phantom-node").into(),
             log: Arc::new(Mutex::new(Vec::new())),
         }
     }
@@ -55,7 +58,7 @@ impl Node {
     }
 
     pub fn start(&mut self, boot: &[String]) {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_phantom-node"));
+        let mut cmd = Command::new(&self.bin);
         cmd.args(["run", "--chain", &self.chain, "--rpc-port", "0", "--event-interval-ms", "100"])
             .args(["--log", "info,pc::net=debug"])
             .arg("--base-path")

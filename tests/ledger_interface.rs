@@ -1,0 +1,280 @@
+//! The ledger's typed interface (docs/spec/utxo.md §7) from a module outside host/ and utxo:
+//! a toy `bonder` locks outputs with the owner's signature over its own message, and unlocks,
+//! seizes, takes fees and pays out through `pc_module_utxo::Ledger`, never through storage.
+//! After every anchor Σ unspent + fees + locked + held = issued; nothing is burnt; a locked
+//! output cannot be spent; a lock conflicts in the mempool with a pending transfer of it; one
+//! module cannot touch another's lock or pay out more than it holds.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use pc_codec::{Decode, Domain, Encode, Hash32, hash_encoded};
+use pc_integration_tests::{anchor_ctx, test_key, utxo_spec};
+use pc_mempool::{Mempool, MempoolConfig, SubmitError};
+use pc_module_utxo::{Ledger, LedgerView, genesis_outpoint, outpoint_tag};
+use pc_runtime::{AnchorInput, CallOutcome, Runtime, RuntimeError};
+use pc_runtime_api::{
+    AnchorCtx, Call, EventSink, Module, ModuleDescriptor, ModuleError, ModuleState, ModuleView, Validity,
+    register_module,
+};
+use pc_state::StateDb;
+use pc_utxo_tx::{Keypair, OutPoint, Predicate, TxOut, Witness, XOnly, sign_sighash, signed_transfer};
+use std::sync::Arc;
+
+const PC: u64 = 100_000_000;
+const LOCK_MSG: Domain = Domain::new("phantomcoin/v1/test/bonder-lock");
+
+#[derive(Debug, Clone, Encode, Decode)]
+enum BondCall {
+    Lock { lock: Hash32, inputs: Vec<(OutPoint, Witness)> },
+    Unlock { lock: Hash32, ops: Vec<OutPoint> },
+    Seize { lock: Hash32, ops: Vec<OutPoint> },
+    TakeFees { amount: u64 },
+    PayOut { to: [u8; 32], value: u64, nonce: u32 },
+}
+
+/// What a lock's owners sign: the lock and its outputs, under the bonder's own domain and the
+/// chain's genesis hash, so that no transaction signature authorizes it.
+fn lock_msg(genesis: &Hash32, lock: &Hash32, ops: &[OutPoint]) -> [u8; 32] {
+    hash_encoded(LOCK_MSG, &(genesis, lock, ops)).0
+}
+
+struct Bonder;
+
+impl Module for Bonder {
+    fn validate(&self, call: &[u8], view: &ModuleView<'_>) -> Result<Validity, ModuleError> {
+        let c = BondCall::decode(&mut &call[..]).map_err(|e| ModuleError::invalid("bonder.decode", e.to_string()))?;
+        let mut v = Validity { priority: 1, ..Validity::default() };
+        if let BondCall::Lock { lock, inputs } = &c {
+            let ledger = LedgerView::open(view)?;
+            let ops: Vec<OutPoint> = inputs.iter().map(|(op, _)| *op).collect();
+            ledger.authorize(inputs, &lock_msg(&ledger.genesis_hash()?, lock, &ops), view.next_anchor())?;
+            v.requires = ops.iter().map(outpoint_tag).collect();
+        }
+        Ok(v)
+    }
+
+    fn apply(
+        &self,
+        ctx: &AnchorCtx,
+        call: &[u8],
+        state: &mut ModuleState<'_>,
+        _e: &mut EventSink<'_>,
+    ) -> Result<(), ModuleError> {
+        let c = BondCall::decode(&mut &call[..]).map_err(|e| ModuleError::invalid("bonder.decode", e.to_string()))?;
+        let mut ledger = Ledger::open(state)?;
+        match c {
+            BondCall::Lock { lock, inputs } => {
+                let ops: Vec<OutPoint> = inputs.iter().map(|(op, _)| *op).collect();
+                let msg = lock_msg(&ledger.view().genesis_hash()?, &lock, &ops);
+                ledger.view().authorize(&inputs, &msg, ctx.index)?;
+                ledger.lock(&ops, lock).map(drop)
+            }
+            BondCall::Unlock { lock, ops } => ledger.unlock(&ops, lock).map(drop),
+            BondCall::Seize { lock, ops } => ledger.seize(&ops, lock).map(drop),
+            BondCall::TakeFees { amount } => ledger.take_fees(amount),
+            BondCall::PayOut { to, value, nonce } => {
+                let op = OutPoint { tx: Hash32([0xb0; 32]), index: nonce };
+                ledger.pay_out(op, TxOut { value, predicate: Predicate::Key(XOnly(to)) }, ctx.index, ctx.index + 5)
+            }
+        }
+    }
+}
+
+register_module!(ModuleDescriptor {
+    name: "bonder",
+    feature: "test-only",
+    order: 300,
+    depends_on: &["utxo"],
+    build: |_| Ok(Box::new(Bonder)),
+});
+register_module!(ModuleDescriptor {
+    name: "bonder-b",
+    feature: "test-only",
+    order: 301,
+    depends_on: &["utxo"],
+    build: |_| Ok(Box::new(Bonder)),
+});
+
+struct Chain {
+    rt: Runtime,
+    db: StateDb,
+    next: u64,
+}
+
+impl Chain {
+    fn new(keys: &[Keypair]) -> Chain {
+        let mut spec = utxo_spec(keys, 10 * PC);
+        spec.modules.insert("bonder".into(), serde_json::json!({}));
+        spec.modules.insert("bonder-b".into(), serde_json::json!({}));
+        let rt = Runtime::new(spec).unwrap();
+        let db = StateDb::new(Arc::new(pc_store::MemStore::new()));
+        rt.init_genesis(&db).unwrap();
+        Chain { rt, db, next: 1 }
+    }
+
+    /// Applies an anchor and checks the supply equation after it; returns each call's code
+    /// (`None`: applied).
+    fn apply(&mut self, calls: Vec<Call>) -> Vec<Option<String>> {
+        let out = self.rt.apply_anchor(&self.db, &AnchorInput { ctx: anchor_ctx(self.next), calls }).unwrap();
+        self.next += 1;
+        self.check_supply();
+        out.keys
+            .iter()
+            .map(|k| match Runtime::call_record(&self.db, k).unwrap().unwrap().outcome {
+                CallOutcome::Applied => None,
+                CallOutcome::Dropped { code, .. } => Some(code),
+            })
+            .collect()
+    }
+
+    fn view<T>(&self, f: impl FnOnce(&LedgerView<'_>) -> T) -> T {
+        self.rt.with_view(&self.db, "utxo", |v| f(&LedgerView::open(v).unwrap())).unwrap()
+    }
+
+    fn check_supply(&self) {
+        self.view(|l| {
+            let t = l.totals().unwrap();
+            let unspent: u64 = l.outputs(None, usize::MAX).unwrap().iter().map(|(_, u)| u.out.value).sum();
+            let held = l.held("bonder").unwrap() + l.held("bonder-b").unwrap();
+            assert_eq!(held, t.held, "held balances add up");
+            assert_eq!(unspent + t.fees + t.locked + t.held, t.issued, "supply equation: {t:?}, unspent {unspent}");
+        });
+    }
+}
+
+fn bond(module: &str, c: &BondCall) -> Call {
+    Call { module: module.into(), data: c.encode() }
+}
+
+fn lock_call(chain: &Chain, signer: &Keypair, lock: Hash32, ops: &[OutPoint]) -> BondCall {
+    let msg = lock_msg(&chain.rt.genesis_hash(), &lock, ops);
+    let inputs = ops.iter().map(|op| (*op, Witness::Sig(sign_sighash(signer, &msg)))).collect();
+    BondCall::Lock { lock, inputs }
+}
+
+fn code(r: Result<Validity, RuntimeError>) -> String {
+    match r {
+        Err(RuntimeError::InvalidCall(ModuleError::Invalid { code, .. })) => code.to_string(),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_locked_output_cannot_be_spent_and_comes_back_unchanged_when_unlocked() {
+    let (a, b) = (test_key(0), test_key(1));
+    let mut chain = Chain::new(&[a]);
+    let g = chain.rt.genesis_hash();
+    let op = genesis_outpoint(0);
+    let before = chain.view(|l| l.output(&op).unwrap().unwrap());
+    let lock = Hash32([1; 32]);
+
+    assert_eq!(chain.apply(vec![bond("bonder", &lock_call(&chain, &a, lock, &[op]))]), [None]);
+    chain.view(|l| {
+        assert!(l.output(&op).unwrap().is_none(), "a locked output is not spendable");
+        let held = l.locked(&op).unwrap().unwrap();
+        assert_eq!((held.owner.as_str(), held.lock, &held.utxo), ("bonder", lock, &before));
+        assert_eq!(l.totals().unwrap().locked, 10 * PC);
+    });
+    let transfer = signed_transfer(&g, &a, &[op], vec![TxOut { value: PC, predicate: Predicate::Key(XOnly::of(&b)) }]);
+    let transfer = Call { module: "utxo".into(), data: transfer.encode() };
+    assert_eq!(code(chain.rt.validate_call(&chain.db, &transfer)), "utxo.output-locked");
+    assert_eq!(chain.apply(vec![transfer.clone()]), [Some("utxo.output-locked".to_string())]);
+
+    // Only its owner, under its lock id, unlocks it.
+    let unlock = BondCall::Unlock { lock, ops: vec![op] };
+    let wrong = BondCall::Unlock { lock: Hash32([2; 32]), ops: vec![op] };
+    assert_eq!(
+        chain.apply(vec![bond("bonder-b", &unlock), bond("bonder", &wrong)]),
+        [Some("utxo.not-locked".to_string()), Some("utxo.not-locked".to_string())]
+    );
+    assert_eq!(chain.apply(vec![bond("bonder", &unlock)]), [None]);
+    assert_eq!(chain.view(|l| l.output(&op).unwrap()), Some(before), "same value, predicate and maturity");
+    assert_eq!(chain.view(|l| l.totals().unwrap().locked), 0);
+    chain.rt.validate_call(&chain.db, &transfer).unwrap();
+}
+
+#[test]
+fn a_lock_needs_the_owners_signature_over_the_lockers_own_message() {
+    let (a, b) = (test_key(0), test_key(1));
+    let chain = Chain::new(&[a, b]);
+    let g = chain.rt.genesis_hash();
+    let (op_a, op_b) = (genesis_outpoint(0), genesis_outpoint(1));
+    let lock = Hash32([1; 32]);
+    // b's key cannot lock a's output.
+    assert_eq!(
+        code(chain.rt.validate_call(&chain.db, &bond("bonder", &lock_call(&chain, &b, lock, &[op_a])))),
+        "utxo.bad-signature"
+    );
+    // a transaction's signature does not authorize a lock of the same output.
+    let tx = signed_transfer(&g, &a, &[op_a], vec![TxOut { value: PC, predicate: Predicate::Key(XOnly::of(&b)) }]);
+    let replayed = BondCall::Lock { lock, inputs: vec![(op_a, tx.inputs[0].witness.clone())] };
+    assert_eq!(code(chain.rt.validate_call(&chain.db, &bond("bonder", &replayed))), "utxo.bad-signature");
+    // An output named twice, or one that does not exist.
+    let twice = lock_call(&chain, &a, lock, &[op_a, op_a]);
+    assert_eq!(code(chain.rt.validate_call(&chain.db, &bond("bonder", &twice))), "utxo.double-spend");
+    let missing = OutPoint { tx: Hash32([9; 32]), index: 0 };
+    assert_eq!(
+        code(chain.rt.validate_call(&chain.db, &bond("bonder", &lock_call(&chain, &a, lock, &[missing])))),
+        "utxo.unknown-input"
+    );
+    chain.rt.validate_call(&chain.db, &bond("bonder", &lock_call(&chain, &b, lock, &[op_b]))).unwrap();
+}
+
+#[test]
+fn seized_value_is_held_and_paid_out_never_burnt() {
+    let (a, b) = (test_key(0), test_key(1));
+    let mut chain = Chain::new(&[a, b]);
+    let g = chain.rt.genesis_hash();
+    let lock = Hash32([3; 32]);
+    let op = genesis_outpoint(0);
+    // b pays a fee, so the ledger has collected fees to hand over.
+    let tx = signed_transfer(
+        &g,
+        &b,
+        &[genesis_outpoint(1)],
+        vec![TxOut { value: 10 * PC - 50_000, predicate: Predicate::Key(XOnly::of(&b)) }],
+    );
+    let fee_tx = Call { module: "utxo".into(), data: tx.encode() };
+    assert_eq!(chain.apply(vec![bond("bonder", &lock_call(&chain, &a, lock, &[op])), fee_tx]), [None, None]);
+
+    let seize = BondCall::Seize { lock, ops: vec![op] };
+    assert_eq!(chain.apply(vec![bond("bonder-b", &seize)]), [Some("utxo.not-locked".to_string())], "not its lock");
+    assert_eq!(
+        chain.apply(vec![bond("bonder", &seize), bond("bonder", &BondCall::TakeFees { amount: 60_000 })]),
+        [None, Some("utxo.insufficient".to_string())]
+    );
+    assert_eq!(chain.apply(vec![bond("bonder", &BondCall::TakeFees { amount: 50_000 })]), [None]);
+    chain.view(|l| {
+        let t = l.totals().unwrap();
+        assert_eq!((t.locked, t.held, t.fees), (0, 10 * PC + 50_000, 0));
+        assert_eq!(l.held("bonder").unwrap(), 10 * PC + 50_000);
+    });
+
+    let to = XOnly::of(&b).0;
+    let pay = |value, nonce| bond("bonder", &BondCall::PayOut { to, value, nonce });
+    let b_pays = bond("bonder-b", &BondCall::PayOut { to, value: 1, nonce: 9 });
+    assert_eq!(
+        chain.apply(vec![pay(6 * PC, 0), pay(5 * PC, 1), b_pays, pay(4 * PC + 50_000, 2)]),
+        [None, Some("utxo.insufficient".to_string()), Some("utxo.insufficient".to_string()), None]
+    );
+    chain.view(|l| {
+        assert_eq!(l.held("bonder").unwrap(), 0);
+        assert_eq!(l.totals().unwrap().held, 0);
+        let paid = l.output(&OutPoint { tx: Hash32([0xb0; 32]), index: 0 }).unwrap().unwrap();
+        assert_eq!((paid.out.value, paid.spendable_from), (6 * PC, chain.next - 1 + 5), "the maturity the payer gave");
+    });
+}
+
+#[test]
+fn a_lock_conflicts_in_the_mempool_with_a_pending_transfer_of_the_same_output() {
+    let (a, b) = (test_key(0), test_key(1));
+    let chain = Chain::new(&[a]);
+    let g = chain.rt.genesis_hash();
+    let op = genesis_outpoint(0);
+    let pool = Mempool::new(MempoolConfig::default());
+    let tx = signed_transfer(&g, &a, &[op], vec![TxOut { value: 9 * PC, predicate: Predicate::Key(XOnly::of(&b)) }]);
+    pool.submit(&chain.rt, &chain.db, Call { module: "utxo".into(), data: tx.encode() }).unwrap();
+    match pool.submit(&chain.rt, &chain.db, bond("bonder", &lock_call(&chain, &a, Hash32([1; 32]), &[op]))) {
+        Err(SubmitError::Conflict { with }) => assert_eq!(with, tx.txid()),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
