@@ -1,15 +1,17 @@
 //! The ledger's typed interface (docs/spec/utxo.md §7) from a module outside host/ and utxo:
 //! a toy `bonder` locks outputs with the owner's signature over its own message, and unlocks,
 //! seizes, takes fees and pays out through `pc_module_utxo::Ledger`, never through storage.
-//! After every anchor Σ unspent + fees + locked + held = issued; nothing is burnt; a locked
-//! output cannot be spent; a lock conflicts in the mempool with a pending transfer of it; one
-//! module cannot touch another's lock or pay out more than it holds.
+//! After every anchor Σ unspent + fees + locked + held = issued, and the totals match the
+//! locked outputs and held balances one by one; nothing is burnt; a locked output cannot be
+//! spent; a lock conflicts in the mempool with a pending transfer of it; one module cannot
+//! touch another's lock, use a signature made for another module, replay a lock, or pay out
+//! more than it holds or earlier than the value it holds matures.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use pc_codec::{Decode, Domain, Encode, Hash32, hash_encoded};
 use pc_integration_tests::{anchor_ctx, test_key, utxo_spec};
 use pc_mempool::{Mempool, MempoolConfig, SubmitError};
-use pc_module_utxo::{Ledger, LedgerView, genesis_outpoint, outpoint_tag};
+use pc_module_utxo::{Ledger, LedgerView, authorization_digest, genesis_outpoint, outpoint_tag, payout_outpoint};
 use pc_runtime::{AnchorInput, CallOutcome, Runtime, RuntimeError};
 use pc_runtime_api::{
     AnchorCtx, Call, EventSink, Module, ModuleDescriptor, ModuleError, ModuleState, ModuleView, Validity,
@@ -24,12 +26,37 @@ const LOCK_MSG: Domain = Domain::new("phantomcoin/v1/test/bonder-lock");
 
 #[derive(Debug, Clone, Encode, Decode)]
 enum BondCall {
-    Lock { lock: Hash32, inputs: Vec<(OutPoint, Witness)> },
-    Unlock { lock: Hash32, ops: Vec<OutPoint> },
-    Seize { lock: Hash32, ops: Vec<OutPoint> },
-    TakeFees { amount: u64 },
-    PayOut { to: [u8; 32], value: u64, nonce: u32 },
+    Lock {
+        lock: Hash32,
+        inputs: Vec<(OutPoint, Witness)>,
+    },
+    Unlock {
+        lock: Hash32,
+        ops: Vec<OutPoint>,
+    },
+    Seize {
+        lock: Hash32,
+        ops: Vec<OutPoint>,
+    },
+    TakeFees {
+        amount: u64,
+    },
+    PayOut {
+        to: [u8; 32],
+        value: u64,
+        nonce: u32,
+    },
+    /// New value spendable from `spendable_from` (what mint-pow does for its rewards).
+    Issue {
+        to: [u8; 32],
+        value: u64,
+        nonce: u32,
+        spendable_from: u64,
+    },
 }
+
+/// The ids the toy bonder pays out under.
+const PAY_ID: Hash32 = Hash32([0xb0; 32]);
 
 /// What a lock's owners sign: the lock and its outputs, under the bonder's own domain and the
 /// chain's genesis hash, so that no transaction signature authorizes it.
@@ -46,6 +73,9 @@ impl Module for Bonder {
         if let BondCall::Lock { lock, inputs } = &c {
             let ledger = LedgerView::open(view)?;
             let ops: Vec<OutPoint> = inputs.iter().map(|(op, _)| *op).collect();
+            if ledger.lock_used(lock)? {
+                return Err(ModuleError::invalid("utxo.lock-reused", "lock id used before"));
+            }
             ledger.authorize(inputs, &lock_msg(&ledger.genesis_hash()?, lock, &ops), view.next_anchor())?;
             v.requires = ops.iter().map(outpoint_tag).collect();
         }
@@ -72,8 +102,13 @@ impl Module for Bonder {
             BondCall::Seize { lock, ops } => ledger.seize(&ops, lock).map(drop),
             BondCall::TakeFees { amount } => ledger.take_fees(amount),
             BondCall::PayOut { to, value, nonce } => {
-                let op = OutPoint { tx: Hash32([0xb0; 32]), index: nonce };
-                ledger.pay_out(op, TxOut { value, predicate: Predicate::Key(XOnly(to)) }, ctx.index, ctx.index + 5)
+                let out = TxOut { value, predicate: Predicate::Key(XOnly(to)) };
+                ledger.pay_out(&PAY_ID, nonce, out, ctx.index, ctx.index + 5).map(drop)
+            }
+            BondCall::Issue { to, value, nonce, spendable_from } => {
+                let op = OutPoint { tx: Hash32([0xa0; 32]), index: nonce };
+                let out = TxOut { value, predicate: Predicate::Key(XOnly(to)) };
+                ledger.issue(op, out, ctx.index, spendable_from, u64::MAX)
             }
         }
     }
@@ -134,8 +169,10 @@ impl Chain {
         self.view(|l| {
             let t = l.totals().unwrap();
             let unspent: u64 = l.outputs(None, usize::MAX).unwrap().iter().map(|(_, u)| u.out.value).sum();
-            let held = l.held("bonder").unwrap() + l.held("bonder-b").unwrap();
+            let held = l.held("bonder").unwrap().value + l.held("bonder-b").unwrap().value;
             assert_eq!(held, t.held, "held balances add up");
+            let locked: u64 = l.locked_outputs(None, usize::MAX).unwrap().iter().map(|(_, o)| o.utxo.out.value).sum();
+            assert_eq!(locked, t.locked, "locked outputs add up");
             assert_eq!(unspent + t.fees + t.locked + t.held, t.issued, "supply equation: {t:?}, unspent {unspent}");
         });
     }
@@ -145,9 +182,15 @@ fn bond(module: &str, c: &BondCall) -> Call {
     Call { module: module.into(), data: c.encode() }
 }
 
+/// A lock call for module `bonder`, signed by `signer`.
 fn lock_call(chain: &Chain, signer: &Keypair, lock: Hash32, ops: &[OutPoint]) -> BondCall {
-    let msg = lock_msg(&chain.rt.genesis_hash(), &lock, ops);
-    let inputs = ops.iter().map(|op| (*op, Witness::Sig(sign_sighash(signer, &msg)))).collect();
+    lock_call_for(chain, "bonder", signer, lock, ops)
+}
+
+fn lock_call_for(chain: &Chain, module: &str, signer: &Keypair, lock: Hash32, ops: &[OutPoint]) -> BondCall {
+    let g = chain.rt.genesis_hash();
+    let digest = authorization_digest(&g, module, &lock_msg(&g, &lock, ops));
+    let inputs = ops.iter().map(|op| (*op, Witness::Sig(sign_sighash(signer, &digest)))).collect();
     BondCall::Lock { lock, inputs }
 }
 
@@ -190,6 +233,56 @@ fn a_locked_output_cannot_be_spent_and_comes_back_unchanged_when_unlocked() {
     assert_eq!(chain.view(|l| l.output(&op).unwrap()), Some(before), "same value, predicate and maturity");
     assert_eq!(chain.view(|l| l.totals().unwrap().locked), 0);
     chain.rt.validate_call(&chain.db, &transfer).unwrap();
+
+    // The same signed lock, replayed after the unlock, is refused: a lock id is used once.
+    let replay = bond("bonder", &lock_call(&chain, &a, lock, &[op]));
+    let used = chain.rt.with_view(&chain.db, "bonder", |v| LedgerView::open(v).unwrap().lock_used(&lock).unwrap());
+    assert!(used.unwrap(), "the bonder's lock id is spent");
+    assert_eq!(code(chain.rt.validate_call(&chain.db, &replay)), "utxo.lock-reused");
+    // Past admission (a byte-identical copy keeps its first record, so read the state).
+    chain.apply(vec![replay]);
+    chain.view(|l| assert!(l.output(&op).unwrap().is_some(), "the replay changed nothing"));
+}
+
+#[test]
+fn a_failed_unlock_or_seize_changes_nothing() {
+    let (a, b) = (test_key(0), test_key(1));
+    let mut chain = Chain::new(&[a, b]);
+    let (op_a, op_b) = (genesis_outpoint(0), genesis_outpoint(1));
+    let (la, lb) = (Hash32([1; 32]), Hash32([2; 32]));
+    assert_eq!(
+        chain.apply(vec![
+            bond("bonder", &lock_call(&chain, &a, la, &[op_a])),
+            bond("bonder", &lock_call(&chain, &b, lb, &[op_b])),
+        ]),
+        [None, None]
+    );
+    // The first output is under the lock, the second is not: all or nothing.
+    for c in [BondCall::Unlock { lock: la, ops: vec![op_a, op_b] }, BondCall::Seize { lock: la, ops: vec![op_a, op_b] }]
+    {
+        assert_eq!(chain.apply(vec![bond("bonder", &c)]), [Some("utxo.not-locked".to_string())]);
+    }
+    // An output named twice is refused too, rather than counted twice.
+    let twice = BondCall::Seize { lock: la, ops: vec![op_a, op_a] };
+    assert_eq!(chain.apply(vec![bond("bonder", &twice)]), [Some("utxo.not-locked".to_string())]);
+    chain.view(|l| {
+        assert_eq!(l.locked(&op_a).unwrap().map(|o| o.lock), Some(la));
+        assert_eq!(l.totals().unwrap().locked, 20 * PC);
+        assert_eq!(l.held("bonder").unwrap().value, 0);
+    });
+}
+
+#[test]
+fn a_signature_that_authorizes_one_module_does_not_authorize_another() {
+    let a = test_key(0);
+    let mut chain = Chain::new(&[a]);
+    let op = genesis_outpoint(0);
+    let lock = Hash32([1; 32]);
+    // Signed for `bonder`, sent to `bonder-b` (same message format, same lock id).
+    let for_a = lock_call_for(&chain, "bonder", &a, lock, &[op]);
+    assert_eq!(code(chain.rt.validate_call(&chain.db, &bond("bonder-b", &for_a))), "utxo.bad-signature");
+    assert_eq!(chain.apply(vec![bond("bonder-b", &for_a)]), [Some("utxo.bad-signature".to_string())]);
+    assert_eq!(chain.apply(vec![bond("bonder-b", &lock_call_for(&chain, "bonder-b", &a, lock, &[op]))]), [None]);
 }
 
 #[test]
@@ -246,7 +339,7 @@ fn seized_value_is_held_and_paid_out_never_burnt() {
     chain.view(|l| {
         let t = l.totals().unwrap();
         assert_eq!((t.locked, t.held, t.fees), (0, 10 * PC + 50_000, 0));
-        assert_eq!(l.held("bonder").unwrap(), 10 * PC + 50_000);
+        assert_eq!(l.held("bonder").unwrap().value, 10 * PC + 50_000);
     });
 
     let to = XOnly::of(&b).0;
@@ -257,10 +350,39 @@ fn seized_value_is_held_and_paid_out_never_burnt() {
         [None, Some("utxo.insufficient".to_string()), Some("utxo.insufficient".to_string()), None]
     );
     chain.view(|l| {
-        assert_eq!(l.held("bonder").unwrap(), 0);
+        assert_eq!(l.held("bonder").unwrap().value, 0);
         assert_eq!(l.totals().unwrap().held, 0);
-        let paid = l.output(&OutPoint { tx: Hash32([0xb0; 32]), index: 0 }).unwrap().unwrap();
+        let paid = l.output(&payout_outpoint("bonder", &PAY_ID, 0)).unwrap().unwrap();
         assert_eq!((paid.out.value, paid.spendable_from), (6 * PC, chain.next - 1 + 5), "the maturity the payer gave");
+    });
+    // An outpoint is paid once.
+    assert_eq!(
+        chain.apply(vec![bond("bonder", &BondCall::TakeFees { amount: 0 }), pay(0, 0)]),
+        [None, Some("utxo.duplicate-output".to_string())]
+    );
+}
+
+#[test]
+fn a_payout_of_seized_immature_value_keeps_its_maturity() {
+    let a = test_key(0);
+    let mut chain = Chain::new(&[a]);
+    let to = XOnly::of(&a).0;
+    let mint = OutPoint { tx: Hash32([0xa0; 32]), index: 0 };
+    let issue = BondCall::Issue { to, value: 3 * PC, nonce: 0, spendable_from: 1_000 };
+    assert_eq!(chain.apply(vec![bond("bonder", &issue)]), [None]);
+    let lock = Hash32([4; 32]);
+    // An immature mint may be locked (a bond), and seized with its maturity.
+    assert_eq!(chain.apply(vec![bond("bonder", &lock_call(&chain, &a, lock, &[mint]))]), [None]);
+    assert_eq!(chain.apply(vec![bond("bonder", &BondCall::Seize { lock, ops: vec![mint] })]), [None]);
+    assert_eq!(chain.view(|l| l.held("bonder").unwrap()).mature_from, 1_000);
+    let pay = |value, nonce| bond("bonder", &BondCall::PayOut { to, value, nonce });
+    assert_eq!(chain.apply(vec![pay(PC, 0), pay(2 * PC, 1)]), [None, None]);
+    chain.view(|l| {
+        for i in 0..2 {
+            let paid = l.output(&payout_outpoint("bonder", &PAY_ID, i)).unwrap().unwrap();
+            assert_eq!(paid.spendable_from, 1_000, "a payout is not spendable before the seized mint");
+        }
+        assert_eq!(l.held("bonder").unwrap(), pc_module_utxo::Held::default(), "an empty balance forgets its maturity");
     });
 }
 

@@ -388,7 +388,9 @@ proptest! {
                 prop_assert!(!spent_ever.contains_key(op), "a spent output came back");
             }
             let totals = chain.totals();
-            prop_assert_eq!(after.values().sum::<u64>() + totals.fees, issued);
+            // The whole equation; no module locks or holds value here, so those terms stay 0.
+            prop_assert_eq!((totals.locked, totals.held, totals.issued), (0, 0, issued));
+            prop_assert_eq!(after.values().sum::<u64>() + totals.fees + totals.locked + totals.held, totals.issued);
         }
     }
 }

@@ -10,24 +10,57 @@
 //! - **Issue**: new value (mint-pow's rewards), within the supply cap.
 //! - **Lock / unlock**: outputs leave the spendable set under a lock that the calling module
 //!   owns (a bond), keeping their value and maturity, and come back unchanged. A transfer that
-//!   spends a locked output is refused with `utxo.output-locked`. A module proves the owner's consent
-//!   with [`LedgerView::authorize`], the same predicate check a transaction passes, over a
-//!   message of its own domain.
+//!   spends a locked output is refused with `utxo.output-locked`. A module proves the owner's
+//!   consent with [`LedgerView::authorize`], the same predicate check a transaction passes,
+//!   over [`authorization_digest`] of a message of its own: the digest binds the chain and the
+//!   calling module, so no signature made for a transaction or for another module authorizes
+//!   it. A lock id is used once per module, ever (`utxo.lock-reused`), so a lock signed once
+//!   cannot be replayed after its unlock.
 //! - **Seize / pay out**: locked value, or collected fees, moves into the calling module's
 //!   held balance (a slash, a fee pot), and leaves it only as new outputs the module pays out
-//!   (payouts inherit the maturity the module gives them, e.g. the seized bond's).
+//!   at [`payout_outpoint`]s of its own. A payout is never spendable before the latest
+//!   maturity of the value the module holds (a seized immature mint keeps its maturity).
 //! - **Conflicts**: [`outpoint_tag`] is the mempool tag of an output. A call that locks
 //!   outputs lists their tags in `Validity::requires` (so it conflicts with a pending
 //!   transfer of them) and reports them through `Prechecked::consuming` (so the pool drops
 //!   the transfers once the lock is final), exactly as a transaction does for its inputs.
 
 use crate::store::{self, LOCKED, OUTPUTS, TOTALS, Totals, Utxo};
-use pc_runtime_api::codec::{Decode, Encode, Hash32};
+use pc_runtime_api::codec::{Decode, Domain, Encode, Hash32, hash_encoded};
 use pc_runtime_api::{ModuleError, ModuleState, ModuleView, StorageMap, StorageRead};
 use pc_utxo_tx::{OutPoint, SpendCtx, TxOut, Witness};
+use std::collections::BTreeSet;
 
 /// Value a module holds outside the UTXO set (seized bonds, fee pots), by module name.
-const HELD: StorageMap<String, u64> = StorageMap::new("held");
+const HELD: StorageMap<String, Held> = StorageMap::new("held");
+/// Every lock id a module ever used: (module, lock) → ().
+const LOCK_IDS: StorageMap<(String, Hash32), ()> = StorageMap::new("lock-ids");
+
+const AUTHORIZATION: Domain = Domain::new("phantomcoin/v1/utxo/ledger-authorization");
+const PAYOUT: Domain = Domain::new("phantomcoin/v1/utxo/payout");
+
+/// What a module holds outside the UTXO set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode)]
+pub struct Held {
+    /// Units held.
+    pub value: u64,
+    /// The latest `spendable_from` of the value taken in since the balance was last empty; no
+    /// payout from it is spendable earlier.
+    pub mature_from: u64,
+}
+
+/// What the owner of an output signs to let module `module` lock it: `msg` is the module's
+/// own commitment to the call (its domain, the lock id, the outputs), and the digest adds the
+/// chain's genesis hash and the module's name, so the signature authorizes nothing else.
+pub fn authorization_digest(genesis: &Hash32, module: &str, msg: &[u8; 32]) -> [u8; 32] {
+    hash_encoded(AUTHORIZATION, &(genesis, module, msg)).0
+}
+
+/// The outpoint of payout `index` of module `module` under its id `id` (a claim, an anchor's
+/// payouts): in a domain of its own, so it never meets a transaction's or a mint's outputs.
+pub fn payout_outpoint(module: &str, id: &Hash32, index: u32) -> OutPoint {
+    OutPoint { tx: hash_encoded(PAYOUT, &(module, id)), index }
+}
 
 /// An output under a lock.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
@@ -66,6 +99,8 @@ fn overflow(what: &str) -> ModuleError {
 /// Read access to the ledger from a module that depends on `utxo`.
 pub struct LedgerView<'a> {
     view: ModuleView<'a>,
+    /// The module that opened it: what [`authorize`](Self::authorize) binds.
+    caller: String,
 }
 
 impl std::fmt::Debug for LedgerView<'_> {
@@ -78,10 +113,11 @@ impl<'a> LedgerView<'a> {
     /// Opens the ledger from the calling module's view (it must declare `utxo`), or from the
     /// `utxo` module's own view (its RPC, tests).
     pub fn open(own: &ModuleView<'a>) -> Result<Self, ModuleError> {
-        if own.namespace() == crate::NAME {
-            return Ok(LedgerView { view: *own });
+        let caller = own.namespace().to_string();
+        if caller == crate::NAME {
+            return Ok(LedgerView { view: *own, caller });
         }
-        Ok(LedgerView { view: own.dependency(crate::NAME)? })
+        Ok(LedgerView { view: own.dependency(crate::NAME)?, caller })
     }
 
     /// The chain's genesis hash (bound into every signature over ledger operations).
@@ -109,16 +145,30 @@ impl<'a> LedgerView<'a> {
         LOCKED.get(&self.view, op)
     }
 
+    /// Locked outputs in outpoint order from `from`, at most `limit`.
+    pub fn locked_outputs(
+        &self,
+        from: Option<&OutPoint>,
+        limit: usize,
+    ) -> Result<Vec<(OutPoint, LockedOutput)>, ModuleError> {
+        LOCKED.iter(&self.view, from, limit)
+    }
+
     /// What `module` holds outside the UTXO set.
-    pub fn held(&self, module: &str) -> Result<u64, ModuleError> {
-        Ok(HELD.get(&self.view, &module.to_string())?.unwrap_or(0))
+    pub fn held(&self, module: &str) -> Result<Held, ModuleError> {
+        Ok(HELD.get(&self.view, &module.to_string())?.unwrap_or_default())
+    }
+
+    /// Whether the calling module ever used lock id `lock` (a new lock under it is refused).
+    pub fn lock_used(&self, lock: &Hash32) -> Result<bool, ModuleError> {
+        LOCK_IDS.contains(&self.view, &(self.caller.clone(), *lock))
     }
 
     /// Checks that each output exists unspent and unlocked and that its witness satisfies its
-    /// predicate over `msg` at anchor `anchor` (what a transaction's inputs pass, without the
-    /// maturity rule: locking an immature mint is allowed). `msg` must commit to the whole
-    /// call under the caller's own domain and the genesis hash, so that no signature made for
-    /// anything else authorizes it. Returns the outputs in order. Codes: `utxo.unknown-input`,
+    /// predicate over [`authorization_digest`]`(genesis, caller, msg)` at anchor `anchor` (what
+    /// a transaction's inputs pass, without the maturity rule: locking an immature mint is
+    /// allowed). `msg` must commit to the whole call (lock id, outputs, whatever else the
+    /// module's rule needs). Returns the outputs in order. Codes: `utxo.unknown-input`,
     /// `utxo.output-locked`, `utxo.double-spend`, and the predicate's own.
     pub fn authorize(
         &self,
@@ -126,9 +176,10 @@ impl<'a> LedgerView<'a> {
         msg: &[u8; 32],
         anchor: u64,
     ) -> Result<Vec<Utxo>, ModuleError> {
-        let mut seen = std::collections::BTreeSet::new();
+        let mut seen = BTreeSet::new();
         let mut out = Vec::with_capacity(inputs.len());
-        let ctx = SpendCtx { anchor_index: anchor, sighash: msg };
+        let digest = authorization_digest(&self.genesis_hash()?, &self.caller, msg);
+        let ctx = SpendCtx { anchor_index: anchor, sighash: &digest };
         for (i, (op, witness)) in inputs.iter().enumerate() {
             if !seen.insert(*op) {
                 return Err(invalid("utxo.double-spend", format!("output {}:{} is named twice", op.tx, op.index)));
@@ -184,7 +235,7 @@ impl<'s> Ledger<'s> {
 
     /// Reads, as [`LedgerView`] does, with this anchor's writes.
     pub fn view(&self) -> LedgerView<'_> {
-        LedgerView { view: self.state.view() }
+        LedgerView { view: self.state.view(), caller: self.owner.clone() }
     }
 
     fn totals(&self) -> Result<Totals, ModuleError> {
@@ -204,70 +255,102 @@ impl<'s> Ledger<'s> {
         store::issue_output(&mut self.state, outpoint, out, created, spendable_from, supply_cap)
     }
 
-    /// Locks `ops` under the caller's lock `lock`: they leave the spendable set with their value
-    /// and maturity. The caller checked consent ([`LedgerView::authorize`]).
+    /// Locks `ops` under the caller's new lock `lock`: they leave the spendable set with their
+    /// value and maturity. The caller checked consent ([`LedgerView::authorize`]). Refused,
+    /// with nothing written, if an output is not spendable (`utxo.unknown-input`,
+    /// `utxo.output-locked`), is named twice (`utxo.double-spend`), or if the caller used
+    /// `lock` before (`utxo.lock-reused`; derive lock ids from the signed call).
     pub fn lock(&mut self, ops: &[OutPoint], lock: Hash32) -> Result<Locked, ModuleError> {
-        let mut t = self.totals()?;
+        let id = (self.owner.clone(), lock);
+        if LOCK_IDS.contains(&self.state, &id)? {
+            return Err(invalid("utxo.lock-reused", format!("module `{}` used lock id {lock} before", self.owner)));
+        }
+        let mut seen = BTreeSet::new();
+        let mut taken = Vec::with_capacity(ops.len());
         let mut locked = Locked { value: 0, spendable_from: 0 };
         for op in ops {
+            if !seen.insert(*op) {
+                return Err(invalid("utxo.double-spend", format!("output {}:{} is named twice", op.tx, op.index)));
+            }
             let utxo = match OUTPUTS.get(&self.state, op)? {
                 Some(u) => u,
                 None => return Err(refusal(&self.state, op)?),
             };
-            store::remove_output(&mut self.state, op, &utxo);
             locked.value = locked.value.checked_add(utxo.out.value).ok_or_else(|| overflow("locked"))?;
             locked.spendable_from = locked.spendable_from.max(utxo.spendable_from);
-            LOCKED.insert(&mut self.state, op, &LockedOutput { utxo, owner: self.owner.clone(), lock });
+            taken.push((*op, utxo));
         }
+        let mut t = self.totals()?;
         t.locked = t.locked.checked_add(locked.value).ok_or_else(|| overflow("locked"))?;
+        for (op, utxo) in taken {
+            store::remove_output(&mut self.state, &op, &utxo);
+            LOCKED.insert(&mut self.state, &op, &LockedOutput { utxo, owner: self.owner.clone(), lock });
+        }
+        LOCK_IDS.insert(&mut self.state, &id, &());
         TOTALS.put(&mut self.state, &t);
         Ok(locked)
     }
 
-    /// Takes the caller's locked output `op` out of lock `lock`; refused with `utxo.not-locked`
-    /// if it is not under that lock of this module.
-    fn take(&mut self, op: &OutPoint, lock: &Hash32) -> Result<Utxo, ModuleError> {
-        match LOCKED.get(&self.state, op)? {
-            Some(l) if l.owner == self.owner && l.lock == *lock => {
-                LOCKED.remove(&mut self.state, op);
-                Ok(l.utxo)
+    /// Checks that every output of `ops` is under the caller's lock `lock` (each named once)
+    /// and returns them with their sum and latest maturity; writes nothing. Refused with
+    /// `utxo.not-locked` otherwise.
+    fn under_lock(&self, ops: &[OutPoint], lock: &Hash32) -> Result<(Vec<(OutPoint, Utxo)>, Locked), ModuleError> {
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::with_capacity(ops.len());
+        let mut sum = Locked { value: 0, spendable_from: 0 };
+        for op in ops {
+            match LOCKED.get(&self.state, op)? {
+                Some(l) if l.owner == self.owner && l.lock == *lock && seen.insert(*op) => {
+                    sum.value = sum.value.checked_add(l.utxo.out.value).ok_or_else(|| overflow("locked"))?;
+                    sum.spendable_from = sum.spendable_from.max(l.utxo.spendable_from);
+                    out.push((*op, l.utxo));
+                }
+                _ => {
+                    return Err(invalid(
+                        "utxo.not-locked",
+                        format!(
+                            "output {}:{} is not (or twice) under lock {lock} of module `{}`",
+                            op.tx, op.index, self.owner
+                        ),
+                    ));
+                }
             }
-            _ => Err(invalid(
-                "utxo.not-locked",
-                format!("output {}:{} is not under lock {lock} of module `{}`", op.tx, op.index, self.owner),
-            )),
         }
+        Ok((out, sum))
     }
 
     /// Returns `ops` from lock `lock` to the spendable set, unchanged (same outpoint, value,
-    /// predicate and maturity). Returns their value.
+    /// predicate and maturity), all or none. Returns their value.
     pub fn unlock(&mut self, ops: &[OutPoint], lock: Hash32) -> Result<u64, ModuleError> {
+        let (outs, sum) = self.under_lock(ops, &lock)?;
         let mut t = self.totals()?;
-        let mut value = 0u64;
-        for op in ops {
-            let utxo = self.take(op, &lock)?;
-            value = value.checked_add(utxo.out.value).ok_or_else(|| overflow("locked"))?;
-            store::insert_output(&mut self.state, *op, &utxo);
+        t.locked = t.locked.checked_sub(sum.value).ok_or_else(|| overflow("locked"))?;
+        for (op, utxo) in outs {
+            // The set and the locks are disjoint: `create_output` refuses a locked outpoint.
+            if OUTPUTS.contains(&self.state, &op)? {
+                return Err(ModuleError::Fatal(format!("output {}:{} is both locked and unspent", op.tx, op.index)));
+            }
+            LOCKED.remove(&mut self.state, &op);
+            store::insert_output(&mut self.state, op, &utxo);
         }
-        t.locked = t.locked.checked_sub(value).ok_or_else(|| overflow("locked"))?;
         TOTALS.put(&mut self.state, &t);
-        Ok(value)
+        Ok(sum.value)
     }
 
-    /// Moves the value of `ops` from lock `lock` into the caller's held balance (a slash):
-    /// nothing is burnt; the caller pays it out. Returns what was seized.
+    /// Moves the value of `ops` from lock `lock` into the caller's held balance (a slash), all
+    /// or none: nothing is burnt; the caller pays it out, and its payouts keep the seized
+    /// outputs' maturity. Returns what was seized.
     pub fn seize(&mut self, ops: &[OutPoint], lock: Hash32) -> Result<Locked, ModuleError> {
+        let (outs, seized) = self.under_lock(ops, &lock)?;
         let mut t = self.totals()?;
-        let mut seized = Locked { value: 0, spendable_from: 0 };
-        for op in ops {
-            let utxo = self.take(op, &lock)?;
-            seized.value = seized.value.checked_add(utxo.out.value).ok_or_else(|| overflow("locked"))?;
-            seized.spendable_from = seized.spendable_from.max(utxo.spendable_from);
-        }
         t.locked = t.locked.checked_sub(seized.value).ok_or_else(|| overflow("locked"))?;
         t.held = t.held.checked_add(seized.value).ok_or_else(|| overflow("held"))?;
+        let held = self.held_after(seized.value, seized.spendable_from)?;
+        for (op, _) in outs {
+            LOCKED.remove(&mut self.state, &op);
+        }
+        self.put_held(held);
         TOTALS.put(&mut self.state, &t);
-        self.add_held(seized.value)?;
         Ok(seized)
     }
 
@@ -279,41 +362,58 @@ impl<'s> Ledger<'s> {
             invalid("utxo.insufficient", format!("{amount} units of fees asked, {} collected", t.fees))
         })?;
         t.held = t.held.checked_add(amount).ok_or_else(|| overflow("held"))?;
+        // Fees come from spent outputs, which were mature: they add no maturity.
+        let held = self.held_after(amount, 0)?;
+        self.put_held(held);
         TOTALS.put(&mut self.state, &t);
-        self.add_held(amount)
-    }
-
-    fn add_held(&mut self, amount: u64) -> Result<(), ModuleError> {
-        let key = self.owner.clone();
-        let now = HELD.get(&self.state, &key)?.unwrap_or(0);
-        HELD.insert(&mut self.state, &key, &now.checked_add(amount).ok_or_else(|| overflow("held"))?);
         Ok(())
     }
 
-    /// Pays `out` from the caller's held balance as a new output at `outpoint` (a claim, a
-    /// payout), spendable from `spendable_from`. Refused with `utxo.insufficient` beyond the
-    /// balance, `utxo.duplicate-output` if the outpoint exists.
+    fn held_after(&self, amount: u64, mature_from: u64) -> Result<Held, ModuleError> {
+        let now = HELD.get(&self.state, &self.owner)?.unwrap_or_default();
+        Ok(Held {
+            value: now.value.checked_add(amount).ok_or_else(|| overflow("held"))?,
+            mature_from: now.mature_from.max(mature_from),
+        })
+    }
+
+    fn put_held(&mut self, held: Held) {
+        let key = self.owner.clone();
+        if held.value == 0 {
+            HELD.remove(&mut self.state, &key);
+        } else {
+            HELD.insert(&mut self.state, &key, &held);
+        }
+    }
+
+    /// Pays `out` from the caller's held balance as a new output at
+    /// [`payout_outpoint`]`(caller, id, index)` (a claim, a payout), created at `created` and
+    /// spendable from `spendable_from` or from the held value's maturity, whichever is later.
+    /// Returns the output as written. Refused with `utxo.insufficient` beyond the balance,
+    /// `utxo.duplicate-output` if that outpoint was paid before.
     pub fn pay_out(
         &mut self,
-        outpoint: OutPoint,
+        id: &Hash32,
+        index: u32,
         out: TxOut,
         created: u64,
         spendable_from: u64,
-    ) -> Result<(), ModuleError> {
-        let key = self.owner.clone();
-        let now = HELD.get(&self.state, &key)?.unwrap_or(0);
-        let left = now.checked_sub(out.value).ok_or_else(|| {
-            invalid("utxo.insufficient", format!("{} units to pay, module `{key}` holds {now}", out.value))
+    ) -> Result<(OutPoint, Utxo), ModuleError> {
+        let now = HELD.get(&self.state, &self.owner)?.unwrap_or_default();
+        let left = now.value.checked_sub(out.value).ok_or_else(|| {
+            invalid(
+                "utxo.insufficient",
+                format!("{} units to pay, module `{}` holds {}", out.value, self.owner, now.value),
+            )
         })?;
         let mut t = self.totals()?;
         t.held = t.held.checked_sub(out.value).ok_or_else(|| overflow("held"))?;
-        store::create_output(&mut self.state, outpoint, out, created, spendable_from)?;
-        if left == 0 {
-            HELD.remove(&mut self.state, &key);
-        } else {
-            HELD.insert(&mut self.state, &key, &left);
-        }
+        let outpoint = payout_outpoint(&self.owner, id, index);
+        let utxo = Utxo { out, created, spendable_from: spendable_from.max(now.mature_from) };
+        store::create_output(&mut self.state, outpoint, utxo.out.clone(), utxo.created, utxo.spendable_from)?;
+        // An emptied balance forgets its maturity: what comes in next brings its own.
+        self.put_held(if left == 0 { Held::default() } else { Held { value: left, mature_from: now.mature_from } });
         TOTALS.put(&mut self.state, &t);
-        Ok(())
+        Ok((outpoint, utxo))
     }
 }

@@ -62,7 +62,8 @@ pub(crate) fn create_output(
     created: u64,
     spendable_from: u64,
 ) -> Result<(), ModuleError> {
-    if OUTPUTS.contains(state, &outpoint)? {
+    // A locked output still exists: its outpoint is not free either.
+    if OUTPUTS.contains(state, &outpoint)? || LOCKED.contains(state, &outpoint)? {
         return Err(ModuleError::invalid("utxo.duplicate-output", format!("output {outpoint:?} already exists")));
     }
     insert_output(state, outpoint, &Utxo { out, created, spendable_from });
