@@ -108,7 +108,7 @@ impl Module for Bonder {
             BondCall::Issue { to, value, nonce, spendable_from } => {
                 let op = OutPoint { tx: Hash32([0xa0; 32]), index: nonce };
                 let out = TxOut { value, predicate: Predicate::Key(XOnly(to)) };
-                ledger.issue(op, out, ctx.index, spendable_from, u64::MAX)
+                ledger.issue(op, out, ctx.index, spendable_from)
             }
         }
     }

@@ -5,7 +5,7 @@
 use pc_chainspec::{ChainSpec, DEV_JSON};
 use pc_codec::{Encode, Hash32};
 use pc_integration_tests::{anchor_ctx, test_key};
-use pc_module_mint_pow::{MINTS, MintHeader, TARGET, TIP, base_reward, curve_total, retarget, tier_reward};
+use pc_module_mint_pow::{MINTS, MintConfig, MintHeader, TARGET, TIP, base_reward, curve_total, retarget, tier_reward};
 use pc_module_utxo::LedgerView;
 use pc_runtime::{AnchorInput, CallDropped, Runtime};
 use pc_runtime_api::Call;
@@ -17,10 +17,14 @@ const CAP: u64 = 5_000_000_000_000_000;
 
 #[test]
 fn the_whole_emission_curve_stays_below_the_cap_exactly() {
-    for spec in ["dev", "testnet-0", "testnet-1"] {
-        let c = ChainSpec::load(spec).unwrap().constants.emission;
-        let total = curve_total(c.initial_mint_reward, c.halving_mints);
-        assert!(total <= u128::from(c.supply_cap), "{spec}: curve {total} > cap {}", c.supply_cap);
+    for name in ["dev", "testnet-0", "testnet-1"] {
+        let spec = ChainSpec::load(name).unwrap();
+        let Some(c) = spec.modules.get("mint-pow").map(|s| pc_runtime_api::parse_config::<MintConfig>(s).unwrap())
+        else {
+            continue;
+        };
+        let (total, cap) = (curve_total(c.initial_mint_reward, c.halving_mints), spec.constants.supply_cap);
+        assert!(total <= u128::from(cap), "{name}: curve {total} > cap {cap}");
     }
     // The plan's numbers: 50 PC halving every 250,000 mints sums to just under 25,000,000 PC.
     let total = curve_total(5_000_000_000, 250_000);
@@ -120,20 +124,24 @@ fn code(r: Result<(), String>) -> String {
     r.expect_err("must be refused").split(':').nth(1).unwrap_or_default().trim().to_string()
 }
 
+fn mint_config(chain: &Chain) -> MintConfig {
+    pc_runtime_api::parse_config(&chain.rt.spec().modules["mint-pow"]).unwrap()
+}
+
 #[test]
 fn a_mined_output_matures_at_its_tier_and_then_spends() {
     let miner = test_key(1);
     let mut chain = Chain::new();
-    let constants = chain.rt.spec().constants.clone();
+    let config = mint_config(&chain);
     let h = chain.mine(&miner, 0);
     chain.validate(&h).unwrap();
     let out = chain.apply(vec![mint_call(&h)]);
     assert_eq!(out.record.dropped, 0);
     let id = h.id();
     let rec = chain.rt.with_view(&chain.db, "mint-pow", |v| MINTS.get(v, &id).unwrap().unwrap()).unwrap();
-    let tiers = &constants.windows.maturity_tiers;
+    let tiers = &config.maturity_tiers;
     assert_eq!(rec.spendable_from, 1 + tiers[0]);
-    let base = base_reward(constants.emission.initial_mint_reward, constants.emission.halving_mints, 1);
+    let base = base_reward(config.initial_mint_reward, config.halving_mints, 1);
     assert_eq!(rec.reward, base / tiers.len() as u64, "tier 0 pays a third");
     let op = OutPoint { tx: id, index: 0 };
     let utxo =
@@ -197,7 +205,7 @@ fn a_mined_output_matures_at_its_tier_and_then_spends() {
 #[test]
 fn difficulty_retargets_on_the_anchor_window() {
     let mut chain = Chain::new();
-    let window = chain.rt.spec().constants.windows.difficulty_retarget;
+    let window = mint_config(&chain).difficulty_retarget;
     let start = chain.rt.with_view(&chain.db, "mint-pow", |v| TARGET.get(v).unwrap().unwrap()).unwrap();
     // A mint in every anchor: more than one per `anchors_per_mint`, so the target tightens.
     while chain.next <= window {
@@ -218,9 +226,10 @@ fn difficulty_retargets_on_the_anchor_window() {
 fn near_the_cap_a_mint_pays_what_is_left_and_minting_goes_on() {
     let cap = 1_000_000_000_000u64;
     let mut spec = dev_mint_spec(&test_key(9));
-    spec.constants.emission.supply_cap = cap;
-    spec.constants.emission.initial_mint_reward = 1_000_000_000;
-    spec.constants.emission.halving_mints = 1;
+    spec.constants.supply_cap = cap;
+    let section = spec.modules.get_mut("mint-pow").unwrap();
+    section["initial_mint_reward"] = 1_000_000_000u64.into();
+    section["halving_mints"] = 1.into();
     let addr = Address::Key(XOnly::of(&test_key(9))).to_string();
     let alloc = cap - 1_500_000_000;
     spec.modules.insert("utxo".into(), serde_json::json!({ "allocations": [{ "address": addr, "value": alloc }] }));

@@ -44,7 +44,7 @@ impl Module for Faucet {
         let c = FaucetCall::decode(&mut &call[..]).map_err(|e| ModuleError::invalid("faucet.decode", e.to_string()))?;
         let op = OutPoint { tx: Hash32([7; 32]), index: u32::try_from(ctx.index).unwrap() };
         let out = TxOut { value: c.value, predicate: Predicate::Key(XOnly(c.to)) };
-        Ledger::open(state)?.issue(op, out, ctx.index, c.mature_at, u64::MAX)
+        Ledger::open(state)?.issue(op, out, ctx.index, c.mature_at)
     }
 }
 

@@ -60,9 +60,19 @@ fn unknown_module_and_removed_field_are_named() {
     assert!(e.contains("`committee-vrf`") && e.contains("module-committee-vrf"), "{e}");
 
     let mut spec = dev_spec();
-    spec["constants"]["windows"].as_object_mut().unwrap().remove("unbonding");
+    spec["constants"]["windows"].as_object_mut().unwrap().remove("slash_window");
     let e = refused(&spec);
-    assert!(e.contains("constants.windows") && e.contains("unbonding"), "{e}");
+    assert!(e.contains("constants.windows") && e.contains("slash_window"), "{e}");
+
+    // A module's own constant, checked by the module, named with its path.
+    let mut spec = dev_spec();
+    spec["modules"]["mint-pow"]["maturity_tiers"] = serde_json::json!([10, 5]);
+    let e = refused(&spec);
+    assert!(e.contains("modules.mint-pow.maturity_tiers"), "{e}");
+    let mut spec = dev_spec();
+    spec["modules"]["mint-pow"]["halving_mints"] = serde_json::json!(u64::MAX / 4);
+    let e = refused(&spec);
+    assert!(e.contains("modules.mint-pow.halving_mints") && e.contains("supply_cap"), "{e}");
 
     let mut spec = dev_spec();
     spec["modules"]["genesis"].as_object_mut().unwrap().remove("genesis_note");

@@ -1,11 +1,18 @@
-//! The constants sheet (plan item t1): every protocol constant is a chainspec field.
+//! The host's constants sheet (plan item t1): the chain-wide protocol constants that the
+//! consensus engine and the runtime themselves need, each a chainspec field under `constants`.
+//! A module's own constants (mint-pow's emission curve, the fee split, slashing shares, bond
+//! windows) live in its own section `modules.<name>`, which it parses and validates itself
+//! (docs/spec/constants.md), so the host knows no module's rules.
 //!
-//! All quantities are integers: shares in basis points (1/10,000), the ack decay α as a
-//! fraction, and every window counted in finalized anchors on the global index (never seconds).
+//! All quantities are integers, and every window is counted in finalized anchors on the
+//! global index (never seconds).
 
 use serde::{Deserialize, Serialize};
 
-/// One chain's protocol constants. See `docs/spec/constants.md` for each field's meaning.
+/// The supply cap of the design card: 50,000,000 PC × 10^8 units.
+pub const MAX_SUPPLY_CAP: u64 = 5_000_000_000_000_000;
+
+/// One chain's host constants. See `docs/spec/constants.md` for each field's meaning.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChainConstants {
@@ -17,88 +24,24 @@ pub struct ChainConstants {
     pub max_parents: u8,
     /// B: transactions per event payload at most.
     pub max_event_txs: u32,
-    /// Fee distribution per anchor.
-    pub fees: Fees,
-    /// Windows, counted in finalized anchors.
+    /// Hard cap on all value ever issued (genesis allocations and mints), in units. The ledger
+    /// enforces it on every issue, whichever module asks.
+    pub supply_cap: u64,
+    /// Windows the host keeps, counted in finalized anchors.
     pub windows: Windows,
-    /// Supply and emission.
-    pub emission: Emission,
-    /// Slashing shares.
-    pub slashing: Slashing,
-    /// M: attestors sampled per anchor.
-    pub attestor_sample: u16,
 }
 
-/// Fee split and the ack performance bonus (plan item t4).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Fees {
-    /// p_base: floor shared by all eligible seats.
-    pub base_bps: u16,
-    /// p_prop: the anchor's proposer.
-    pub proposer_bps: u16,
-    /// p_perf: performance bonus by ack distance.
-    pub performance_bps: u16,
-    /// p_att: the attestor pot.
-    pub attestor_bps: u16,
-    /// α = alpha_num / alpha_den, weight of an ack at distance d is α^(d−1).
-    pub ack_alpha_num: u32,
-    /// Denominator of α.
-    pub ack_alpha_den: u32,
-    /// D_max: acks farther than this earn nothing.
-    pub ack_max_distance: u32,
-    /// Small fee per anchor charged against anchor credit (anti-spam), in units.
-    pub anchor_fee: u64,
-}
-
-/// Clock-free windows, all in finalized anchors (plan item t2, t3).
+/// The host's clock-free windows, in finalized anchors.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Windows {
-    /// Maturity tiers of a mint, ascending (plan: 50k / 100k / 200k).
-    pub maturity_tiers: Vec<u64>,
-    /// Anchors between bonding and a seat becoming eligible.
-    pub activation_buffer: u64,
-    /// Anchors between unbond request and release of the bond.
-    pub unbonding: u64,
-    /// Anchors after a fault during which evidence is accepted.
+    /// Anchors after the end of a fault's epoch during which evidence of it is accepted; the
+    /// runtime keeps each epoch's committee that long (runtime-api.md §12, §13).
     pub slash_window: u64,
-    /// Anchors a slashed or absent seat waits before it may rejoin.
-    pub cooldown: u64,
-    /// Anchors a payout or slash claim stays claimable.
-    pub claim_expiry: u64,
-    /// Anchors between difficulty retargets.
-    pub difficulty_retarget: u64,
-    /// Anchors within which a seat must heartbeat to stay eligible.
-    pub heartbeat: u64,
     /// R: anchors per consensus epoch. An epoch ends at every anchor whose index is a multiple
     /// of R; the next anchor starts a new DAG, so what a node keeps in memory is bounded by
     /// the events of two epochs (consensus.md §11).
     pub epoch_anchors: u64,
-}
-
-/// Supply cap and emission (plan item t5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Emission {
-    /// Hard cap in units (50,000,000 PC × 10^8 = 5·10^15).
-    pub supply_cap: u64,
-    /// Reward of the first mint, in units.
-    pub initial_mint_reward: u64,
-    /// Mints between halvings (counted in mints, not time).
-    pub halving_mints: u64,
-}
-
-/// Slashing shares in basis points (plan item t3).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Slashing {
-    /// Equivocation: 10,000 (100 %).
-    pub equivocation_bps: u16,
-    /// Vote for invalid: first offence, then repeat (50 % then 100 %).
-    pub vote_invalid_bps: Vec<u16>,
-    /// Conflicting data-availability claims: 25 / 50 / 100 %.
-    pub da_conflict_bps: Vec<u16>,
 }
 
 /// A constant that breaks a rule, with the path of the field.
@@ -115,10 +58,6 @@ fn rule(ok: bool, field: &'static str, reason: impl FnOnce() -> String) -> Resul
     if ok { Ok(()) } else { Err(ConstantsError { field, reason: reason() }) }
 }
 
-fn ascending_bps(v: &[u16]) -> bool {
-    !v.is_empty() && v.windows(2).all(|w| w[0] <= w[1]) && v.iter().all(|b| *b <= 10_000)
-}
-
 impl ChainConstants {
     /// Checks every cross-field rule; the first violation is reported with its field path.
     pub fn validate(&self) -> Result<(), ConstantsError> {
@@ -133,64 +72,12 @@ impl ChainConstants {
             "must be at least 2 when committee_size > 1 (a self-parent plus one cross-link)".into()
         })?;
         rule(self.max_event_txs >= 1, "max_event_txs", || "must be at least 1".into())?;
-        let f = &self.fees;
-        let sum = u32::from(f.base_bps)
-            + u32::from(f.proposer_bps)
-            + u32::from(f.performance_bps)
-            + u32::from(f.attestor_bps);
-        rule(sum == 10_000, "fees", || format!("base+proposer+performance+attestor must be 10000 bps, got {sum}"))?;
-        rule(f.ack_alpha_den > 0, "fees.ack_alpha_den", || "must not be 0".into())?;
-        rule(f.ack_alpha_num > 0 && f.ack_alpha_num <= f.ack_alpha_den, "fees.ack_alpha_num", || {
-            "α must be in (0, 1]".into()
+        rule((1..=MAX_SUPPLY_CAP).contains(&self.supply_cap), "supply_cap", || {
+            format!("must be 1..=5·10^15 units (50,000,000 PC), got {}", self.supply_cap)
         })?;
-        rule(f.ack_max_distance >= 1, "fees.ack_max_distance", || "must be at least 1".into())?;
         let w = &self.windows;
-        rule(
-            !w.maturity_tiers.is_empty() && w.maturity_tiers.windows(2).all(|p| p[0] < p[1]),
-            "windows.maturity_tiers",
-            || "must be a non-empty, strictly ascending list".into(),
-        )?;
-        for (field, v) in [
-            ("windows.unbonding", w.unbonding),
-            ("windows.slash_window", w.slash_window),
-            ("windows.difficulty_retarget", w.difficulty_retarget),
-            ("windows.heartbeat", w.heartbeat),
-            ("windows.claim_expiry", w.claim_expiry),
-            ("windows.epoch_anchors", w.epoch_anchors),
-        ] {
-            rule(v >= 1, field, || "must be at least 1 anchor".into())?;
-        }
-        // Evidence is taken until slash_window anchors after the end of the offence's epoch,
-        // and a fault may fall on an epoch's first anchor: R + slash_window after it.
-        rule(w.unbonding >= w.slash_window.saturating_add(w.epoch_anchors), "windows.unbonding", || {
-            "must be at least windows.slash_window + windows.epoch_anchors, or a bond could leave before its evidence lands"
-                .into()
-        })?;
-        let e = &self.emission;
-        rule(e.supply_cap <= 5_000_000_000_000_000, "emission.supply_cap", || {
-            "must not exceed 5·10^15 units (50,000,000 PC)".into()
-        })?;
-        rule(
-            e.initial_mint_reward >= 1 && e.initial_mint_reward <= e.supply_cap,
-            "emission.initial_mint_reward",
-            || "must be 1..=supply_cap".into(),
-        )?;
-        rule(e.halving_mints >= 1, "emission.halving_mints", || "must be at least 1".into())?;
-        let series_bound = u128::from(e.initial_mint_reward) * u128::from(e.halving_mints) * 2;
-        rule(series_bound <= u128::from(e.supply_cap), "emission", || {
-            format!(
-                "initial_mint_reward × halving_mints × 2 = {series_bound} exceeds supply_cap; the halving series would hit the cap"
-            )
-        })?;
-        let s = &self.slashing;
-        rule(s.equivocation_bps <= 10_000, "slashing.equivocation_bps", || "must be at most 10000".into())?;
-        rule(ascending_bps(&s.vote_invalid_bps), "slashing.vote_invalid_bps", || {
-            "must be a non-empty ascending list of bps ≤ 10000".into()
-        })?;
-        rule(ascending_bps(&s.da_conflict_bps), "slashing.da_conflict_bps", || {
-            "must be a non-empty ascending list of bps ≤ 10000".into()
-        })?;
-        rule(self.attestor_sample >= 1, "attestor_sample", || "must be at least 1".into())?;
+        rule(w.slash_window >= 1, "windows.slash_window", || "must be at least 1 anchor".into())?;
+        rule(w.epoch_anchors >= 1, "windows.epoch_anchors", || "must be at least 1 anchor".into())?;
         Ok(())
     }
 

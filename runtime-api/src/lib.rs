@@ -34,7 +34,7 @@ mod storage;
 pub use committee::{
     COMMITTEE_TARGET, COMMITTEES, Committee, CommitteeChanged, CommitteeRefused, CommitteeSeat, MAX_SEAT_META,
 };
-pub use constants::{ChainConstants, ConstantsError, Emission, EpochGrid, Fees, Slashing, Windows};
+pub use constants::{ChainConstants, ConstantsError, EpochGrid, MAX_SUPPLY_CAP, Windows};
 pub use context::{Ack, AnchorCtx, GenesisCtx};
 pub use error::ModuleError;
 pub use events::{EventSink, ModuleEvent, RawEvent};

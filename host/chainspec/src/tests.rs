@@ -40,9 +40,9 @@ fn tampered_raw_spec_is_refused() {
 #[test]
 fn missing_field_is_named() {
     let mut v = dev_value();
-    v["constants"]["fees"].as_object_mut().unwrap().remove("proposer_bps");
+    v["constants"]["windows"].as_object_mut().unwrap().remove("slash_window");
     let e = err_of(v);
-    assert!(e.contains("constants.fees") && e.contains("proposer_bps"), "{e}");
+    assert!(e.contains("constants.windows") && e.contains("slash_window"), "{e}");
     let mut v = dev_value();
     v.as_object_mut().unwrap().remove("network_id");
     assert!(err_of(v).contains("network_id"));
@@ -51,9 +51,9 @@ fn missing_field_is_named() {
 #[test]
 fn unknown_field_and_wrong_type_are_named() {
     let mut v = dev_value();
-    v["constants"]["windows"]["unbondng"] = 5.into();
+    v["constants"]["windows"]["slash_windw"] = 5.into();
     let e = err_of(v);
-    assert!(e.contains("constants.windows") && e.contains("unbondng"), "{e}");
+    assert!(e.contains("constants.windows") && e.contains("slash_windw"), "{e}");
     let mut v = dev_value();
     v["constants"]["committee_size"] = "many".into();
     assert!(err_of(v).contains("constants.committee_size"));
@@ -61,11 +61,12 @@ fn unknown_field_and_wrong_type_are_named() {
 
 #[test]
 fn rule_violations_are_named() {
-    let cases: [(&str, &str, serde_json::Value); 4] = [
+    let cases: [(&str, &str, serde_json::Value); 5] = [
         ("committee_size", "constants.committee_size", 65.into()),
         ("max_parents", "constants.max_parents", 5.into()),
         ("shards", "constants.shards", 0.into()),
-        ("attestor_sample", "constants.attestor_sample", 0.into()),
+        ("supply_cap", "constants.supply_cap", 0.into()),
+        ("supply_cap", "constants.supply_cap", 5_000_000_000_000_001u64.into()),
     ];
     for (key, name, bad) in cases {
         let mut v = dev_value();
@@ -74,8 +75,22 @@ fn rule_violations_are_named() {
         assert!(e.contains(name), "{e}");
     }
     let mut v = dev_value();
-    v["constants"]["fees"]["base_bps"] = 1.into();
-    assert!(err_of(v).contains("constants.fees"));
+    v["constants"]["windows"]["epoch_anchors"] = 0.into();
+    assert!(err_of(v).contains("constants.windows.epoch_anchors"));
+}
+
+#[test]
+fn a_module_constant_in_the_host_sheet_is_refused() {
+    // Module constants live in their module's section (docs/spec/constants.md): the host sheet
+    // names none of them, so an old spec that still carries one fails loudly.
+    for (path, value) in
+        [("fees", serde_json::json!({})), ("emission", serde_json::json!({})), ("attestor_sample", 4.into())]
+    {
+        let mut v = dev_value();
+        v["constants"][path] = value;
+        let e = err_of(v);
+        assert!(e.contains("constants") && e.contains(path), "{e}");
+    }
 }
 
 #[test]

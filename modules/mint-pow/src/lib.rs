@@ -5,7 +5,9 @@
 //! any call: hash power buys emission, never ordering. Rewards halve by mint count, the target
 //! is retargeted every `difficulty_retarget` finalized anchors, and each minted output matures
 //! after the tier the miner chose, fixed at mint time. Outputs are issued through the UTXO
-//! module's `issue_output`, which enforces the supply cap. Rules: `docs/spec/mint.md`.
+//! module's ledger interface, which enforces the supply cap. The emission curve and the
+//! windows are this module's own constants, in its chainspec section (`MintConfig`). Rules:
+//! `docs/spec/mint.md`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -18,8 +20,8 @@ pub use header::{MintHeader, genesis_tip, pow_hash_bytes, pow_midstate, tip_tag}
 
 use pc_runtime_api::codec::{Decode, Encode, Hash32, decode_canonical};
 use pc_runtime_api::{
-    AnchorCtx, ChainConstants, EventSink, GenesisCtx, Module, ModuleDescriptor, ModuleError, ModuleEvent, ModuleInit,
-    ModuleState, ModuleView, RpcMethod, StorageMap, StorageValue, Validity, register_module,
+    AnchorCtx, EventSink, GenesisCtx, Module, ModuleDescriptor, ModuleError, ModuleEvent, ModuleInit, ModuleState,
+    ModuleView, RpcMethod, StorageMap, StorageValue, Validity, register_module,
 };
 use pc_utxo_tx::{Address, OutPoint, TxOut};
 use serde::Deserialize;
@@ -77,7 +79,7 @@ pub const WINDOW_MINTS: StorageValue<u64> = StorageValue::new("window-mints");
 /// Finalized mints by id.
 pub const MINTS: StorageMap<Hash32, MintRecord> = StorageMap::new("mints");
 
-/// `modules.mint-pow` in a chainspec.
+/// `modules.mint-pow` in a chainspec: the module's own constants (docs/spec/mint.md §2).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MintConfig {
@@ -87,33 +89,66 @@ pub struct MintConfig {
     pub pow_limit: Hash32,
     /// Intended anchors between two mints.
     pub anchors_per_mint: u64,
+    /// Maturity tiers in anchors, strictly ascending; a mint picks one (plan: 50k/100k/200k).
+    pub maturity_tiers: Vec<u64>,
+    /// Anchors between two difficulty retargets.
+    pub difficulty_retarget: u64,
+    /// Reward of the first mint, in units.
+    pub initial_mint_reward: u64,
+    /// Mints between two halvings (counted in mints, not time).
+    pub halving_mints: u64,
+}
+
+impl MintConfig {
+    /// Checks every rule of the section against the chain's supply cap; the first broken
+    /// one is named by its field (the host prefixes `modules.mint-pow.`).
+    pub fn validate(&self, supply_cap: u64) -> Result<(), ModuleError> {
+        let rule = |ok: bool, field: &str, reason: String| {
+            if ok { Ok(()) } else { Err(ModuleError::Config { field: field.into(), reason }) }
+        };
+        rule(self.anchors_per_mint >= 1, "anchors_per_mint", "must be at least 1".into())?;
+        rule(self.initial_target <= self.pow_limit, "initial_target", "must not be easier than pow_limit".into())?;
+        let t = &self.maturity_tiers;
+        rule(
+            !t.is_empty() && t.len() <= 256 && t.windows(2).all(|p| p[0] < p[1]),
+            "maturity_tiers",
+            "must be a non-empty, strictly ascending list of at most 256 tiers".into(),
+        )?;
+        rule(self.difficulty_retarget >= 1, "difficulty_retarget", "must be at least 1 anchor".into())?;
+        rule(
+            (1..=supply_cap).contains(&self.initial_mint_reward),
+            "initial_mint_reward",
+            format!("must be 1..=constants.supply_cap ({supply_cap})"),
+        )?;
+        rule(self.halving_mints >= 1, "halving_mints", "must be at least 1".into())?;
+        // The halving series sums to less than reward × halving × 2: a curve within the cap
+        // never meets it (the ledger still refuses to pass it).
+        let bound = u128::from(self.initial_mint_reward) * u128::from(self.halving_mints) * 2;
+        rule(
+            bound <= u128::from(supply_cap),
+            "halving_mints",
+            format!(
+                "initial_mint_reward × halving_mints × 2 = {bound} exceeds constants.supply_cap ({supply_cap}); the halving series would hit the cap"
+            ),
+        )
+    }
+
+    /// The reward of a mint at `height` in `tier`, before the cap (docs/spec/mint.md §4).
+    pub fn curve(&self, height: u64, tier: u8) -> u64 {
+        tier_reward(base_reward(self.initial_mint_reward, self.halving_mints, height), tier, self.maturity_tiers.len())
+    }
 }
 
 /// The mint-pow module.
 #[derive(Debug)]
 pub struct MintPow {
     config: MintConfig,
-    constants: ChainConstants,
 }
 
 fn build(init: &ModuleInit<'_>) -> Result<Box<dyn Module>, ModuleError> {
     let config: MintConfig = init.parse_config()?;
-    if config.anchors_per_mint == 0 {
-        return Err(ModuleError::Config { field: "anchors_per_mint".into(), reason: "must be at least 1".into() });
-    }
-    if config.initial_target > config.pow_limit {
-        return Err(ModuleError::Config {
-            field: "initial_target".into(),
-            reason: "must not be easier than pow_limit".into(),
-        });
-    }
-    if init.constants.windows.maturity_tiers.is_empty() {
-        return Err(ModuleError::Config {
-            field: "constants.windows.maturity_tiers".into(),
-            reason: "mint-pow needs at least one maturity tier".into(),
-        });
-    }
-    Ok(Box::new(MintPow { config, constants: init.constants.clone() }))
+    config.validate(init.constants.supply_cap)?;
+    Ok(Box::new(MintPow { config }))
 }
 
 /// The chain's genesis hash, as the UTXO module (a declared dependency) keeps it.
@@ -166,7 +201,7 @@ impl MintPow {
         if h.target != target {
             return Err(invalid("mint.target", "the header's target is not the current target"));
         }
-        let tiers = &self.constants.windows.maturity_tiers;
+        let tiers = &self.config.maturity_tiers;
         let maturity = *tiers
             .get(usize::from(h.tier))
             .ok_or_else(|| invalid("mint.tier", format!("tier {} does not exist; tiers: {tiers:?}", h.tier)))?;
@@ -174,12 +209,11 @@ impl MintPow {
         if !h.meets_target() {
             return Err(invalid("mint.pow", "the proof-of-work hash is above the target"));
         }
-        let e = &self.constants.emission;
-        let curve = tier_reward(base_reward(e.initial_mint_reward, e.halving_mints, h.height), h.tier, tiers.len());
         // Genesis allocations count against the cap too: near it, a mint pays what is left
         // (possibly nothing) and still advances the tip, so minting never wedges.
-        let issued = pc_module_utxo::LedgerView::open(state)?.totals()?.issued;
-        let reward = curve.min(e.supply_cap.saturating_sub(issued));
+        let ledger = pc_module_utxo::LedgerView::open(state)?;
+        let reward =
+            self.config.curve(h.height, h.tier).min(ledger.supply_cap()?.saturating_sub(ledger.totals()?.issued));
         Ok(CheckedMint { id: h.id(), reward, maturity })
     }
 }
@@ -235,7 +269,6 @@ impl Module for MintPow {
                 out,
                 ctx.index,
                 spendable_from,
-                self.constants.emission.supply_cap,
             )?;
         }
         TIP.put(state, &Tip { id: c.id, height: h.height });
@@ -256,7 +289,7 @@ impl Module for MintPow {
         state: &mut ModuleState<'_>,
         _events: &mut EventSink<'_>,
     ) -> Result<(), ModuleError> {
-        let window = self.constants.windows.difficulty_retarget;
+        let window = self.config.difficulty_retarget;
         if window == 0 || !ctx.index.is_multiple_of(window) {
             return Ok(());
         }
@@ -269,7 +302,7 @@ impl Module for MintPow {
     }
 
     fn rpc_methods(&self) -> Vec<RpcMethod> {
-        rpc::methods(self.constants.clone())
+        rpc::methods(self.config.clone())
     }
 }
 

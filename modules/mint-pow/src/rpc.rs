@@ -1,8 +1,8 @@
 //! `get_mint_template`, `submit_mint_solution`, `mint_status`.
 
-use crate::{MINTS, MintHeader, TARGET, TIP, base_reward, genesis_hash, tier_reward};
+use crate::{MINTS, MintConfig, MintHeader, TARGET, TIP, genesis_hash};
 use pc_runtime_api::codec::{Encode, Hash32, decode_canonical};
-use pc_runtime_api::{ChainConstants, ModuleView, RpcError, RpcMethod, RpcReply, param, str_param};
+use pc_runtime_api::{ModuleView, RpcError, RpcMethod, RpcReply, param, str_param};
 use pc_utxo_tx::Address;
 use serde_json::{Value, json};
 
@@ -10,22 +10,22 @@ fn storage(e: pc_runtime_api::ModuleError) -> RpcError {
     RpcError { code: -32603, message: format!("state unavailable: {e}") }
 }
 
-pub(crate) fn methods(constants: ChainConstants) -> Vec<RpcMethod> {
+pub(crate) fn methods(config: MintConfig) -> Vec<RpcMethod> {
     vec![
         RpcMethod {
             name: "get_mint_template",
-            handler: Box::new(move |view: &ModuleView<'_>, params: Value| template(&constants, view, &params)),
+            handler: Box::new(move |view: &ModuleView<'_>, params: Value| template(&config, view, &params)),
         },
         RpcMethod { name: "submit_mint_solution", handler: Box::new(|_: &ModuleView<'_>, p: Value| submit(&p)) },
         RpcMethod { name: "mint_status", handler: Box::new(|view: &ModuleView<'_>, p: Value| status(view, &p)) },
     ]
 }
 
-fn template(constants: &ChainConstants, view: &ModuleView<'_>, params: &Value) -> Result<RpcReply, RpcError> {
+fn template(config: &MintConfig, view: &ModuleView<'_>, params: &Value) -> Result<RpcReply, RpcError> {
     let address: Address = str_param(params, 0, "address")?
         .parse()
         .map_err(|e| RpcError { code: 1001, message: format!("invalid address: {e}") })?;
-    let tiers = &constants.windows.maturity_tiers;
+    let tiers = &config.maturity_tiers;
     let tier = match param(params, 1, "tier") {
         None | Some(Value::Null) => tiers.len().saturating_sub(1) as u64,
         Some(v) => v.as_u64().ok_or_else(|| RpcError::invalid_params("`tier` must be a small integer"))?,
@@ -48,8 +48,10 @@ fn template(constants: &ChainConstants, view: &ModuleView<'_>, params: &Value) -
         payout: address.to_bytes(),
         nonce: 0,
     };
-    let e = &constants.emission;
-    let reward = tier_reward(base_reward(e.initial_mint_reward, e.halving_mints, header.height), tier, tiers.len());
+    // What `check` will pay: the curve, within what the cap leaves.
+    let ledger = pc_module_utxo::LedgerView::open(view).map_err(storage)?;
+    let left = ledger.supply_cap().map_err(storage)?.saturating_sub(ledger.totals().map_err(storage)?.issued);
+    let reward = config.curve(header.height, tier).min(left);
     Ok(RpcReply::Value(json!({
         "header": hex::encode(header.encode()),
         "nonce_offset": header.nonce_offset(),

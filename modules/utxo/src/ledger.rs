@@ -7,7 +7,8 @@
 //! opens [`Ledger`] on its own state (writes, in `apply` and hooks) or [`LedgerView`] on its
 //! own view (reads, in `validate` and RPC).
 //!
-//! - **Issue**: new value (mint-pow's rewards), within the supply cap.
+//! - **Issue**: new value (mint-pow's rewards), within the chain's supply cap, which the
+//!   ledger keeps from genesis: no module can raise it.
 //! - **Lock / unlock**: outputs leave the spendable set under a lock that the calling module
 //!   owns (a bond), keeping their value and maturity, and come back unchanged. A transfer that
 //!   spends a locked output is refused with `utxo.output-locked`. A module proves the owner's
@@ -130,6 +131,11 @@ impl<'a> LedgerView<'a> {
         Ok(TOTALS.get(&self.view)?.unwrap_or_default())
     }
 
+    /// The chain's supply cap (`constants.supply_cap`): `issued` never passes it.
+    pub fn supply_cap(&self) -> Result<u64, ModuleError> {
+        store::SUPPLY_CAP.get(&self.view)?.ok_or_else(|| ModuleError::Fatal("utxo supply cap missing".into()))
+    }
+
     /// An unspent (and unlocked) output.
     pub fn output(&self, op: &OutPoint) -> Result<Option<Utxo>, ModuleError> {
         OUTPUTS.get(&self.view, op)
@@ -243,16 +249,16 @@ impl<'s> Ledger<'s> {
     }
 
     /// Creates newly issued value at `outpoint` (a mint) and raises `issued`; refused with
-    /// `utxo.supply-cap` past `supply_cap`, `utxo.duplicate-output` if the outpoint exists.
+    /// `utxo.supply-cap` past the chain's supply cap, `utxo.duplicate-output` if the outpoint
+    /// exists.
     pub fn issue(
         &mut self,
         outpoint: OutPoint,
         out: TxOut,
         created: u64,
         spendable_from: u64,
-        supply_cap: u64,
     ) -> Result<(), ModuleError> {
-        store::issue_output(&mut self.state, outpoint, out, created, spendable_from, supply_cap)
+        store::issue_output(&mut self.state, outpoint, out, created, spendable_from)
     }
 
     /// Locks `ops` under the caller's new lock `lock`: they leave the spendable set with their

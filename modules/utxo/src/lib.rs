@@ -189,10 +189,11 @@ impl Module for UtxoModule {
         events: &mut EventSink<'_>,
     ) -> Result<(), ModuleError> {
         GENESIS_HASH.put(state, &ctx.genesis_hash);
+        store::SUPPLY_CAP.put(state, &ctx.constants.supply_cap);
         for (i, a) in self.config.allocations.iter().enumerate() {
             let outpoint = genesis_outpoint(u32::try_from(i).unwrap_or(u32::MAX));
             let out = pc_utxo_tx::TxOut { value: a.value, predicate: a.address.predicate() };
-            issue_output(state, outpoint, out, 0, 0, ctx.constants.emission.supply_cap)
+            issue_output(state, outpoint, out, 0, 0)
                 .map_err(|e| ModuleError::Config { field: format!("allocations[{i}]"), reason: e.to_string() })?;
             events.emit(&Allocated { outpoint, value: a.value });
         }

@@ -39,6 +39,9 @@ pub(crate) const BY_ADDRESS: StorageMap<([u8; 33], OutPoint), ()> = StorageMap::
 pub(crate) const GENESIS_HASH: StorageValue<Hash32> = StorageValue::new("genesis-hash");
 /// The supply totals.
 pub(crate) const TOTALS: StorageValue<Totals> = StorageValue::new("totals");
+/// `constants.supply_cap`, written at genesis: every issue, whichever module asks, stays
+/// within it.
+pub(crate) const SUPPLY_CAP: StorageValue<u64> = StorageValue::new("supply-cap");
 
 const GENESIS_ALLOCATION: Domain = Domain::new("phantomcoin/v1/utxo/genesis-allocation");
 const OUTPOINT_TAG: Domain = Domain::new("phantomcoin/v1/utxo/outpoint-tag");
@@ -78,15 +81,15 @@ pub(crate) fn insert_output(state: &mut ModuleState<'_>, outpoint: OutPoint, utx
 }
 
 /// Creates a newly issued output (genesis allocation or mint) and raises the issued total;
-/// refuses to pass `supply_cap`.
+/// refuses to pass the supply cap in state.
 pub(crate) fn issue_output(
     state: &mut ModuleState<'_>,
     outpoint: OutPoint,
     out: TxOut,
     created: u64,
     spendable_from: u64,
-    supply_cap: u64,
 ) -> Result<(), ModuleError> {
+    let supply_cap = SUPPLY_CAP.get(state)?.ok_or_else(|| ModuleError::Fatal("utxo supply cap missing".into()))?;
     let mut totals = TOTALS.get(state)?.unwrap_or_default();
     totals.issued = totals
         .issued
