@@ -1,5 +1,5 @@
-//! The ledger's typed interface (docs/spec/utxo.md §7) from a module outside host/ and utxo:
-//! a toy `bonder` locks outputs with the owner's signature over its own message, and unlocks,
+//! The ledger's typed interface (docs/spec/utxo.md, "The ledger interface") from a module
+//! outside host/ and utxo: a toy `bonder` locks outputs with the owner's signature over its own message, and unlocks,
 //! seizes, takes fees and pays out through `pc_module_utxo::Ledger`, never through storage.
 //! After every anchor Σ unspent + fees + locked + held = issued, and the totals match the
 //! locked outputs and held balances one by one; nothing is burnt; a locked output cannot be
@@ -11,7 +11,7 @@
 use pc_codec::{Decode, Domain, Encode, Hash32, hash_encoded};
 use pc_integration_tests::{anchor_ctx, test_key, utxo_spec};
 use pc_mempool::{Mempool, MempoolConfig, SubmitError};
-use pc_module_utxo::{Ledger, LedgerView, authorization_digest, genesis_outpoint, outpoint_tag, payout_outpoint};
+use pc_module_utxo::{Ledger, LedgerView, authorization_digest, genesis_outpoint, module_outpoint, outpoint_tag};
 use pc_runtime::{AnchorInput, CallOutcome, Runtime, RuntimeError};
 use pc_runtime_api::{
     AnchorCtx, Call, EventSink, Module, ModuleDescriptor, ModuleError, ModuleState, ModuleView, Validity,
@@ -55,13 +55,14 @@ enum BondCall {
     },
 }
 
-/// The ids the toy bonder pays out under.
+/// The ids the toy bonder pays out and issues under.
 const PAY_ID: Hash32 = Hash32([0xb0; 32]);
+const ISSUE_ID: Hash32 = Hash32([0xa0; 32]);
 
-/// What a lock's owners sign: the lock and its outputs, under the bonder's own domain and the
-/// chain's genesis hash, so that no transaction signature authorizes it.
-fn lock_msg(genesis: &Hash32, lock: &Hash32, ops: &[OutPoint]) -> [u8; 32] {
-    hash_encoded(LOCK_MSG, &(genesis, lock, ops)).0
+/// The bonder's own part of what a lock's owners sign (the ledger adds the chain, the module,
+/// the lock id and the outputs): here only its domain.
+fn lock_msg() -> [u8; 32] {
+    hash_encoded(LOCK_MSG, &()).0
 }
 
 struct Bonder;
@@ -72,12 +73,8 @@ impl Module for Bonder {
         let mut v = Validity { priority: 1, ..Validity::default() };
         if let BondCall::Lock { lock, inputs } = &c {
             let ledger = LedgerView::open(view)?;
-            let ops: Vec<OutPoint> = inputs.iter().map(|(op, _)| *op).collect();
-            if ledger.lock_used(lock)? {
-                return Err(ModuleError::invalid("utxo.lock-reused", "lock id used before"));
-            }
-            ledger.authorize(inputs, &lock_msg(&ledger.genesis_hash()?, lock, &ops), view.next_anchor())?;
-            v.requires = ops.iter().map(outpoint_tag).collect();
+            ledger.authorize(inputs, lock, &lock_msg(), view.next_anchor())?;
+            v.requires = inputs.iter().map(|(op, _)| outpoint_tag(op)).collect();
         }
         Ok(v)
     }
@@ -92,12 +89,7 @@ impl Module for Bonder {
         let c = BondCall::decode(&mut &call[..]).map_err(|e| ModuleError::invalid("bonder.decode", e.to_string()))?;
         let mut ledger = Ledger::open(state)?;
         match c {
-            BondCall::Lock { lock, inputs } => {
-                let ops: Vec<OutPoint> = inputs.iter().map(|(op, _)| *op).collect();
-                let msg = lock_msg(&ledger.view().genesis_hash()?, &lock, &ops);
-                ledger.view().authorize(&inputs, &msg, ctx.index)?;
-                ledger.lock(&ops, lock).map(drop)
-            }
+            BondCall::Lock { lock, inputs } => ledger.lock(&inputs, lock, &lock_msg(), ctx.index).map(drop),
             BondCall::Unlock { lock, ops } => ledger.unlock(&ops, lock).map(drop),
             BondCall::Seize { lock, ops } => ledger.seize(&ops, lock).map(drop),
             BondCall::TakeFees { amount } => ledger.take_fees(amount),
@@ -106,9 +98,8 @@ impl Module for Bonder {
                 ledger.pay_out(&PAY_ID, nonce, out, ctx.index, ctx.index + 5).map(drop)
             }
             BondCall::Issue { to, value, nonce, spendable_from } => {
-                let op = OutPoint { tx: Hash32([0xa0; 32]), index: nonce };
                 let out = TxOut { value, predicate: Predicate::Key(XOnly(to)) };
-                ledger.issue(op, out, ctx.index, spendable_from)
+                ledger.issue(&ISSUE_ID, nonce, out, ctx.index, spendable_from).map(drop)
             }
         }
     }
@@ -189,7 +180,7 @@ fn lock_call(chain: &Chain, signer: &Keypair, lock: Hash32, ops: &[OutPoint]) ->
 
 fn lock_call_for(chain: &Chain, module: &str, signer: &Keypair, lock: Hash32, ops: &[OutPoint]) -> BondCall {
     let g = chain.rt.genesis_hash();
-    let digest = authorization_digest(&g, module, &lock_msg(&g, &lock, ops));
+    let digest = authorization_digest(&g, module, &lock, ops, &lock_msg());
     let inputs = ops.iter().map(|op| (*op, Witness::Sig(sign_sighash(signer, &digest)))).collect();
     BondCall::Lock { lock, inputs }
 }
@@ -242,6 +233,41 @@ fn a_locked_output_cannot_be_spent_and_comes_back_unchanged_when_unlocked() {
     // Past admission (a byte-identical copy keeps its first record, so read the state).
     chain.apply(vec![replay]);
     chain.view(|l| assert!(l.output(&op).unwrap().is_some(), "the replay changed nothing"));
+    // A new call under the used id, for another output, is refused by the ledger in apply.
+    let c = BondCall::Issue { to: XOnly::of(&a).0, value: PC, nonce: 0, spendable_from: 0 };
+    assert_eq!(chain.apply(vec![bond("bonder", &c)]), [None]);
+    let other = module_outpoint("bonder", &ISSUE_ID, 0);
+    assert_eq!(
+        chain.apply(vec![bond("bonder", &lock_call(&chain, &a, lock, &[other]))]),
+        [Some("utxo.lock-reused".to_string())]
+    );
+}
+
+#[test]
+fn a_module_issues_only_at_its_own_outpoints_each_once_and_within_the_cap() {
+    let a = test_key(0);
+    let mut chain = Chain::new(&[a]);
+    let to = XOnly::of(&a).0;
+    let issue = |value, nonce| bond("bonder", &BondCall::Issue { to, value, nonce, spendable_from: 0 });
+    assert_eq!(chain.apply(vec![issue(PC, 0)]), [None]);
+    let x = module_outpoint("bonder", &ISSUE_ID, 0);
+    chain.view(|l| assert_eq!(l.output(&x).unwrap().map(|u| u.out.value), Some(PC)));
+    // Another module with the same id gets another outpoint.
+    assert_eq!(
+        chain.apply(vec![bond("bonder-b", &BondCall::Issue { to, value: PC, nonce: 0, spendable_from: 0 })]),
+        [None]
+    );
+    assert!(chain.view(|l| l.output(&module_outpoint("bonder-b", &ISSUE_ID, 0)).unwrap()).is_some());
+    // The same outpoint again, while unspent and while locked: refused. (Other values, so that
+    // each call is new: a byte-identical copy would only repeat the first call's record.)
+    assert_eq!(chain.apply(vec![issue(2 * PC, 0)]), [Some("utxo.duplicate-output".to_string())]);
+    assert_eq!(chain.apply(vec![bond("bonder", &lock_call(&chain, &a, Hash32([5; 32]), &[x]))]), [None]);
+    assert_eq!(chain.apply(vec![issue(3 * PC, 0)]), [Some("utxo.duplicate-output".to_string())]);
+    // Nothing of 0 units; nothing past the cap, whichever module asks.
+    assert_eq!(chain.apply(vec![issue(0, 1)]), [Some("utxo.shape".to_string())]);
+    let cap = chain.view(|l| l.supply_cap().unwrap());
+    assert_eq!(chain.apply(vec![issue(cap, 2)]), [Some("utxo.supply-cap".to_string())]);
+    chain.view(|l| assert_eq!(l.totals().unwrap().issued, 10 * PC + 2 * PC));
 }
 
 #[test]
@@ -346,20 +372,23 @@ fn seized_value_is_held_and_paid_out_never_burnt() {
     let pay = |value, nonce| bond("bonder", &BondCall::PayOut { to, value, nonce });
     let b_pays = bond("bonder-b", &BondCall::PayOut { to, value: 1, nonce: 9 });
     assert_eq!(
-        chain.apply(vec![pay(6 * PC, 0), pay(5 * PC, 1), b_pays, pay(4 * PC + 50_000, 2)]),
-        [None, Some("utxo.insufficient".to_string()), Some("utxo.insufficient".to_string()), None]
+        chain.apply(vec![pay(6 * PC, 0), pay(5 * PC, 1), b_pays, pay(1, 0), pay(4 * PC + 50_000, 2)]),
+        [
+            None,
+            Some("utxo.insufficient".to_string()),
+            Some("utxo.insufficient".to_string()),
+            Some("utxo.duplicate-output".to_string()),
+            None
+        ],
+        "beyond the balance, from another module's balance, or at an outpoint paid before: refused"
     );
     chain.view(|l| {
         assert_eq!(l.held("bonder").unwrap().value, 0);
         assert_eq!(l.totals().unwrap().held, 0);
-        let paid = l.output(&payout_outpoint("bonder", &PAY_ID, 0)).unwrap().unwrap();
+        let paid = l.output(&module_outpoint("bonder", &PAY_ID, 0)).unwrap().unwrap();
         assert_eq!((paid.out.value, paid.spendable_from), (6 * PC, chain.next - 1 + 5), "the maturity the payer gave");
     });
-    // An outpoint is paid once.
-    assert_eq!(
-        chain.apply(vec![bond("bonder", &BondCall::TakeFees { amount: 0 }), pay(0, 0)]),
-        [None, Some("utxo.duplicate-output".to_string())]
-    );
+    assert_eq!(chain.apply(vec![pay(0, 3)]), [Some("utxo.shape".to_string())], "no output of 0 units");
 }
 
 #[test]
@@ -367,7 +396,7 @@ fn a_payout_of_seized_immature_value_keeps_its_maturity() {
     let a = test_key(0);
     let mut chain = Chain::new(&[a]);
     let to = XOnly::of(&a).0;
-    let mint = OutPoint { tx: Hash32([0xa0; 32]), index: 0 };
+    let mint = module_outpoint("bonder", &ISSUE_ID, 0);
     let issue = BondCall::Issue { to, value: 3 * PC, nonce: 0, spendable_from: 1_000 };
     assert_eq!(chain.apply(vec![bond("bonder", &issue)]), [None]);
     let lock = Hash32([4; 32]);
@@ -379,7 +408,7 @@ fn a_payout_of_seized_immature_value_keeps_its_maturity() {
     assert_eq!(chain.apply(vec![pay(PC, 0), pay(2 * PC, 1)]), [None, None]);
     chain.view(|l| {
         for i in 0..2 {
-            let paid = l.output(&payout_outpoint("bonder", &PAY_ID, i)).unwrap().unwrap();
+            let paid = l.output(&module_outpoint("bonder", &PAY_ID, i)).unwrap().unwrap();
             assert_eq!(paid.spendable_from, 1_000, "a payout is not spendable before the seized mint");
         }
         assert_eq!(l.held("bonder").unwrap(), pc_module_utxo::Held::default(), "an empty balance forgets its maturity");

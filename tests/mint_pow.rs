@@ -10,7 +10,7 @@ use pc_module_utxo::LedgerView;
 use pc_runtime::{AnchorInput, CallDropped, Runtime};
 use pc_runtime_api::Call;
 use pc_state::StateDb;
-use pc_utxo_tx::{Address, OutPoint, Predicate, Transaction, TxIn, TxOut, Witness, XOnly, sign_single_key};
+use pc_utxo_tx::{Address, Predicate, Transaction, TxIn, TxOut, Witness, XOnly, sign_single_key};
 use std::sync::Arc;
 
 const CAP: u64 = 5_000_000_000_000_000;
@@ -33,6 +33,43 @@ fn the_whole_emission_curve_stays_below_the_cap_exactly() {
     // The largest constants the chainspec accepts (2·R·H ≤ cap) never pass the cap either.
     let (r, h) = (CAP / 2 / 1_000_000, 1_000_000);
     assert!(curve_total(r, h) <= u128::from(CAP));
+}
+
+#[test]
+fn a_mint_section_breaking_a_rule_is_refused_with_its_field() {
+    let dev = ChainSpec::from_json(DEV_JSON).unwrap();
+    let section = dev.modules["mint-pow"].clone();
+    let cap = dev.constants.supply_cap;
+    let cases: [(&str, serde_json::Value, &str); 9] = [
+        ("anchors_per_mint", 0.into(), "anchors_per_mint"),
+        ("initial_target", serde_json::json!("ff".repeat(32)), "initial_target"),
+        ("maturity_tiers", serde_json::json!([]), "maturity_tiers"),
+        ("maturity_tiers", serde_json::json!([5, 5]), "maturity_tiers"),
+        ("maturity_tiers", serde_json::json!((0..257).collect::<Vec<u64>>()), "maturity_tiers"),
+        ("difficulty_retarget", 0.into(), "difficulty_retarget"),
+        ("initial_mint_reward", 0.into(), "initial_mint_reward"),
+        ("initial_mint_reward", (cap + 1).into(), "initial_mint_reward"),
+        ("halving_mints", 0.into(), "halving_mints"),
+    ];
+    for (key, bad, field) in cases {
+        let mut s = section.clone();
+        s[key] = bad;
+        let c: MintConfig = pc_runtime_api::parse_config(&s).unwrap();
+        match c.validate(cap) {
+            Err(pc_runtime_api::ModuleError::Config { field: f, .. }) => assert_eq!(f, field, "{key}"),
+            other => panic!("{key}: expected a refusal, got {other:?}"),
+        }
+    }
+    // The series bound against the cap, and a field the section does not know.
+    let mut s = section.clone();
+    s["halving_mints"] = (cap / 2).into();
+    let c: MintConfig = pc_runtime_api::parse_config(&s).unwrap();
+    assert!(
+        matches!(c.validate(cap), Err(pc_runtime_api::ModuleError::Config { field, .. }) if field == "halving_mints")
+    );
+    let mut s = section;
+    s["supply_cap"] = 1.into();
+    assert!(pc_runtime_api::parse_config::<MintConfig>(&s).is_err(), "the cap is the host's, not the section's");
 }
 
 #[test]
@@ -143,7 +180,7 @@ fn a_mined_output_matures_at_its_tier_and_then_spends() {
     assert_eq!(rec.spendable_from, 1 + tiers[0]);
     let base = base_reward(config.initial_mint_reward, config.halving_mints, 1);
     assert_eq!(rec.reward, base / tiers.len() as u64, "tier 0 pays a third");
-    let op = OutPoint { tx: id, index: 0 };
+    let op = pc_module_utxo::module_outpoint("mint-pow", &id, 0);
     let utxo =
         chain.rt.with_view(&chain.db, "utxo", |v| LedgerView::open(v).unwrap().output(&op).unwrap().unwrap()).unwrap();
     assert_eq!((utxo.out.value, utxo.spendable_from), (rec.reward, rec.spendable_from));

@@ -42,9 +42,10 @@ impl Module for Faucet {
         _e: &mut EventSink<'_>,
     ) -> Result<(), ModuleError> {
         let c = FaucetCall::decode(&mut &call[..]).map_err(|e| ModuleError::invalid("faucet.decode", e.to_string()))?;
-        let op = OutPoint { tx: Hash32([7; 32]), index: u32::try_from(ctx.index).unwrap() };
         let out = TxOut { value: c.value, predicate: Predicate::Key(XOnly(c.to)) };
-        Ledger::open(state)?.issue(op, out, ctx.index, c.mature_at)
+        Ledger::open(state)?
+            .issue(&Hash32([7; 32]), u32::try_from(ctx.index).unwrap(), out, ctx.index, c.mature_at)
+            .map(drop)
     }
 }
 
@@ -242,7 +243,7 @@ fn each_kind_of_bad_spend_gets_its_own_code_and_changes_nothing() {
     let right = take(Witness::Any { branch: 1, witness: Box::new(Witness::Preimage(b"secret".to_vec())) });
     chain.validate(&right).unwrap();
 
-    let minted = OutPoint { tx: Hash32([7; 32]), index: 1 };
+    let minted = pc_module_utxo::module_outpoint("faucet", &Hash32([7; 32]), 1);
     assert_eq!(chain.utxo(&minted).unwrap().spendable_from, 40);
     let immature = spend(&g, &b, &[minted], vec![pay(&a, 5 * PC - 10_000)]);
     assert_eq!(code_of(chain.validate(&immature)), "utxo.immature");

@@ -4,6 +4,7 @@
 /// The node allocates and frees many small buffers per transaction on several threads
 /// (decoding, keys, overlay entries); glibc's allocator spent milliseconds per anchor
 /// consolidating them, mimalloc's thread-local free lists do not (docs/bench/utxo.md).
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -69,8 +69,17 @@ async fn a_mined_coin_is_immature_then_spendable_end_to_end() {
         tx: Hash32::from_hex(mint["txid"].as_str().unwrap()).unwrap(),
         index: u32::try_from(mint["index"].as_u64().unwrap()).unwrap(),
     };
-    let status: Value = c.request("mint_status", rpc_params![op.tx.to_hex()]).await.unwrap();
+    // The mint's id is in its `Minted` event; its status names the output the wallet sees.
+    let anchor = mint["created_at_anchor"].as_u64().unwrap();
+    let events: Value = c.request("chain_getEvents", rpc_params![anchor]).await.unwrap();
+    let minted =
+        events.as_array().unwrap().iter().find(|e| e["module"] == "mint-pow" && e["name"] == "Minted").unwrap();
+    let data = hex::decode(minted["data"].as_str().unwrap()).unwrap();
+    let minted: pc_module_mint_pow::Minted = pc_codec::decode_canonical(&data, 1024).unwrap();
+    let status: Value = c.request("mint_status", rpc_params![minted.id.to_hex()]).await.unwrap();
     assert_eq!(status["status"], "finalized", "{status}");
+    assert_eq!(status["outpoint"]["txid"].as_str(), Some(op.tx.to_hex().as_str()), "{status}");
+    assert_eq!(status["outpoint"]["index"].as_u64(), Some(u64::from(op.index)), "{status}");
     let value = mint["value"].as_u64().unwrap();
     assert!(value > 0);
     let friend = keypair_from_seed([43; 32]).unwrap();

@@ -77,14 +77,19 @@ fn status(view: &ModuleView<'_>, params: &Value) -> Result<RpcReply, RpcError> {
     let id = Hash32::from_hex(str_param(params, 0, "id")?)
         .map_err(|e| RpcError::invalid_params(format!("id must be 64 hex characters: {e}")))?;
     Ok(RpcReply::Value(match MINTS.get(view, &id).map_err(storage)? {
-        Some(m) => json!({
-            "status": "finalized",
-            "anchor": m.anchor,
-            "height": m.height,
-            "reward": m.reward,
-            "tier": m.tier,
-            "spendable_from_anchor": m.spendable_from,
-        }),
+        Some(m) => {
+            // The output the mint created (none for a mint at the cap that paid nothing).
+            let op = (m.reward > 0).then(|| pc_module_utxo::module_outpoint(crate::NAME, &id, 0));
+            json!({
+                "status": "finalized",
+                "anchor": m.anchor,
+                "height": m.height,
+                "reward": m.reward,
+                "tier": m.tier,
+                "spendable_from_anchor": m.spendable_from,
+                "outpoint": op.map(|op| json!({ "txid": op.tx.to_hex(), "index": op.index })),
+            })
+        }
         None => json!({ "status": "unknown" }),
     }))
 }

@@ -1,5 +1,6 @@
-//! The ledger as other modules see it (docs/spec/utxo.md §7): typed operations instead of
-//! storage handles, so that every move of value keeps the supply equation
+//! The ledger as other modules see it (docs/spec/utxo.md, "The ledger interface"): typed
+//! operations instead of storage handles, so that every move of value keeps the supply
+//! equation
 //!
 //! Σ unspent + fees + locked + held = issued
 //!
@@ -8,19 +9,23 @@
 //! own view (reads, in `validate` and RPC).
 //!
 //! - **Issue**: new value (mint-pow's rewards), within the chain's supply cap, which the
-//!   ledger keeps from genesis: no module can raise it.
+//!   ledger keeps from genesis, at a [`module_outpoint`] of the calling module.
 //! - **Lock / unlock**: outputs leave the spendable set under a lock that the calling module
 //!   owns (a bond), keeping their value and maturity, and come back unchanged. A transfer that
-//!   spends a locked output is refused with `utxo.output-locked`. A module proves the owner's
-//!   consent with [`LedgerView::authorize`], the same predicate check a transaction passes,
-//!   over [`authorization_digest`] of a message of its own: the digest binds the chain and the
-//!   calling module, so no signature made for a transaction or for another module authorizes
-//!   it. A lock id is used once per module, ever (`utxo.lock-reused`), so a lock signed once
-//!   cannot be replayed after its unlock.
+//!   spends a locked output is refused with `utxo.output-locked`. A lock carries the owners'
+//!   consent: [`Ledger::lock`] takes each output's witness and checks it, as a transaction's
+//!   inputs are checked, over [`authorization_digest`], which binds the chain, the calling
+//!   module, the lock id, the outputs and the module's own message, so no signature made for a
+//!   transaction, another module or another lock authorizes it. A lock id is used once per
+//!   module, ever (`utxo.lock-reused`), so a signed lock cannot be replayed after its unlock.
 //! - **Seize / pay out**: locked value, or collected fees, moves into the calling module's
 //!   held balance (a slash, a fee pot), and leaves it only as new outputs the module pays out
-//!   at [`payout_outpoint`]s of its own. A payout is never spendable before the latest
+//!   at [`module_outpoint`]s of its own. A payout is never spendable before the latest
 //!   maturity of the value the module holds (a seized immature mint keeps its maturity).
+//!
+//! What the ledger cannot enforce: the runtime gives a module that declares `utxo` raw access
+//! to its namespace too (`ModuleState::dependency_mut`), so that a module writes the ledger
+//! only through this interface is a rule of review, not of the type system.
 //! - **Conflicts**: [`outpoint_tag`] is the mempool tag of an output. A call that locks
 //!   outputs lists their tags in `Validity::requires` (so it conflicts with a pending
 //!   transfer of them) and reports them through `Prechecked::consuming` (so the pool drops
@@ -38,7 +43,7 @@ const HELD: StorageMap<String, Held> = StorageMap::new("held");
 const LOCK_IDS: StorageMap<(String, Hash32), ()> = StorageMap::new("lock-ids");
 
 const AUTHORIZATION: Domain = Domain::new("phantomcoin/v1/utxo/ledger-authorization");
-const PAYOUT: Domain = Domain::new("phantomcoin/v1/utxo/payout");
+const MODULE_OUTPUT: Domain = Domain::new("phantomcoin/v1/utxo/module-output");
 
 /// What a module holds outside the UTXO set.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode)]
@@ -50,17 +55,31 @@ pub struct Held {
     pub mature_from: u64,
 }
 
-/// What the owner of an output signs to let module `module` lock it: `msg` is the module's
-/// own commitment to the call (its domain, the lock id, the outputs), and the digest adds the
-/// chain's genesis hash and the module's name, so the signature authorizes nothing else.
-pub fn authorization_digest(genesis: &Hash32, module: &str, msg: &[u8; 32]) -> [u8; 32] {
-    hash_encoded(AUTHORIZATION, &(genesis, module, msg)).0
+/// What the owners of `outputs` sign to let module `module` lock them under `lock`: the chain,
+/// the module, the lock and the outputs, plus `msg`, the module's own commitment to the rest
+/// of its call (a bond's keys and terms), so the signature authorizes nothing else.
+pub fn authorization_digest(
+    genesis: &Hash32,
+    module: &str,
+    lock: &Hash32,
+    outputs: &[OutPoint],
+    msg: &[u8; 32],
+) -> [u8; 32] {
+    hash_encoded(AUTHORIZATION, &(genesis, module, lock, outputs, msg)).0
 }
 
-/// The outpoint of payout `index` of module `module` under its id `id` (a claim, an anchor's
-/// payouts): in a domain of its own, so it never meets a transaction's or a mint's outputs.
-pub fn payout_outpoint(module: &str, id: &Hash32, index: u32) -> OutPoint {
-    OutPoint { tx: hash_encoded(PAYOUT, &(module, id)), index }
+/// The outpoint of output `index` that module `module` creates under its id `id` (a mint, a
+/// claim, an anchor's payouts): in a domain of its own, so it never meets a transaction's
+/// outputs or another module's.
+pub fn module_outpoint(module: &str, id: &Hash32, index: u32) -> OutPoint {
+    OutPoint { tx: hash_encoded(MODULE_OUTPUT, &(module, id)), index }
+}
+
+fn nonzero(out: &TxOut) -> Result<(), ModuleError> {
+    if out.value == 0 {
+        return Err(invalid("utxo.shape", "an output of 0 units"));
+    }
+    Ok(())
 }
 
 /// An output under a lock.
@@ -170,21 +189,26 @@ impl<'a> LedgerView<'a> {
         LOCK_IDS.contains(&self.view, &(self.caller.clone(), *lock))
     }
 
-    /// Checks that each output exists unspent and unlocked and that its witness satisfies its
-    /// predicate over [`authorization_digest`]`(genesis, caller, msg)` at anchor `anchor` (what
-    /// a transaction's inputs pass, without the maturity rule: locking an immature mint is
-    /// allowed). `msg` must commit to the whole call (lock id, outputs, whatever else the
-    /// module's rule needs). Returns the outputs in order. Codes: `utxo.unknown-input`,
-    /// `utxo.output-locked`, `utxo.double-spend`, and the predicate's own.
+    /// What [`Ledger::lock`] checks, for admission: `lock` is an id the caller never used, and
+    /// each output exists unspent and unlocked, is named once, and its witness satisfies its
+    /// predicate over [`authorization_digest`]`(genesis, caller, lock, outputs, msg)` at anchor
+    /// `anchor` (what a transaction's inputs pass, without the maturity rule: locking an
+    /// immature mint is allowed). Returns the outputs in order. Codes: `utxo.lock-reused`,
+    /// `utxo.unknown-input`, `utxo.output-locked`, `utxo.double-spend`, the predicate's own.
     pub fn authorize(
         &self,
         inputs: &[(OutPoint, Witness)],
+        lock: &Hash32,
         msg: &[u8; 32],
         anchor: u64,
     ) -> Result<Vec<Utxo>, ModuleError> {
+        if self.lock_used(lock)? {
+            return Err(invalid("utxo.lock-reused", format!("module `{}` used lock id {lock} before", self.caller)));
+        }
         let mut seen = BTreeSet::new();
         let mut out = Vec::with_capacity(inputs.len());
-        let digest = authorization_digest(&self.genesis_hash()?, &self.caller, msg);
+        let ops: Vec<OutPoint> = inputs.iter().map(|(op, _)| *op).collect();
+        let digest = authorization_digest(&self.genesis_hash()?, &self.caller, lock, &ops, msg);
         let ctx = SpendCtx { anchor_index: anchor, sighash: &digest };
         for (i, (op, witness)) in inputs.iter().enumerate() {
             if !seen.insert(*op) {
@@ -248,51 +272,48 @@ impl<'s> Ledger<'s> {
         Ok(TOTALS.get(&self.state)?.unwrap_or_default())
     }
 
-    /// Creates newly issued value at `outpoint` (a mint) and raises `issued`; refused with
-    /// `utxo.supply-cap` past the chain's supply cap, `utxo.duplicate-output` if the outpoint
-    /// exists.
+    /// Creates newly issued value (a mint) at [`module_outpoint`]`(caller, id, index)` and
+    /// raises `issued`; returns the outpoint. Refused with `utxo.supply-cap` past the chain's
+    /// supply cap, `utxo.duplicate-output` if the caller issued or paid there before,
+    /// `utxo.shape` for 0 units.
     pub fn issue(
         &mut self,
-        outpoint: OutPoint,
+        id: &Hash32,
+        index: u32,
         out: TxOut,
         created: u64,
         spendable_from: u64,
-    ) -> Result<(), ModuleError> {
-        store::issue_output(&mut self.state, outpoint, out, created, spendable_from)
+    ) -> Result<OutPoint, ModuleError> {
+        nonzero(&out)?;
+        let outpoint = module_outpoint(&self.owner, id, index);
+        store::issue_output(&mut self.state, outpoint, out, created, spendable_from)?;
+        Ok(outpoint)
     }
 
-    /// Locks `ops` under the caller's new lock `lock`: they leave the spendable set with their
-    /// value and maturity. The caller checked consent ([`LedgerView::authorize`]). Refused,
-    /// with nothing written, if an output is not spendable (`utxo.unknown-input`,
-    /// `utxo.output-locked`), is named twice (`utxo.double-spend`), or if the caller used
-    /// `lock` before (`utxo.lock-reused`; derive lock ids from the signed call).
-    pub fn lock(&mut self, ops: &[OutPoint], lock: Hash32) -> Result<Locked, ModuleError> {
-        let id = (self.owner.clone(), lock);
-        if LOCK_IDS.contains(&self.state, &id)? {
-            return Err(invalid("utxo.lock-reused", format!("module `{}` used lock id {lock} before", self.owner)));
-        }
-        let mut seen = BTreeSet::new();
-        let mut taken = Vec::with_capacity(ops.len());
+    /// Locks the outputs of `inputs` under the caller's new lock `lock`, with their owners'
+    /// consent: every check of [`LedgerView::authorize`] at anchor `anchor`, then they leave
+    /// the spendable set with their value and maturity. Refused with that method's codes, with
+    /// nothing written. Derive `lock` from the signed call (a bond's id), so that it is new.
+    pub fn lock(
+        &mut self,
+        inputs: &[(OutPoint, Witness)],
+        lock: Hash32,
+        msg: &[u8; 32],
+        anchor: u64,
+    ) -> Result<Locked, ModuleError> {
+        let utxos = self.view().authorize(inputs, &lock, msg, anchor)?;
         let mut locked = Locked { value: 0, spendable_from: 0 };
-        for op in ops {
-            if !seen.insert(*op) {
-                return Err(invalid("utxo.double-spend", format!("output {}:{} is named twice", op.tx, op.index)));
-            }
-            let utxo = match OUTPUTS.get(&self.state, op)? {
-                Some(u) => u,
-                None => return Err(refusal(&self.state, op)?),
-            };
+        for utxo in &utxos {
             locked.value = locked.value.checked_add(utxo.out.value).ok_or_else(|| overflow("locked"))?;
             locked.spendable_from = locked.spendable_from.max(utxo.spendable_from);
-            taken.push((*op, utxo));
         }
         let mut t = self.totals()?;
         t.locked = t.locked.checked_add(locked.value).ok_or_else(|| overflow("locked"))?;
-        for (op, utxo) in taken {
-            store::remove_output(&mut self.state, &op, &utxo);
-            LOCKED.insert(&mut self.state, &op, &LockedOutput { utxo, owner: self.owner.clone(), lock });
+        for ((op, _), utxo) in inputs.iter().zip(utxos) {
+            store::remove_output(&mut self.state, op, &utxo);
+            LOCKED.insert(&mut self.state, op, &LockedOutput { utxo, owner: self.owner.clone(), lock });
         }
-        LOCK_IDS.insert(&mut self.state, &id, &());
+        LOCK_IDS.insert(&mut self.state, &(self.owner.clone(), lock), &());
         TOTALS.put(&mut self.state, &t);
         Ok(locked)
     }
@@ -305,6 +326,10 @@ impl<'s> Ledger<'s> {
         let mut out = Vec::with_capacity(ops.len());
         let mut sum = Locked { value: 0, spendable_from: 0 };
         for op in ops {
+            // The set and the locks are disjoint (`create_output` refuses a locked outpoint).
+            if OUTPUTS.contains(&self.state, op)? {
+                return Err(ModuleError::Fatal(format!("output {}:{} is both locked and unspent", op.tx, op.index)));
+            }
             match LOCKED.get(&self.state, op)? {
                 Some(l) if l.owner == self.owner && l.lock == *lock && seen.insert(*op) => {
                     sum.value = sum.value.checked_add(l.utxo.out.value).ok_or_else(|| overflow("locked"))?;
@@ -332,10 +357,6 @@ impl<'s> Ledger<'s> {
         let mut t = self.totals()?;
         t.locked = t.locked.checked_sub(sum.value).ok_or_else(|| overflow("locked"))?;
         for (op, utxo) in outs {
-            // The set and the locks are disjoint: `create_output` refuses a locked outpoint.
-            if OUTPUTS.contains(&self.state, &op)? {
-                return Err(ModuleError::Fatal(format!("output {}:{} is both locked and unspent", op.tx, op.index)));
-            }
             LOCKED.remove(&mut self.state, &op);
             store::insert_output(&mut self.state, op, &utxo);
         }
@@ -393,10 +414,11 @@ impl<'s> Ledger<'s> {
     }
 
     /// Pays `out` from the caller's held balance as a new output at
-    /// [`payout_outpoint`]`(caller, id, index)` (a claim, a payout), created at `created` and
+    /// [`module_outpoint`]`(caller, id, index)` (a claim, a payout), created at `created` and
     /// spendable from `spendable_from` or from the held value's maturity, whichever is later.
     /// Returns the output as written. Refused with `utxo.insufficient` beyond the balance,
-    /// `utxo.duplicate-output` if that outpoint was paid before.
+    /// `utxo.duplicate-output` if the caller issued or paid there before, `utxo.shape` for 0
+    /// units.
     pub fn pay_out(
         &mut self,
         id: &Hash32,
@@ -405,6 +427,7 @@ impl<'s> Ledger<'s> {
         created: u64,
         spendable_from: u64,
     ) -> Result<(OutPoint, Utxo), ModuleError> {
+        nonzero(&out)?;
         let now = HELD.get(&self.state, &self.owner)?.unwrap_or_default();
         let left = now.value.checked_sub(out.value).ok_or_else(|| {
             invalid(
@@ -414,7 +437,7 @@ impl<'s> Ledger<'s> {
         })?;
         let mut t = self.totals()?;
         t.held = t.held.checked_sub(out.value).ok_or_else(|| overflow("held"))?;
-        let outpoint = payout_outpoint(&self.owner, id, index);
+        let outpoint = module_outpoint(&self.owner, id, index);
         let utxo = Utxo { out, created, spendable_from: spendable_from.max(now.mature_from) };
         store::create_output(&mut self.state, outpoint, utxo.out.clone(), utxo.created, utxo.spendable_from)?;
         // An emptied balance forgets its maturity: what comes in next brings its own.

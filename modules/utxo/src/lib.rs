@@ -31,7 +31,7 @@ mod store;
 
 pub use check::{Checked, check};
 pub use config::{Allocation, UtxoConfig};
-pub use ledger::{Held, Ledger, LedgerView, Locked, LockedOutput, authorization_digest, outpoint_tag, payout_outpoint};
+pub use ledger::{Held, Ledger, LedgerView, Locked, LockedOutput, authorization_digest, module_outpoint, outpoint_tag};
 pub use sigcache::SigCache;
 use spent::SpentMemo;
 use store::{GENESIS_HASH, OUTPUTS, TOTALS, create_output, issue_output};

@@ -16,7 +16,7 @@ pub struct Utxo {
 }
 
 /// The supply equation, at every anchor: Σ unspent values + `fees` + `locked` + `held` =
-/// `issued` (docs/spec/utxo.md §7).
+/// `issued` (docs/spec/utxo.md, "The ledger interface").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode)]
 pub struct Totals {
     /// Units created by genesis allocations and mints.
