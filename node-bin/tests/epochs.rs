@@ -9,15 +9,7 @@
 mod common;
 
 use common::node_out;
-use common::testnet::{Node, agree, all_reach, keep_busy};
-
-async fn lowest_best(nodes: &[&Node]) -> u64 {
-    let mut m = u64::MAX;
-    for n in nodes {
-        m = m.min(n.best().await);
-    }
-    m
-}
+use common::testnet::{Node, agree, all_reach, keep_busy, lowest_best};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validators_switch_epochs_together_and_a_killed_or_restored_one_rejoins() {

@@ -10,7 +10,7 @@
 mod common;
 
 use common::node_out;
-use common::testnet::{Node, agree, all_reach, keep_busy};
+use common::testnet::{Node, agree, all_reach, keep_busy, lowest_best};
 use jsonrpsee_core::client::ClientT;
 use jsonrpsee_core::rpc_params;
 use serde_json::Value;
@@ -23,14 +23,6 @@ async fn committee_at(n: &Node, anchor: u64) -> Vec<String> {
     let c: Value = n.client().request("chain_getCommittee", rpc_params![anchor]).await.unwrap();
     assert_eq!(c["epoch"].as_u64(), Some((anchor - 1) / R * R + 1), "{c}");
     c["seats"].as_array().unwrap().iter().map(|s| s["key"].as_str().unwrap().to_string()).collect()
-}
-
-async fn lowest_best(nodes: &[&Node]) -> u64 {
-    let mut m = u64::MAX;
-    for n in nodes {
-        m = m.min(n.best().await);
-    }
-    m
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

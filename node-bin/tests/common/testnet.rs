@@ -152,6 +152,15 @@ pub fn start_validators(dir: &Path, n: u8) -> (Vec<Node>, Vec<String>) {
     (v, boot)
 }
 
+/// The lowest best finalized anchor among `nodes`.
+pub async fn lowest_best(nodes: &[&Node]) -> u64 {
+    let mut m = u64::MAX;
+    for n in nodes {
+        m = m.min(n.best().await);
+    }
+    m
+}
+
 pub async fn all_reach(nodes: &[&Node], anchor: u64, secs: u64) {
     for n in nodes {
         wait_for(&format!("anchor {anchor} at {}", n.url), secs, async || (n.best().await >= anchor).then_some(()))
