@@ -90,12 +90,22 @@ fn score(io: &VRFInOut) -> u128 {
     u128::from_le_bytes(io.make_bytes::<[u8; 16]>(SCORE))
 }
 
-/// Checks `proof` for `msg` under `ctx` and `key`; the score on success.
-pub fn verify(key: &VrfPublic, ctx: VrfContext, msg: &[u8], proof: &VrfProof) -> Result<u128, VrfError> {
+/// Checks that `key` can be registered as a VRF key: a canonical Ristretto point other than
+/// the identity.
+pub fn check_key(key: &VrfPublic) -> Result<(), VrfError> {
+    public_key(key).map(drop)
+}
+
+fn public_key(key: &VrfPublic) -> Result<PublicKey, VrfError> {
     if key.0 == [0; 32] {
         return Err(VrfError::IdentityKey);
     }
-    let pk = PublicKey::from_bytes(&key.0).map_err(|_| VrfError::BadKey)?;
+    PublicKey::from_bytes(&key.0).map_err(|_| VrfError::BadKey)
+}
+
+/// Checks `proof` for `msg` under `ctx` and `key`; the score on success.
+pub fn verify(key: &VrfPublic, ctx: VrfContext, msg: &[u8], proof: &VrfProof) -> Result<u128, VrfError> {
+    let pk = public_key(key)?;
     let out = VRFPreOut::from_bytes(&proof.output).map_err(|_| VrfError::Malformed)?;
     let p = VRFProof::from_bytes(&proof.proof).map_err(|_| VrfError::Malformed)?;
     let (io, _) = pk.vrf_verify(signing_context(ctx.0).bytes(msg), &out, &p).map_err(|_| VrfError::Invalid)?;
@@ -135,6 +145,9 @@ mod tests {
         let (proof, _) = kp.prove(COMMITTEE, b"x");
         assert_eq!(verify(&VrfPublic([0; 32]), COMMITTEE, b"x", &proof), Err(VrfError::IdentityKey));
         assert_eq!(verify(&VrfPublic([0xff; 32]), COMMITTEE, b"x", &proof), Err(VrfError::BadKey));
+        assert_eq!(check_key(&VrfPublic([0; 32])), Err(VrfError::IdentityKey));
+        assert_eq!(check_key(&VrfPublic([0xff; 32])), Err(VrfError::BadKey));
+        assert_eq!(check_key(&kp.public()), Ok(()));
         // An output that is no point fails the proof; proof scalars that are not canonical do
         // not even decode.
         let bad = VrfProof { output: [0xff; 32], ..proof };

@@ -290,6 +290,36 @@ impl<'s> Ledger<'s> {
         Ok(outpoint)
     }
 
+    /// Issues new value straight into the caller's new lock `lock` (a genesis bond): the
+    /// output is created at [`module_outpoint`]`(caller, id, index)` with predicate and
+    /// maturity as given, counts against the supply cap like [`issue`](Self::issue), and is
+    /// locked at once, so it never was spendable. Refused with `utxo.lock-reused` for a lock id
+    /// the caller used before, and with [`issue`](Self::issue)'s codes; nothing is written then.
+    pub fn issue_locked(
+        &mut self,
+        id: &Hash32,
+        index: u32,
+        out: TxOut,
+        created: u64,
+        spendable_from: u64,
+        lock: Hash32,
+    ) -> Result<(OutPoint, Locked), ModuleError> {
+        if self.view().lock_used(&lock)? {
+            return Err(invalid("utxo.lock-reused", format!("module `{}` used lock id {lock} before", self.owner)));
+        }
+        let value = out.value;
+        let outpoint = self.issue(id, index, out, created, spendable_from)?;
+        let utxo =
+            OUTPUTS.get(&self.state, &outpoint)?.ok_or_else(|| ModuleError::Fatal("issued output missing".into()))?;
+        let mut t = self.totals()?;
+        t.locked = t.locked.checked_add(value).ok_or_else(|| overflow("locked"))?;
+        store::remove_output(&mut self.state, &outpoint, &utxo);
+        LOCKED.insert(&mut self.state, &outpoint, &LockedOutput { utxo, owner: self.owner.clone(), lock });
+        LOCK_IDS.insert(&mut self.state, &(self.owner.clone(), lock), &());
+        TOTALS.put(&mut self.state, &t);
+        Ok((outpoint, Locked { value, spendable_from }))
+    }
+
     /// Locks the outputs of `inputs` under the caller's new lock `lock`, with their owners'
     /// consent: every check of [`LedgerView::authorize`] at anchor `anchor`, then they leave
     /// the spendable set with their value and maturity. Refused with that method's codes, with

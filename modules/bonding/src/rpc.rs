@@ -1,0 +1,74 @@
+//! `bonding_getBond`, `bonding_bondsOf`, `bonding_submit` (docs/spec/modules/bonding.md §7).
+
+use crate::{BondRecord, BondState, BondingCall, BondsView, MAX_CALL};
+use pc_runtime_api::codec::{Hash32, decode_canonical};
+use pc_runtime_api::{ModuleView, RpcError, RpcMethod, RpcReply, str_param};
+use pc_utxo_tx::Address;
+use serde_json::{Value, json};
+
+fn storage(e: pc_runtime_api::ModuleError) -> RpcError {
+    RpcError { code: -32603, message: format!("state unavailable: {e}") }
+}
+
+pub(crate) fn methods() -> Vec<RpcMethod> {
+    vec![
+        RpcMethod { name: "bonding_getBond", handler: Box::new(|view: &ModuleView<'_>, p: Value| get_bond(view, &p)) },
+        RpcMethod { name: "bonding_bondsOf", handler: Box::new(|view: &ModuleView<'_>, p: Value| bonds_of(view, &p)) },
+        RpcMethod { name: "bonding_submit", handler: Box::new(|_: &ModuleView<'_>, p: Value| submit(&p)) },
+    ]
+}
+
+fn hash_param(params: &Value, i: usize, name: &str) -> Result<Hash32, RpcError> {
+    Hash32::from_hex(str_param(params, i, name)?)
+        .map_err(|e| RpcError::invalid_params(format!("`{name}` must be 64 hex characters: {e}")))
+}
+
+/// A bond as JSON.
+pub fn bond_json(id: &Hash32, r: &BondRecord) -> Value {
+    let (active_at, release_at) = match r.state {
+        BondState::Pending { active_at } => (Some(active_at), None),
+        BondState::Active { since } => (Some(since), None),
+        BondState::Unbonding { release_at, .. } => (None, Some(release_at)),
+        BondState::Withdrawn { .. } => (None, None),
+    };
+    let payout = Address::from_bytes(&r.terms.payout).map(|a| a.to_string()).unwrap_or_default();
+    json!({
+        "bond": id.to_hex(),
+        "state": r.state.name(),
+        "value": r.value,
+        "mature_from": r.mature_from,
+        "bonded_at": r.bonded_at,
+        "active_at": active_at,
+        "release_at": release_at,
+        "served_until": r.served_until,
+        "operator": hex::encode(r.terms.operator),
+        "seat_key": hex::encode(r.terms.seat_key),
+        "bond_key": hex::encode(r.terms.bond_key),
+        "payout": payout,
+        "vrf_key": hex::encode(r.terms.vrf_key.0),
+        "bls_key": hex::encode(r.terms.bls_key.0),
+        "outpoints": r.outpoints.iter().map(|op| json!({ "txid": op.tx.to_hex(), "index": op.index })).collect::<Vec<_>>(),
+    })
+}
+
+fn get_bond(view: &ModuleView<'_>, params: &Value) -> Result<RpcReply, RpcError> {
+    let id = hash_param(params, 0, "bond")?;
+    let bonds = BondsView::open(view).map_err(storage)?;
+    Ok(RpcReply::Value(bonds.bond(&id).map_err(storage)?.map_or(Value::Null, |r| bond_json(&id, &r))))
+}
+
+fn bonds_of(view: &ModuleView<'_>, params: &Value) -> Result<RpcReply, RpcError> {
+    let key = hash_param(params, 0, "key")?;
+    let bonds = BondsView::open(view).map_err(storage)?;
+    let list = bonds.bonds_of(&key.0, 256).map_err(storage)?;
+    Ok(RpcReply::Value(Value::Array(list.iter().map(|(id, r)| bond_json(id, r)).collect())))
+}
+
+fn submit(params: &Value) -> Result<RpcReply, RpcError> {
+    let h = str_param(params, 0, "call")?;
+    let bytes = hex::decode(h.strip_prefix("0x").unwrap_or(h))
+        .map_err(|e| RpcError::invalid_params(format!("call is not hex: {e}")))?;
+    decode_canonical::<BondingCall>(&bytes, MAX_CALL)
+        .map_err(|e| RpcError::invalid_params(format!("not a bonding call: {e}")))?;
+    Ok(RpcReply::Submit(bytes))
+}
