@@ -117,10 +117,13 @@ fn invalid(code: &'static str, reason: impl Into<String>) -> ModuleError {
 }
 
 /// The checks of §3 that need no state: distinct valid x-only keys, an address, a VRF key that
-/// is not the identity, a BLS key with its proof of possession. Codes `bonding.shape`,
+/// is not the identity, a BLS key with its proof of possession. Codes `bonding.operator`, `bonding.shape`,
 /// `bonding.seat-key`, `bonding.bond-key`, `bonding.payout`, `bonding.vrf-key`,
 /// `bonding.bls-key`.
 pub fn check_keys(t: &BondTerms) -> Result<(), ModuleError> {
+    if !pc_crypto::XOnly(t.operator).is_valid() {
+        return Err(invalid("bonding.operator", "the operator id is not a valid x-only key"));
+    }
     if !pc_crypto::XOnly(t.seat_key).is_valid() {
         return Err(invalid("bonding.seat-key", "the seat key is not a valid x-only key"));
     }

@@ -18,7 +18,7 @@ mod types;
 pub use config::{BondingConfig, GenesisBond, check_keys};
 pub use types::{
     Activated, BondRecord, BondState, BondTerms, Bonded, BondingCall, Unbonding, Withdrawn, bond_id, genesis_bond_id,
-    seat_consent, unbond_digest, withdraw_digest,
+    operator_consent, seat_consent, unbond_digest, withdraw_digest,
 };
 
 use pc_runtime_api::codec::{Hash32, decode_canonical};
@@ -27,6 +27,7 @@ use pc_runtime_api::{
     ModuleView, Prechecked, RpcMethod, StorageMap, StorageRead, Validity, register_module,
 };
 use pc_utxo_tx::{OutPoint, TxOut, Witness};
+use std::collections::BTreeSet;
 
 /// The module's name.
 pub const NAME: &str = "bonding";
@@ -40,6 +41,10 @@ pub const MAX_BOND_INPUTS: usize = 64;
 const BONDS: StorageMap<Hash32, BondRecord> = StorageMap::new("bonds");
 /// The bond that holds a seat key, for bonds that are not Withdrawn.
 const BY_SEAT: StorageMap<[u8; 32], Hash32> = StorageMap::new("by-seat");
+/// The bond that registered a VRF key, and a BLS key, for bonds that are not Withdrawn: one
+/// key, one bond (a copied public key cannot stand for a second candidate or attestor).
+const BY_VRF: StorageMap<[u8; 32], Hash32> = StorageMap::new("by-vrf");
+const BY_BLS: StorageMap<[u8; 48], Hash32> = StorageMap::new("by-bls");
 /// Pending bonds by (big-endian `active_at`, id): the activation queue, scanned in anchor order.
 const ACTIVATIONS: StorageMap<([u8; 8], Hash32), ()> = StorageMap::new("activations");
 /// (operator, seat key or bond key, bond) → (), for `bonding_bondsOf` (outside the root).
@@ -101,14 +106,20 @@ pub struct Bonding {
 fn build(init: &ModuleInit<'_>) -> Result<Box<dyn Module>, ModuleError> {
     let config: BondingConfig = init.parse_config()?;
     config.validate(&init.constants.windows)?;
-    let mut seats = std::collections::BTreeSet::new();
+    let (mut seats, mut vrfs, mut blss) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
     for (i, g) in config.genesis_bonds.iter().enumerate() {
         let (terms, _) = g.terms(i)?;
-        if !seats.insert(terms.seat_key) {
-            return Err(ModuleError::Config {
-                field: format!("genesis_bonds[{i}].seat_key"),
-                reason: "another genesis bond has this seat key".into(),
-            });
+        for (fresh, field) in [
+            (seats.insert(terms.seat_key), "seat_key"),
+            (vrfs.insert(terms.vrf_key.0), "vrf_key"),
+            (blss.insert(terms.bls_key.0), "bls_key"),
+        ] {
+            if !fresh {
+                return Err(ModuleError::Config {
+                    field: format!("genesis_bonds[{i}].{field}"),
+                    reason: "another genesis bond has this key".into(),
+                });
+            }
         }
     }
     Ok(Box::new(Bonding {
@@ -135,6 +146,7 @@ impl Bonding {
         terms: &BondTerms,
         inputs: &[(OutPoint, Witness)],
         seat_sig: &[u8; 64],
+        operator_sig: &[u8; 64],
         view: &ModuleView<'_>,
     ) -> Result<BondPlan, ModuleError> {
         if inputs.is_empty() || inputs.len() > MAX_BOND_INPUTS {
@@ -149,8 +161,21 @@ impl Bonding {
         if !pc_crypto::Bip340::verify(&pc_crypto::XOnly(terms.seat_key), &seat_consent(&self.genesis, &id), seat_sig) {
             return Err(invalid("bonding.seat-key", "the seat key did not sign its consent to this bond"));
         }
+        if !pc_crypto::Bip340::verify(
+            &pc_crypto::XOnly(terms.operator),
+            &operator_consent(&self.genesis, &id),
+            operator_sig,
+        ) {
+            return Err(invalid("bonding.operator", "the operator key did not sign this bond"));
+        }
         if let Some(other) = BY_SEAT.get(view, &terms.seat_key)? {
             return Err(invalid("bonding.seat-taken", format!("bond {other} already holds this seat key")));
+        }
+        if let Some(other) = BY_VRF.get(view, &terms.vrf_key.0)? {
+            return Err(invalid("bonding.key-taken", format!("bond {other} already registered this VRF key")));
+        }
+        if let Some(other) = BY_BLS.get(view, &terms.bls_key.0)? {
+            return Err(invalid("bonding.key-taken", format!("bond {other} already registered this BLS key")));
         }
         Ok(BondPlan { id })
     }
@@ -210,6 +235,8 @@ impl Bonding {
             ACTIVATIONS.insert(state, &(active_at.to_be_bytes(), *id), &());
         }
         BY_SEAT.insert(state, &rec.terms.seat_key, id);
+        BY_VRF.insert(state, &rec.terms.vrf_key.0, id);
+        BY_BLS.insert(state, &rec.terms.bls_key.0, id);
         Self::index_keys(state, id, &rec.terms);
         BONDS.insert(state, id, rec);
     }
@@ -220,15 +247,16 @@ impl Bonding {
         state: &mut ModuleState<'_>,
         events: &mut EventSink<'_>,
     ) -> Result<(), ModuleError> {
+        // A cursor past the entries already taken: deleted keys are not scanned again.
+        let mut from = None;
         loop {
             let due: Vec<_> = ACTIVATIONS
-                .iter(&state.view(), None, 256)?
+                .iter(&state.view(), from.as_ref(), 256)?
                 .into_iter()
                 .take_while(|((at, _), ())| u64::from_be_bytes(*at) <= ctx.index)
                 .collect();
-            if due.is_empty() {
-                return Ok(());
-            }
+            let Some((last, ())) = due.last() else { return Ok(()) };
+            from = Some(*last);
             for (key, ()) in due {
                 ACTIVATIONS.remove(state, &key);
                 let id = key.1;
@@ -302,8 +330,8 @@ impl Module for Bonding {
 
     fn validate(&self, call: &[u8], view: &ModuleView<'_>) -> Result<Validity, ModuleError> {
         match Self::decode(call)? {
-            BondingCall::Bond { terms, inputs, seat_sig } => {
-                let plan = self.plan_bond(&terms, &inputs, &seat_sig, view)?;
+            BondingCall::Bond { terms, inputs, seat_sig, operator_sig } => {
+                let plan = self.plan_bond(&terms, &inputs, &seat_sig, &operator_sig, view)?;
                 let ledger = pc_module_utxo::LedgerView::open(view)?;
                 let utxos = ledger.authorize(&inputs, &plan.id, &plan.id.0, view.next_anchor())?;
                 self.min_bond(utxos.iter().try_fold(0u64, |s, u| s.checked_add(u.out.value)).unwrap_or(u64::MAX))?;
@@ -342,8 +370,8 @@ impl Module for Bonding {
         events: &mut EventSink<'_>,
     ) -> Result<(), ModuleError> {
         match Self::decode(call)? {
-            BondingCall::Bond { terms, inputs, seat_sig } => {
-                let plan = self.plan_bond(&terms, &inputs, &seat_sig, &state.view())?;
+            BondingCall::Bond { terms, inputs, seat_sig, operator_sig } => {
+                let plan = self.plan_bond(&terms, &inputs, &seat_sig, &operator_sig, &state.view())?;
                 // The ledger checks every owner's signature; a refusal below rolls it back.
                 let locked = pc_module_utxo::Ledger::open(state)?.lock(&inputs, plan.id, &plan.id.0, ctx.index)?;
                 self.min_bond(locked.value)?;
@@ -391,6 +419,8 @@ impl Module for Bonding {
                 let value = pc_module_utxo::Ledger::open(state)?.unlock(&rec.outpoints, bond)?;
                 rec.state = BondState::Withdrawn { at: ctx.index };
                 BY_SEAT.remove(state, &rec.terms.seat_key);
+                BY_VRF.remove(state, &rec.terms.vrf_key.0);
+                BY_BLS.remove(state, &rec.terms.bls_key.0);
                 BONDS.insert(state, &bond, &rec);
                 events.emit(&Withdrawn { bond, value });
                 Ok(())
@@ -409,7 +439,7 @@ impl Module for Bonding {
     }
 
     fn rpc_methods(&self) -> Vec<RpcMethod> {
-        rpc::methods()
+        rpc::methods(self.slash_window)
     }
 }
 

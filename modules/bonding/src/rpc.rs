@@ -10,10 +10,16 @@ fn storage(e: pc_runtime_api::ModuleError) -> RpcError {
     RpcError { code: -32603, message: format!("state unavailable: {e}") }
 }
 
-pub(crate) fn methods() -> Vec<RpcMethod> {
+pub(crate) fn methods(slash_window: u64) -> Vec<RpcMethod> {
     vec![
-        RpcMethod { name: "bonding_getBond", handler: Box::new(|view: &ModuleView<'_>, p: Value| get_bond(view, &p)) },
-        RpcMethod { name: "bonding_bondsOf", handler: Box::new(|view: &ModuleView<'_>, p: Value| bonds_of(view, &p)) },
+        RpcMethod {
+            name: "bonding_getBond",
+            handler: Box::new(move |view: &ModuleView<'_>, p: Value| get_bond(view, &p, slash_window)),
+        },
+        RpcMethod {
+            name: "bonding_bondsOf",
+            handler: Box::new(move |view: &ModuleView<'_>, p: Value| bonds_of(view, &p, slash_window)),
+        },
         RpcMethod { name: "bonding_submit", handler: Box::new(|_: &ModuleView<'_>, p: Value| submit(&p)) },
     ]
 }
@@ -23,14 +29,16 @@ fn hash_param(params: &Value, i: usize, name: &str) -> Result<Hash32, RpcError> 
         .map_err(|e| RpcError::invalid_params(format!("`{name}` must be 64 hex characters: {e}")))
 }
 
-/// A bond as JSON.
-pub fn bond_json(id: &Hash32, r: &BondRecord) -> Value {
+/// A bond as JSON. `withdrawable_from` is the first anchor a `Withdraw` may be in as things
+/// stand: `release_at`, or later while the seat keeps serving (its slash window must close).
+pub fn bond_json(id: &Hash32, r: &BondRecord, slash_window: u64) -> Value {
     let (active_at, release_at) = match r.state {
         BondState::Pending { active_at } => (Some(active_at), None),
         BondState::Active { since } => (Some(since), None),
         BondState::Unbonding { release_at, .. } => (None, Some(release_at)),
         BondState::Withdrawn { .. } => (None, None),
     };
+    let withdrawable_from = release_at.map(|at| at.max(r.served_until.saturating_add(slash_window).saturating_add(1)));
     let payout = Address::from_bytes(&r.terms.payout).map(|a| a.to_string()).unwrap_or_default();
     json!({
         "bond": id.to_hex(),
@@ -40,6 +48,7 @@ pub fn bond_json(id: &Hash32, r: &BondRecord) -> Value {
         "bonded_at": r.bonded_at,
         "active_at": active_at,
         "release_at": release_at,
+        "withdrawable_from": withdrawable_from,
         "served_until": r.served_until,
         "operator": hex::encode(r.terms.operator),
         "seat_key": hex::encode(r.terms.seat_key),
@@ -51,17 +60,17 @@ pub fn bond_json(id: &Hash32, r: &BondRecord) -> Value {
     })
 }
 
-fn get_bond(view: &ModuleView<'_>, params: &Value) -> Result<RpcReply, RpcError> {
+fn get_bond(view: &ModuleView<'_>, params: &Value, slash: u64) -> Result<RpcReply, RpcError> {
     let id = hash_param(params, 0, "bond")?;
     let bonds = BondsView::open(view).map_err(storage)?;
-    Ok(RpcReply::Value(bonds.bond(&id).map_err(storage)?.map_or(Value::Null, |r| bond_json(&id, &r))))
+    Ok(RpcReply::Value(bonds.bond(&id).map_err(storage)?.map_or(Value::Null, |r| bond_json(&id, &r, slash))))
 }
 
-fn bonds_of(view: &ModuleView<'_>, params: &Value) -> Result<RpcReply, RpcError> {
+fn bonds_of(view: &ModuleView<'_>, params: &Value, slash: u64) -> Result<RpcReply, RpcError> {
     let key = hash_param(params, 0, "key")?;
     let bonds = BondsView::open(view).map_err(storage)?;
     let list = bonds.bonds_of(&key.0, 256).map_err(storage)?;
-    Ok(RpcReply::Value(Value::Array(list.iter().map(|(id, r)| bond_json(id, r)).collect())))
+    Ok(RpcReply::Value(Value::Array(list.iter().map(|(id, r)| bond_json(id, r, slash)).collect())))
 }
 
 fn submit(params: &Value) -> Result<RpcReply, RpcError> {

@@ -9,6 +9,7 @@ use pc_utxo_tx::{OutPoint, Witness};
 const BOND_ID: Domain = Domain::new("phantomcoin/v1/bonding/bond");
 const GENESIS_BOND_ID: Domain = Domain::new("phantomcoin/v1/bonding/genesis-bond");
 const SEAT_CONSENT: Domain = Domain::new("phantomcoin/v1/bonding/seat-consent");
+const OPERATOR_CONSENT: Domain = Domain::new("phantomcoin/v1/bonding/operator-consent");
 const UNBOND: Domain = Domain::new("phantomcoin/v1/bonding/unbond");
 const WITHDRAW: Domain = Domain::new("phantomcoin/v1/bonding/withdraw");
 const TAG: Domain = Domain::new("phantomcoin/v1/bonding/tag");
@@ -16,7 +17,9 @@ const TAG: Domain = Domain::new("phantomcoin/v1/bonding/tag");
 /// The keys and identity a bond registers (docs/spec/modules/bonding.md §2).
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct BondTerms {
-    /// Who runs the validator: two bonds of one operator never sit in one shard's committee.
+    /// Who runs the validator: a BIP-340 x-only key that signs the bond ([`operator_consent`]),
+    /// so nobody can claim another operator's id. Two bonds of one operator never sit in one
+    /// shard's committee.
     pub operator: [u8; 32],
     /// BIP-340 x-only key that signs DAG events and heartbeats.
     pub seat_key: [u8; 32],
@@ -109,6 +112,8 @@ pub enum BondingCall {
         inputs: Vec<(OutPoint, Witness)>,
         /// The seat key's signature over [`seat_consent`].
         seat_sig: [u8; 64],
+        /// The operator key's signature over [`operator_consent`].
+        operator_sig: [u8; 64],
     },
     /// Starts unbonding the whole bond.
     Unbond {
@@ -140,6 +145,11 @@ pub fn genesis_bond_id(genesis: &Hash32, i: u32, terms: &BondTerms) -> Hash32 {
 /// What the seat key signs to consent to being bonded.
 pub fn seat_consent(genesis: &Hash32, bond: &Hash32) -> [u8; 32] {
     hash_encoded(SEAT_CONSENT, &(genesis, bond)).0
+}
+
+/// What the operator key signs to own a bond.
+pub fn operator_consent(genesis: &Hash32, bond: &Hash32) -> [u8; 32] {
+    hash_encoded(OPERATOR_CONSENT, &(genesis, bond)).0
 }
 
 /// What the bond key signs to unbond.

@@ -71,6 +71,8 @@ pub struct CommitteeVrf {
     genesis: Hash32,
     grid: EpochGrid,
     seats: usize,
+    /// Seats that may change per rotation: f = ⌊(k−1)/3⌋ (§5).
+    cap: usize,
 }
 
 fn build(init: &ModuleInit<'_>) -> Result<Box<dyn Module>, ModuleError> {
@@ -89,6 +91,7 @@ fn build(init: &ModuleInit<'_>) -> Result<Box<dyn Module>, ModuleError> {
         genesis: init.genesis_hash,
         grid: init.constants.windows.epoch_grid(),
         seats: usize::from(init.constants.committee_size),
+        cap: usize::from(init.constants.max_faulty()),
     }))
 }
 
@@ -190,7 +193,7 @@ impl CommitteeVrf {
         let score = pc_crypto::vrf::verify(
             &rec.terms.vrf_key,
             pc_crypto::vrf::COMMITTEE,
-            &vrf_input(&self.genesis, epoch, &seed),
+            &vrf_input(&self.genesis, epoch, &seed, bond),
             proof,
         )
         .map_err(|e| invalid("committee-vrf.vrf", e.to_string()))?;
@@ -209,8 +212,8 @@ impl CommitteeVrf {
     ) -> Result<(), ModuleError> {
         let rec = BondsView::open(view)?
             .bond(bond)?
-            .filter(|r| !matches!(r.state, pc_module_bonding::BondState::Withdrawn { .. }))
-            .ok_or_else(|| invalid("committee-vrf.bond", format!("bond {bond} is unknown or withdrawn")))?;
+            .filter(BondRecord::is_active)
+            .ok_or_else(|| invalid("committee-vrf.bond", format!("bond {bond} is unknown or not Active")))?;
         if !pc_crypto::Bip340::verify(
             &pc_crypto::XOnly(rec.terms.seat_key),
             &heartbeat_digest(&self.genesis, bond, anchor),
@@ -219,12 +222,14 @@ impl CommitteeVrf {
             return Err(invalid("committee-vrf.signature", "not the bond's seat key's signature over this heartbeat"));
         }
         let next = view.next_anchor();
-        let last = HEARTBEAT_REF.get(view, bond)?;
-        if anchor >= next || anchor.saturating_add(self.config.heartbeat) < next || last.is_some_and(|l| anchor <= l) {
+        // One heartbeat per half window is enough to stay seen, and all a bond may send.
+        let spacing = self.config.heartbeat.div_ceil(2);
+        let earliest = HEARTBEAT_REF.get(view, bond)?.map_or(0, |l| l.saturating_add(spacing));
+        if anchor >= next || anchor.saturating_add(self.config.heartbeat) < next || anchor < earliest {
             return Err(invalid(
                 "committee-vrf.stale",
                 format!(
-                    "a heartbeat must name an anchor in {}..{next} newer than its last ({last:?}), not {anchor}",
+                    "a heartbeat must name an anchor in {}..{next}, and not before {earliest}; not {anchor}",
                     next.saturating_sub(self.config.heartbeat)
                 ),
             ));
@@ -255,29 +260,30 @@ impl CommitteeVrf {
 
     /// Removes candidacies for epochs up to `epoch` and attendance older than two epochs.
     fn prune(&self, epoch: u64, state: &mut ModuleState<'_>) -> Result<(), ModuleError> {
+        // Cursors past what was removed: deleted keys are not scanned again.
+        let mut from = None;
         loop {
             let old: Vec<_> = CANDIDACIES
-                .iter(&state.view(), None, 256)?
+                .iter(&state.view(), from.as_ref(), 256)?
                 .into_iter()
                 .map(|(k, _)| k)
                 .take_while(|(e, _)| u64::from_be_bytes(*e) <= epoch)
                 .collect();
-            if old.is_empty() {
-                break;
-            }
+            let Some(last) = old.last() else { break };
+            from = Some(*last);
             old.iter().for_each(|k| CANDIDACIES.remove(state, k));
         }
         let keep_from = epoch.saturating_sub(self.grid.r.saturating_mul(2));
+        let mut from = None;
         loop {
             let old: Vec<_> = ATTENDANCE
-                .iter(&state.view(), None, 256)?
+                .iter(&state.view(), from.as_ref(), 256)?
                 .into_iter()
                 .map(|(k, _)| k)
                 .take_while(|(e, _)| u64::from_be_bytes(*e) < keep_from)
                 .collect();
-            if old.is_empty() {
-                break;
-            }
+            let Some(last) = old.last() else { break };
+            from = Some(*last);
             old.iter().for_each(|k| ATTENDANCE.remove(state, k));
         }
         let seeds: Vec<u64> =
@@ -405,7 +411,7 @@ impl Module for CommitteeVrf {
         }
         ranked.sort_by_key(|(r, c)| (*r, c.bond));
         let ranked: Vec<Ranked> = ranked.into_iter().map(|(_, r)| r).collect();
-        let outcome = select(self.seats, self.seats / 3, &sitting, &ranked);
+        let outcome = select(self.seats, self.cap, &sitting, &ranked);
         self.prune(epoch, state)?;
         match outcome {
             Outcome::Keep { eligible } => {

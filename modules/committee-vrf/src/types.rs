@@ -57,9 +57,11 @@ pub fn next_seed(prev: &Hash32, anchor_id: &Hash32) -> Hash32 {
     hash_encoded(SEED, &(prev, anchor_id))
 }
 
-/// What a candidacy's VRF proves over: the chain, the epoch (its first anchor) and its seed.
-pub fn vrf_input(genesis: &Hash32, epoch: u64, seed: &Hash32) -> [u8; 32] {
-    hash_encoded(INPUT, &(genesis, epoch, seed)).0
+/// What a candidacy's VRF proves over: the chain, the epoch (its first anchor), its seed and
+/// the bond. The bond is fixed before the seed (no grinding), and binding it means a proof
+/// stands for one bond only: relaying someone's proof for another bond fails.
+pub fn vrf_input(genesis: &Hash32, epoch: u64, seed: &Hash32, bond: &Hash32) -> [u8; 32] {
+    hash_encoded(INPUT, &(genesis, epoch, seed, bond)).0
 }
 
 /// A candidate's place in shard `shard`'s ranking (lower goes first).
