@@ -98,6 +98,16 @@ pub struct DevSeatsArgs {
     /// `dev`, `testnet-0`, or a chainspec file.
     #[arg(long, default_value = "testnet-0")]
     pub chain: String,
+    /// Instead of the keys, print `modules.bonding.genesis_bonds` entries for these seats
+    /// (e.g. `0,1,2,3`), each bonding `--bond-value` units returned to `--bond-owner`.
+    #[arg(long, value_delimiter = ',')]
+    pub genesis_bonds: Vec<u8>,
+    /// Address the genesis bonds return to.
+    #[arg(long, requires = "genesis_bonds")]
+    pub bond_owner: Option<String>,
+    /// Units of each genesis bond.
+    #[arg(long, default_value_t = 1_000_000_000_000)]
+    pub bond_value: u64,
 }
 
 #[derive(Debug, Args)]

@@ -81,10 +81,28 @@ fn import_snapshot(a: SnapshotArgs) -> Result<(), NodeError> {
 
 fn dev_seats(a: crate::cli::DevSeatsArgs) -> Result<(), NodeError> {
     let spec = ChainSpec::load(&a.chain)?;
+    if !a.genesis_bonds.is_empty() {
+        return genesis_bonds(&spec, &a);
+    }
     for (seat, key) in pc_service::keys::dev_seat_keys(&spec)?.iter().enumerate() {
         print(&format!("{seat} {}", hex::encode(key.0)))?;
     }
     Ok(())
+}
+
+#[cfg(feature = "module-committee-vrf")]
+fn genesis_bonds(spec: &ChainSpec, a: &crate::cli::DevSeatsArgs) -> Result<(), NodeError> {
+    let owner = a.bond_owner.clone().ok_or_else(|| NodeError::Usage("--bond-owner is needed".into()))?;
+    let mut entries = Vec::new();
+    for seat in &a.genesis_bonds {
+        entries.push(crate::validator::DevValidator::new(spec, *seat)?.genesis_entry(&owner, a.bond_value));
+    }
+    print(&serde_json::to_string_pretty(&entries).map_err(|e| NodeError::Usage(e.to_string()))?)
+}
+
+#[cfg(not(feature = "module-committee-vrf"))]
+fn genesis_bonds(_: &ChainSpec, _: &crate::cli::DevSeatsArgs) -> Result<(), NodeError> {
+    Err(NodeError::Usage("this binary was built without the `module-committee-vrf` feature".into()))
 }
 
 fn dev_accounts(a: DevAccountsArgs) -> Result<(), NodeError> {

@@ -4,6 +4,10 @@
 #![forbid(unsafe_code)]
 
 // Link the module crates this build enables; their `inventory` registrations come with them.
+#[cfg(feature = "module-bonding")]
+use pc_module_bonding as _;
+#[cfg(feature = "module-committee-vrf")]
+use pc_module_committee_vrf as _;
 #[cfg(feature = "module-genesis")]
 use pc_module_genesis as _;
 #[cfg(feature = "module-mint-pow")]
@@ -23,6 +27,8 @@ mod loadgen;
 mod run;
 mod sim;
 mod telemetry;
+#[cfg(feature = "module-committee-vrf")]
+pub mod validator;
 
 use clap::Parser;
 

@@ -53,6 +53,46 @@ fn seat(a: &RunArgs, ctx: &NodeCtx) -> Result<Option<SeatSigner>, NodeError> {
     Ok(None)
 }
 
+/// Starts the validator's duties towards the committee provider (src/validator.rs) for seat
+/// key `key`, where this build and chain have one.
+#[cfg(feature = "module-committee-vrf")]
+fn duties(
+    a: &RunArgs,
+    ctx: &Arc<NodeCtx>,
+    key: [u8; 32],
+    stop: &Arc<AtomicBool>,
+) -> Result<Option<JoinHandle<()>>, NodeError> {
+    use crate::validator::{DevValidator, DutySigner};
+    if !ctx.rt.module_names().contains(&pc_module_committee_vrf::NAME) {
+        return Ok(None);
+    }
+    let spec = ctx.rt.spec();
+    let signer = if let (Some(socket), Some(token)) = (&a.signer_socket, &a.signer_token_file) {
+        let client = pc_signer_client::Client::new(socket, token).map_err(|e| NodeError::Usage(e.to_string()))?;
+        DutySigner::Remote { client, index: a.seat_index }
+    } else {
+        match DevValidator::new(spec, a.seat.unwrap_or(0)) {
+            Ok(v) => DutySigner::Local(Box::new(v)),
+            Err(e) => {
+                tracing::warn!(target: "pc::validator", error = %e, "no duty keys: no candidacies from this node");
+                return Ok(None);
+            }
+        }
+    };
+    tracing::info!(target: "pc::validator", "sending candidacies and heartbeats for this seat key once it is bonded");
+    Ok(Some(crate::validator::spawn(ctx.clone(), key, signer, stop.clone())))
+}
+
+#[cfg(not(feature = "module-committee-vrf"))]
+fn duties(
+    _: &RunArgs,
+    _: &Arc<NodeCtx>,
+    _: [u8; 32],
+    _: &Arc<AtomicBool>,
+) -> Result<Option<JoinHandle<()>>, NodeError> {
+    Ok(None)
+}
+
 /// The network identity: `--node-key`, or the key file under the base path (made once).
 fn node_key(a: &RunArgs, base: &Path) -> Result<[u8; 32], NodeError> {
     let parse = |hex_key: &str| -> Result<[u8; 32], NodeError> {
@@ -93,6 +133,7 @@ fn start_replica(
     base: &Path,
     tokio: &tokio::runtime::Runtime,
     stop: &Arc<AtomicBool>,
+    helpers: &mut Vec<JoinHandle<()>>,
 ) -> Result<Worker, NodeError> {
     let spec = ctx.rt.spec();
     let mut bootnodes: Vec<Multiaddr> = spec.boot_nodes.iter().map(|b| addr(b)).collect::<Result<_, _>>()?;
@@ -113,7 +154,10 @@ fn start_replica(
     tracing::info!(target: "pc::net", peer_id = %net.peer_id, "network identity");
     let seat = seat(a, ctx)?;
     match &seat {
-        Some(s) => tracing::info!(target: "pc::node", key = %hex::encode(s.public_key().0), "validating"),
+        Some(s) => {
+            tracing::info!(target: "pc::node", key = %hex::encode(s.public_key().0), "validating");
+            helpers.extend(duties(a, ctx, s.public_key().0, stop)?);
+        }
         None => tracing::info!(target: "pc::node", "full node: following finality without a seat"),
     }
     let rcfg = ReplicaConfig {
@@ -150,11 +194,13 @@ pub fn run(a: RunArgs) -> Result<(), NodeError> {
         || a.listen.is_some()
         || !a.bootnodes.is_empty()
         || !spec.boot_nodes.is_empty();
+    let mut helpers = Vec::new();
     let worker: Option<Worker> = if networked {
-        Some(start_replica(&a, &ctx, &base, &tokio, &stop)?)
+        Some(start_replica(&a, &ctx, &base, &tokio, &stop, &mut helpers)?)
     } else {
         match seat(&a, &ctx)? {
             Some(signer) => {
+                helpers.extend(duties(&a, &ctx, signer.public_key().0, &stop)?);
                 let cfg = ReplicaConfig {
                     interval: Duration::from_millis(a.event_interval_ms.max(1)),
                     max_payload_bytes: 4 << 20,
@@ -204,6 +250,9 @@ pub fn run(a: RunArgs) -> Result<(), NodeError> {
         Ok::<(), NodeError>(())
     });
     stop.store(true, Ordering::Relaxed);
+    for h in helpers {
+        let _ = h.join();
+    }
     if let Some(w) = worker {
         match w.join() {
             Ok(r) => r?,

@@ -55,9 +55,9 @@ fn refused(spec: &serde_json::Value) -> String {
 #[test]
 fn unknown_module_and_removed_field_are_named() {
     let mut spec = dev_spec();
-    spec["modules"]["committee-vrf"] = serde_json::json!({});
+    spec["modules"]["attestor-pool"] = serde_json::json!({});
     let e = refused(&spec);
-    assert!(e.contains("`committee-vrf`") && e.contains("module-committee-vrf"), "{e}");
+    assert!(e.contains("`attestor-pool`") && e.contains("module-attestor-pool"), "{e}");
 
     let mut spec = dev_spec();
     spec["constants"]["windows"].as_object_mut().unwrap().remove("slash_window");

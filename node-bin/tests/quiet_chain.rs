@@ -1,6 +1,7 @@
-//! An idle chain rests (docs/spec/consensus.md §12): four validators with nothing to order sign
-//! no event and finalize no anchor; a transaction wakes them, finalizes, and they fall quiet
-//! again: event counters, anchor index and the DAG stand still.
+//! An idle chain rests (docs/spec/consensus.md §12): four validators with nothing to order but
+//! their candidacies for the next epoch finalize those and then sign no event and finalize no
+//! anchor; a transaction wakes them, finalizes, and they fall quiet again: event counters,
+//! anchor index and the DAG stand still.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -30,13 +31,26 @@ async fn an_idle_network_rests_and_a_transaction_wakes_it() {
     let dir = tempfile::tempdir().unwrap();
     let (v, _) = start_validators(dir.path(), 4);
 
-    // Nothing to order: no event, no anchor.
+    // Nothing to order but each validator's candidacy for the next epoch (committee-vrf, once
+    // per epoch): once those are final, no event and no anchor.
+    let first = wait_for("the new network to rest", 60, async || {
+        let a = snapshot(&v).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let b = snapshot(&v).await;
+        (a == b).then_some(b)
+    })
+    .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(snapshot(&v).await, vec![(0, 0); 4], "an idle chain signed events");
+    assert_eq!(snapshot(&v).await, first, "an idle chain signed events");
+    assert!(first.iter().all(|(best, _)| *best <= 8), "more than the candidacies' anchors: {first:?}");
+    for n in &v {
+        assert!(!n.log_lines("candidacy submitted").is_empty(), "{} sent no candidacy", n.url);
+    }
 
     // Traffic wakes it; anchors follow.
     let load = keep_busy(v.iter().map(|n| n.url.clone()).collect());
-    all_reach(&v.iter().collect::<Vec<_>>(), 3, 60).await;
+    let base = first.iter().map(|(b, _)| *b).max().unwrap();
+    all_reach(&v.iter().collect::<Vec<_>>(), base + 3, 60).await;
     drop(load);
 
     // Once the last transaction is final everywhere, everything stands still.
@@ -49,5 +63,5 @@ async fn an_idle_network_rests_and_a_transaction_wakes_it() {
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(snapshot(&v).await, rested, "a resting network went on");
-    assert!(rested.iter().all(|(best, _)| *best >= 3));
+    assert!(rested.iter().all(|(best, _)| *best >= base + 3));
 }

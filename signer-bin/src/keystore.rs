@@ -26,6 +26,10 @@ pub enum Purpose {
     Payout,
     /// Ordinary transactions.
     Spend,
+    /// sr25519 VRF keys: committee candidacies (the derived secret is the VRF seed).
+    Vrf,
+    /// BLS12-381 keys: data-availability attestations (the derived secret is the key material).
+    Bls,
 }
 
 impl Purpose {
@@ -35,6 +39,8 @@ impl Purpose {
             Purpose::Bond => 1,
             Purpose::Payout => 2,
             Purpose::Spend => 3,
+            Purpose::Vrf => 4,
+            Purpose::Bls => 5,
         }
     }
 
@@ -51,6 +57,8 @@ impl fmt::Display for Purpose {
             Purpose::Bond => "bond",
             Purpose::Payout => "payout",
             Purpose::Spend => "spend",
+            Purpose::Vrf => "vrf",
+            Purpose::Bls => "bls",
         })
     }
 }
@@ -63,7 +71,9 @@ impl std::str::FromStr for Purpose {
             "bond" => Ok(Purpose::Bond),
             "payout" => Ok(Purpose::Payout),
             "spend" => Ok(Purpose::Spend),
-            other => Err(format!("unknown purpose `{other}` (seat, bond, payout, spend)")),
+            "vrf" => Ok(Purpose::Vrf),
+            "bls" => Ok(Purpose::Bls),
+            other => Err(format!("unknown purpose `{other}` (seat, bond, payout, spend, vrf, bls)")),
         }
     }
 }
@@ -79,6 +89,10 @@ pub enum Request {
     Payout([u8; 32]),
     /// A transaction's sighash (spend keys).
     Transaction([u8; 32]),
+    /// A ledger lock's authorization digest (spend keys): consent to bond an output.
+    Lock([u8; 32]),
+    /// A seat's consent to a bond, or a heartbeat (seat keys, each in its own hash domain).
+    SeatMessage([u8; 32]),
 }
 
 impl Request {
@@ -88,6 +102,8 @@ impl Request {
             Request::Bond(m) => (Purpose::Bond, "a bond operation", m),
             Request::Payout(m) => (Purpose::Payout, "a payout claim", m),
             Request::Transaction(m) => (Purpose::Spend, "a transaction", m),
+            Request::Lock(m) => (Purpose::Spend, "a lock authorization", m),
+            Request::SeatMessage(m) => (Purpose::Seat, "a seat consent or heartbeat", m),
         }
     }
 }
@@ -343,6 +359,19 @@ impl Keystore {
         let xprv = XPrv::derive_from_path(&self.seed()?[..], &path).map_err(crypto)?;
         let secret = Zeroizing::new(xprv.to_bytes());
         keypair_from_seed(*secret).map_err(crypto)
+    }
+
+    /// VRF key `index`: its seed is the derived secret of the `vrf` branch, so it is as
+    /// separated from the other purposes as they are from each other (hardened derivation).
+    pub fn vrf_keypair(&self, index: u32) -> Result<pc_crypto::vrf::VrfKeypair, SignerError> {
+        let secret = Zeroizing::new(self.keypair(Purpose::Vrf, index)?.to_secret_bytes());
+        pc_crypto::vrf::VrfKeypair::from_seed(*secret).map_err(crypto)
+    }
+
+    /// BLS key `index`, from the derived secret of the `bls` branch (IETF KeyGen).
+    pub fn bls_secret(&self, index: u32) -> Result<pc_crypto::bls::BlsSecret, SignerError> {
+        let secret = Zeroizing::new(self.keypair(Purpose::Bls, index)?.to_secret_bytes());
+        pc_crypto::bls::BlsSecret::from_seed(*secret).map_err(crypto)
     }
 
     /// The BIP-340 public key of `purpose` number `index`.

@@ -24,6 +24,7 @@ pub mod musig;
 mod protection;
 pub mod pspt;
 pub mod service;
+pub mod validator;
 pub mod wallet;
 
 pub use error::SignerError;

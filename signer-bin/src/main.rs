@@ -102,6 +102,95 @@ enum Command {
         #[arg(long, value_delimiter = ',', required = true)]
         keys: Vec<String>,
     },
+    /// Prints the public keys of validator key set INDEX (seat, bond = operator, payout, VRF,
+    /// BLS with its proof of possession) as JSON.
+    ValidatorKeys {
+        /// Key set index.
+        #[arg(long, default_value_t = 0)]
+        index: u32,
+    },
+    /// Prints a `modules.bonding.genesis_bonds` entry for key set INDEX bonding VALUE units
+    /// that return to OWNER at withdrawal (for a new network's chainspec).
+    GenesisBond {
+        /// Key set index.
+        #[arg(long, default_value_t = 0)]
+        index: u32,
+        /// Address the bonded value returns to.
+        #[arg(long)]
+        owner: String,
+        /// Units bonded.
+        #[arg(long)]
+        value: u64,
+    },
+    /// Bonds outputs of spend key SPEND_INDEX (immature mints too) for key set INDEX: whole
+    /// outputs, largest first, until AMOUNT is covered (or the listed OUTPOINTs). Prints the
+    /// bond id.
+    Bond {
+        /// The node's JSON-RPC URL.
+        #[arg(long, default_value = "http://127.0.0.1:9944")]
+        rpc_url: String,
+        /// Key set index.
+        #[arg(long, default_value_t = 0)]
+        index: u32,
+        /// Spend key that owns the outputs.
+        #[arg(long, default_value_t = 0)]
+        spend_index: u32,
+        /// Units to cover.
+        #[arg(long, required_unless_present = "outpoint")]
+        amount: Option<u64>,
+        /// `txid:index` of an output to bond (repeatable; instead of --amount).
+        #[arg(long)]
+        outpoint: Vec<String>,
+    },
+    /// Starts unbonding BOND (signed by bond key INDEX); prints the call's key.
+    Unbond {
+        /// The node's JSON-RPC URL.
+        #[arg(long, default_value = "http://127.0.0.1:9944")]
+        rpc_url: String,
+        /// Key set index.
+        #[arg(long, default_value_t = 0)]
+        index: u32,
+        /// The bond id.
+        #[arg(long)]
+        bond: String,
+    },
+    /// Withdraws BOND once released (signed by bond key INDEX).
+    Withdraw {
+        /// The node's JSON-RPC URL.
+        #[arg(long, default_value = "http://127.0.0.1:9944")]
+        rpc_url: String,
+        /// Key set index.
+        #[arg(long, default_value_t = 0)]
+        index: u32,
+        /// The bond id.
+        #[arg(long)]
+        bond: String,
+    },
+    /// Sends BOND's candidacy for the next epoch (VRF key INDEX). A validator's node does this
+    /// itself each epoch through `serve`.
+    Candidacy {
+        /// The node's JSON-RPC URL.
+        #[arg(long, default_value = "http://127.0.0.1:9944")]
+        rpc_url: String,
+        /// Key set index.
+        #[arg(long, default_value_t = 0)]
+        index: u32,
+        /// The bond id.
+        #[arg(long)]
+        bond: String,
+    },
+    /// Sends BOND's heartbeat (seat key INDEX) bound to the last finalized anchor.
+    Heartbeat {
+        /// The node's JSON-RPC URL.
+        #[arg(long, default_value = "http://127.0.0.1:9944")]
+        rpc_url: String,
+        /// Key set index.
+        #[arg(long, default_value_t = 0)]
+        index: u32,
+        /// The bond id.
+        #[arg(long)]
+        bond: String,
+    },
     /// Prints the address (Bech32m) of key INDEX of PURPOSE.
     Address {
         /// seat, bond, payout or spend.
@@ -211,12 +300,84 @@ fn run(cli: &Cli) -> Result<(), SignerError> {
             let keys = keys.iter().map(|k| phantom_signer::musig::parse_key(k)).collect::<Result<Vec<_>, _>>()?;
             println!("{}", phantom_signer::musig::aggregate_address(&keys)?);
         }
+        Command::ValidatorKeys { index } => {
+            let ks = Keystore::open(&cli.keystore, &password(cli)?)?;
+            println!("{}", pretty(&phantom_signer::validator::keys_json(&ks, *index)?)?);
+        }
+        Command::GenesisBond { index, owner, value } => {
+            let owner: pc_utxo_tx::Address = owner.parse().map_err(|e| SignerError::Node(format!("--owner: {e}")))?;
+            let ks = Keystore::open(&cli.keystore, &password(cli)?)?;
+            let mut entry = phantom_signer::validator::keys_json(&ks, *index)?;
+            entry["owner"] = owner.to_string().into();
+            entry["value"] = (*value).into();
+            println!("{}", pretty(&entry)?);
+        }
+        Command::Bond { rpc_url, index, spend_index, amount, outpoint } => {
+            let ks = Keystore::open(&cli.keystore, &password(cli)?)?;
+            let node = phantom_signer::wallet::Node::connect(rpc_url)?;
+            let genesis = block_on(node.genesis())??;
+            let inputs = if outpoint.is_empty() {
+                let amount = amount.unwrap_or(0);
+                block_on(phantom_signer::validator::pick_inputs(&node, &ks, *spend_index, amount))??
+            } else {
+                outpoint.iter().map(|o| parse_outpoint(o).map(|op| (op, *spend_index))).collect::<Result<_, _>>()?
+            };
+            let (id, call) = phantom_signer::validator::bond_call(&ks, *index, &genesis, &inputs)?;
+            block_on(node.submit_call("bonding_submit", &call))??;
+            println!("{id}");
+        }
+        Command::Unbond { rpc_url, index, bond } | Command::Withdraw { rpc_url, index, bond } => {
+            let withdraw = matches!(cli.command, Command::Withdraw { .. });
+            let bond = parse_hash(bond, "--bond")?;
+            let ks = Keystore::open(&cli.keystore, &password(cli)?)?;
+            let node = phantom_signer::wallet::Node::connect(rpc_url)?;
+            let genesis = block_on(node.genesis())??;
+            let call = phantom_signer::validator::exit_call(&ks, *index, &genesis, &bond, withdraw)?;
+            println!("{}", block_on(node.submit_call("bonding_submit", &call))??);
+        }
+        Command::Candidacy { rpc_url, index, bond } => {
+            let bond = parse_hash(bond, "--bond")?;
+            let ks = Keystore::open(&cli.keystore, &password(cli)?)?;
+            let node = phantom_signer::wallet::Node::connect(rpc_url)?;
+            let genesis = block_on(node.genesis())??;
+            let (epoch, seed) = block_on(node.next_epoch())??;
+            let call = phantom_signer::validator::candidacy_call(&ks, *index, &genesis, &bond, epoch, &seed)?;
+            println!("{}", block_on(node.submit_call("committee_submit", &call))??);
+        }
+        Command::Heartbeat { rpc_url, index, bond } => {
+            let bond = parse_hash(bond, "--bond")?;
+            let ks = Keystore::open(&cli.keystore, &password(cli)?)?;
+            let node = phantom_signer::wallet::Node::connect(rpc_url)?;
+            let genesis = block_on(node.genesis())??;
+            let anchor = block_on(node.best_anchor())??;
+            let call = phantom_signer::validator::heartbeat_call(&ks, *index, &genesis, &bond, anchor)?;
+            println!("{}", block_on(node.submit_call("committee_submit", &call))??);
+        }
+        Command::Address { purpose: Purpose::Vrf | Purpose::Bls, .. } => {
+            return Err(SignerError::Crypto(
+                "VRF and BLS keys have no address: see `phantom-signer validator-keys`".into(),
+            ));
+        }
         Command::Address { purpose, index } => {
             let ks = Keystore::open(&cli.keystore, &password(cli)?)?;
             println!("{}", pc_utxo_tx::Address::Key(ks.public_key(*purpose, *index)?));
         }
     }
     Ok(())
+}
+
+fn pretty(v: &serde_json::Value) -> Result<String, SignerError> {
+    serde_json::to_string_pretty(v).map_err(|e| SignerError::Node(e.to_string()))
+}
+
+fn parse_hash(s: &str, flag: &str) -> Result<pc_codec::Hash32, SignerError> {
+    pc_codec::Hash32::from_hex(s).map_err(|e| SignerError::Node(format!("{flag}: {e}")))
+}
+
+fn parse_outpoint(s: &str) -> Result<pc_utxo_tx::OutPoint, SignerError> {
+    let bad = || SignerError::Node(format!("--outpoint `{s}`: expected txid:index"));
+    let (tx, index) = s.split_once(':').ok_or_else(bad)?;
+    Ok(pc_utxo_tx::OutPoint { tx: parse_hash(tx, "--outpoint")?, index: index.parse().map_err(|_| bad())? })
 }
 
 pub(crate) fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, SignerError> {

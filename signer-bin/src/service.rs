@@ -1,11 +1,14 @@
 //! The signing service: phantom-node's seat key behind a unix socket and a token.
 //!
-//! One JSON object per line each way (docs/signer.md, "Signing service"). Only seat keys are
-//! served, and only for DAG events: the service decodes the event itself, so the slot it
-//! protects is the one the signature covers, never one the caller claims.
+//! One JSON object per line each way (docs/signer.md, "Signing service"). Seat keys sign DAG
+//! events only as the service decodes them itself, so the slot it protects is the one the
+//! signature covers, never one the caller claims. The validator's duties are served too: a
+//! committee candidacy (VRF key) and a heartbeat (seat key over its own hash domain, which no
+//! event id can equal); the service builds those calls itself and never signs a digest the
+//! caller hands it.
 
 use crate::{Keystore, Protection, Purpose, Request, SignerError, Slot};
-use pc_codec::Identified;
+use pc_codec::{Hash32, Identified};
 use pc_consensus::{Event, MAX_EVENT_BYTES};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -70,8 +73,7 @@ impl Service {
             Ok(c) => c,
             Err(e) => return refusal("bad-request", e),
         };
-        let (Call::SeatKey { token, .. } | Call::SignEvent { token, .. }) = &call;
-        if !same_token(token, &self.token) {
+        if !same_token(call.token(), &self.token) {
             return refusal("unauthorized", "wrong token");
         }
         match call {
@@ -80,6 +82,26 @@ impl Service {
                 Err(e) => refusal("internal", e),
             },
             Call::SignEvent { index, event, .. } => self.sign_event(index, &event),
+            Call::Candidacy { index, genesis, bond, epoch, seed, .. } => {
+                let (Ok(genesis), Ok(bond), Ok(seed)) =
+                    (Hash32::from_hex(&genesis), Hash32::from_hex(&bond), Hash32::from_hex(&seed))
+                else {
+                    return refusal("bad-request", "genesis, bond and seed are 32-byte hex");
+                };
+                match crate::validator::candidacy_call(&self.keystore, index, &genesis, &bond, epoch, &seed) {
+                    Ok(call) => Reply::Ok(hex::encode(call)),
+                    Err(e) => refusal("internal", e),
+                }
+            }
+            Call::Heartbeat { index, genesis, bond, anchor, .. } => {
+                let (Ok(genesis), Ok(bond)) = (Hash32::from_hex(&genesis), Hash32::from_hex(&bond)) else {
+                    return refusal("bad-request", "genesis and bond are 32-byte hex");
+                };
+                match crate::validator::heartbeat_call(&self.keystore, index, &genesis, &bond, anchor) {
+                    Ok(call) => Reply::Ok(hex::encode(call)),
+                    Err(e) => refusal("internal", e),
+                }
+            }
         }
     }
 

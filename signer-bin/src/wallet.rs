@@ -28,6 +28,15 @@ impl Node {
         self.0.request(method, params).await.map_err(rpc_err)
     }
 
+    /// Calls `method` with positional `params`.
+    pub async fn raw(&self, method: &str, params: Vec<Value>) -> Result<Value, SignerError> {
+        let mut p = jsonrpsee_core::params::ArrayParams::new();
+        for v in params {
+            p.insert(v).map_err(rpc_err)?;
+        }
+        self.call(method, p).await
+    }
+
     /// Total and spendable units of `address`.
     pub async fn balance(&self, address: &Address) -> Result<(u64, u64), SignerError> {
         let v = self.call("utxo_getBalance", rpc_params![address.to_string()]).await?;

@@ -27,9 +27,10 @@ const GENESIS_DOMAIN: Domain = Domain::new("phantomcoin/v1/chainspec/genesis");
 pub const DEV_JSON: &str = include_str!("../../../chainspec/dev.json");
 
 /// Chains known by name to `--chain`, with their shipped specs.
-pub const BUILT_IN: [(&str, &str); 3] = [
+pub const BUILT_IN: [(&str, &str); 4] = [
     ("dev", DEV_JSON),
     ("testnet-0", include_str!("../../../chainspec/testnet-0.json")),
+    ("local", include_str!("../../../chainspec/local.json")),
     ("testnet-1", include_str!("../../../chainspec/testnet-1.json")),
 ];
 
@@ -116,12 +117,23 @@ fn parse_at<T: serde::de::DeserializeOwned>(value: serde_json::Value, prefix: &s
 
 /// Domain of the well-known development seat keys.
 const DEV_SEAT: Domain = Domain::new("phantomcoin/v1/node/dev-seat-key");
+/// Domain of the rest of a well-known development validator's keys.
+const DEV_KEY: Domain = Domain::new("phantomcoin/v1/node/dev-validator-key");
 
 impl ChainSpec {
     /// The secret of seat `seat`'s well-known key: public by design, for development and local
     /// chains that run on one machine. `None` on a live chain or for a seat the chain lacks.
     pub fn dev_seat_secret(&self, seat: u8) -> Option<[u8; 32]> {
         (self.chain_type != ChainType::Live).then(|| DEV_SEAT.hash(&[self.id.as_bytes(), &[seat]].concat()).0)
+    }
+
+    /// The secret of seat `seat`'s well-known key for `purpose` other than the seat key itself
+    /// (`bond`, `payout`, `vrf`, `bls`): the rest of a development validator's key set, public
+    /// by design like the seat key, each in its own derivation so no two purposes share one.
+    /// `None` on a live chain.
+    pub fn dev_key_secret(&self, seat: u8, purpose: &str) -> Option<[u8; 32]> {
+        (self.chain_type != ChainType::Live)
+            .then(|| DEV_KEY.hash(&[self.id.as_bytes(), &[0], &[seat], purpose.as_bytes()].concat()).0)
     }
 
     /// The genesis committee's seat keys (BIP-340 x-only): the `committee` list, or, where a

@@ -45,7 +45,7 @@ pub enum RuntimeError {
         dependency: &'static str,
     },
     /// A module refused its chainspec section.
-    #[error("chainspec field `modules.{module}.{field}`: {reason}")]
+    #[error("chainspec field `{}`: {reason}", section_path(module, field))]
     ModuleConfig {
         /// The module.
         module: &'static str,
@@ -94,4 +94,13 @@ pub enum RuntimeError {
     /// State or storage failed.
     #[error(transparent)]
     State(#[from] StateError),
+}
+
+/// `modules.<module>.<field>`, or `modules.<module>` for the section as a whole (a missing
+/// field at its top level: serde's path is `.` there).
+fn section_path(module: &str, field: &str) -> String {
+    match field {
+        "" | "." => format!("modules.{module}"),
+        f => format!("modules.{module}.{f}"),
+    }
 }

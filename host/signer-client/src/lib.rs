@@ -40,6 +40,48 @@ pub enum Call {
         /// SCALE(Event), hex.
         event: String,
     },
+    /// A committee candidacy of `bond` for the epoch starting at anchor `epoch` over `seed`,
+    /// proved with VRF key `index`: the encoded `committee-vrf` call, hex.
+    Candidacy {
+        /// The shared secret (hex).
+        token: String,
+        /// Key set index (the VRF key of the seat's index).
+        index: u32,
+        /// The chain's genesis hash (hex).
+        genesis: String,
+        /// The bond id (hex).
+        bond: String,
+        /// First anchor of the epoch.
+        epoch: u64,
+        /// The epoch's seed (hex).
+        seed: String,
+    },
+    /// A heartbeat of `bond` bound to finalized anchor `anchor`, signed by seat key `index`:
+    /// the encoded `committee-vrf` call, hex.
+    Heartbeat {
+        /// The shared secret (hex).
+        token: String,
+        /// Seat key index.
+        index: u32,
+        /// The chain's genesis hash (hex).
+        genesis: String,
+        /// The bond id (hex).
+        bond: String,
+        /// The anchor it is bound to.
+        anchor: u64,
+    },
+}
+
+impl Call {
+    /// The token the call carries.
+    pub fn token(&self) -> &str {
+        match self {
+            Call::SeatKey { token, .. }
+            | Call::SignEvent { token, .. }
+            | Call::Candidacy { token, .. }
+            | Call::Heartbeat { token, .. } => token,
+        }
+    }
 }
 
 /// The answer: `{"ok": …}` or `{"error": {"kind": …, "message": …}}`.
@@ -126,6 +168,45 @@ impl Client {
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| ClientError::Service("the signer sent a malformed key".into()))?;
         Ok(XOnly(raw))
+    }
+
+    /// The encoded `committee-vrf` candidacy call of `bond` for `epoch` over `seed` (module
+    /// calls are opaque here: the node checks them at admission like any call).
+    pub fn candidacy(
+        &mut self,
+        index: u32,
+        genesis: &Hash32,
+        bond: &Hash32,
+        epoch: u64,
+        seed: &Hash32,
+    ) -> Result<Vec<u8>, ClientError> {
+        let call = Call::Candidacy {
+            token: self.token.clone(),
+            index,
+            genesis: genesis.to_hex(),
+            bond: bond.to_hex(),
+            epoch,
+            seed: seed.to_hex(),
+        };
+        hex::decode(self.call(&call)?).map_err(|_| ClientError::Service("the signer sent a malformed call".into()))
+    }
+
+    /// The encoded `committee-vrf` heartbeat call of `bond` bound to `anchor`.
+    pub fn heartbeat(
+        &mut self,
+        index: u32,
+        genesis: &Hash32,
+        bond: &Hash32,
+        anchor: u64,
+    ) -> Result<Vec<u8>, ClientError> {
+        let call = Call::Heartbeat {
+            token: self.token.clone(),
+            index,
+            genesis: genesis.to_hex(),
+            bond: bond.to_hex(),
+            anchor,
+        };
+        hex::decode(self.call(&call)?).map_err(|_| ClientError::Service("the signer sent a malformed call".into()))
     }
 
     /// Signs `event` with seat key `index`; the signature is checked against `key` before it is

@@ -132,6 +132,11 @@ impl CommitteeVrf {
         SEEDS.get(view, &epoch)
     }
 
+    /// The score of `bond`'s candidacy for the epoch starting at `epoch`, if it made one.
+    pub fn candidacy_of(view: &ModuleView<'_>, epoch: u64, bond: &Hash32) -> Result<Option<u128>, ModuleError> {
+        CANDIDACIES.get(view, &(epoch.to_be_bytes(), *bond))
+    }
+
     /// Whether `bond` would be eligible in a selection at anchor `at` for the epoch starting
     /// at `epoch` (§4).
     pub fn eligibility(

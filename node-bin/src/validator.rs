@@ -1,0 +1,246 @@
+//! A validator's duties towards the committee provider (docs/operators.md, "Becoming a
+//! validator"): once its seat key holds an Active bond, the node sends the bond's candidacy for
+//! every next epoch, and while it is not seated, a heartbeat every half window, so that the
+//! provider counts it as present. The calls come from phantom-signer (`candidacy`,
+//! `heartbeat` on its socket) or, for a well-known development seat, from the dev key set.
+//! The node submits them to its own pool, which gossips them like any transaction.
+//!
+//! Built only with both `module-bonding` and `module-committee-vrf`; the host knows neither.
+
+use pc_chainspec::ChainSpec;
+use pc_codec::{Encode, Hash32};
+use pc_crypto::bls::BlsSecret;
+use pc_crypto::vrf::{COMMITTEE, VrfKeypair};
+use pc_crypto::{Keypair, XOnly};
+use pc_module_bonding::BondsView;
+use pc_module_committee_vrf::{CommitteeCall, CommitteeVrf, heartbeat_digest, vrf_input};
+use pc_runtime_api::Call;
+use pc_service::NodeCtx;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// A well-known development validator's key set (public by design; never on a live chain).
+pub struct DevValidator {
+    /// Signs events and heartbeats.
+    pub seat: Keypair,
+    /// Signs unbond and withdraw; also the operator id.
+    pub bond: Keypair,
+    /// Receives payouts.
+    pub payout: Keypair,
+    /// Proves candidacies.
+    pub vrf: VrfKeypair,
+    /// Attests.
+    pub bls: BlsSecret,
+}
+
+impl std::fmt::Debug for DevValidator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevValidator").field("seat", &XOnly::of(&self.seat)).finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for DutySigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DutySigner::Local(v) => f.debug_tuple("Local").field(v).finish(),
+            DutySigner::Remote { index, .. } => f.debug_struct("Remote").field("index", index).finish_non_exhaustive(),
+        }
+    }
+}
+
+fn dev_err(what: &str) -> crate::error::NodeError {
+    crate::error::NodeError::Usage(format!("no well-known {what} key on this chain (a live chain uses phantom-signer)"))
+}
+
+impl DevValidator {
+    /// Seat `seat`'s key set on `spec`.
+    pub fn new(spec: &ChainSpec, seat: u8) -> Result<DevValidator, crate::error::NodeError> {
+        let secret = |purpose: &str| spec.dev_key_secret(seat, purpose).ok_or_else(|| dev_err(purpose));
+        let key =
+            |s: [u8; 32]| pc_crypto::keypair_from_seed(s).map_err(|e| crate::error::NodeError::Usage(e.to_string()));
+        Ok(DevValidator {
+            seat: key(spec.dev_seat_secret(seat).ok_or_else(|| dev_err("seat"))?)?,
+            bond: key(secret("bond")?)?,
+            payout: key(secret("payout")?)?,
+            vrf: VrfKeypair::from_seed(secret("vrf")?).map_err(|e| crate::error::NodeError::Usage(e.to_string()))?,
+            bls: BlsSecret::from_seed(secret("bls")?).map_err(|e| crate::error::NodeError::Usage(e.to_string()))?,
+        })
+    }
+
+    /// Its `modules.bonding.genesis_bonds` entry bonding `value` units returned to `owner`.
+    pub fn genesis_entry(&self, owner: &str, value: u64) -> serde_json::Value {
+        let bond = XOnly::of(&self.bond).0;
+        serde_json::json!({
+            "operator": hex::encode(bond),
+            "seat_key": hex::encode(XOnly::of(&self.seat).0),
+            "bond_key": hex::encode(bond),
+            "payout": pc_utxo_tx::Address::Key(XOnly::of(&self.payout)).to_string(),
+            "vrf_key": hex::encode(self.vrf.public().0),
+            "bls_key": hex::encode(self.bls.public().0),
+            "bls_pop": hex::encode(self.bls.prove_possession().0),
+            "owner": owner,
+            "value": value,
+        })
+    }
+}
+
+/// Who makes the duty calls.
+pub enum DutySigner {
+    /// A development seat's own keys.
+    Local(Box<DevValidator>),
+    /// phantom-signer's key set `index`.
+    Remote {
+        /// A second connection to the signing service.
+        client: pc_signer_client::Client,
+        /// Key set index.
+        index: u32,
+    },
+}
+
+impl DutySigner {
+    fn candidacy(&mut self, g: &Hash32, bond: &Hash32, epoch: u64, seed: &Hash32) -> Result<Vec<u8>, String> {
+        match self {
+            DutySigner::Local(v) => {
+                let (proof, _) = v.vrf.prove(COMMITTEE, &vrf_input(g, epoch, seed, bond));
+                Ok(CommitteeCall::Candidacy { bond: *bond, epoch, proof }.encode())
+            }
+            DutySigner::Remote { client, index } => {
+                client.candidacy(*index, g, bond, epoch, seed).map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    fn heartbeat(&mut self, g: &Hash32, bond: &Hash32, anchor: u64) -> Result<Vec<u8>, String> {
+        match self {
+            DutySigner::Local(v) => {
+                let sig = pc_crypto::sign_prehashed(&v.seat, &heartbeat_digest(g, bond, anchor));
+                Ok(CommitteeCall::Heartbeat { bond: *bond, anchor, sig }.encode())
+            }
+            DutySigner::Remote { client, index } => {
+                client.heartbeat(*index, g, bond, anchor).map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
+/// What the loop needs to know of the chain, read from committed state.
+struct Standing {
+    head: u64,
+    bond: Option<Hash32>,
+    candidate: bool,
+    seed: Option<Hash32>,
+    seated: bool,
+}
+
+fn standing(ctx: &NodeCtx, key: &[u8; 32], epoch_of: impl Fn(u64) -> u64) -> Option<Standing> {
+    let head = ctx.db.head().ok()??.anchor;
+    let epoch = epoch_of(head + 1);
+    let seated = ctx.rt.committee(&ctx.db, head + 1).ok()?.is_some_and(|c| c.seat_of(key).is_some());
+    ctx.rt
+        .with_view(&ctx.db, pc_module_committee_vrf::NAME, |v| {
+            let bond =
+                BondsView::open(v).ok()?.bond_by_seat(key).ok()?.filter(|(_, r)| r.is_active()).map(|(id, _)| id);
+            let candidate = match &bond {
+                Some(b) => CommitteeVrf::candidacy_of(v, epoch, b).ok()?.is_some(),
+                None => false,
+            };
+            let seed = CommitteeVrf::seed(v, epoch).ok()?;
+            Some(Standing { head, bond, candidate, seed, seated })
+        })
+        .ok()?
+}
+
+fn submit(ctx: &NodeCtx, data: Vec<u8>, what: &str) -> bool {
+    let call = Call { module: pc_module_committee_vrf::NAME.into(), data };
+    match ctx.mempool.submit(&ctx.rt, &ctx.db, call) {
+        Ok(key) => {
+            ctx.note_new_tx(key);
+            tracing::info!(target: "pc::validator", %key, "{what} submitted");
+            true
+        }
+        Err(pc_mempool::SubmitError::Duplicate) => true,
+        Err(e) => {
+            tracing::debug!(target: "pc::validator", error = %e, "{what} not admitted");
+            false
+        }
+    }
+}
+
+/// Runs the duties of seat key `key` until `stop`, on its own thread.
+pub fn spawn(
+    ctx: Arc<NodeCtx>,
+    key: [u8; 32],
+    mut signer: DutySigner,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let spec = ctx.rt.spec();
+        let grid = spec.constants.windows.epoch_grid();
+        let heartbeat = spec
+            .modules
+            .get(pc_module_committee_vrf::NAME)
+            .and_then(|m| m.get("heartbeat"))
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(1);
+        let spacing = heartbeat.div_ceil(2).max(1);
+        let g = ctx.rt.genesis_hash();
+        let epoch_of = |a: u64| grid.end_of(grid.start_of(a)).saturating_add(1);
+        let (mut tried_for, mut beat_at) = (0u64, None::<u64>);
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(250));
+            let Some(s) = standing(&ctx, &key, epoch_of) else { continue };
+            let Some(bond) = s.bond else { continue };
+            let epoch = epoch_of(s.head + 1);
+            // One try per epoch once refused (a bond made after the seed was fixed waits for
+            // the next one); a pending call counts as sent.
+            if !s.candidate
+                && tried_for != epoch
+                && let Some(seed) = s.seed
+            {
+                match signer.candidacy(&g, &bond, epoch, &seed) {
+                    Ok(call) => {
+                        submit(&ctx, call, "candidacy");
+                        tried_for = epoch;
+                    }
+                    Err(e) => tracing::warn!(target: "pc::validator", error = %e, "no candidacy from the signer"),
+                }
+            }
+            if !s.seated && s.head > 0 && beat_at.is_none_or(|b| s.head >= b + spacing) {
+                match signer.heartbeat(&g, &bond, s.head) {
+                    Ok(call) => {
+                        if submit(&ctx, call, "heartbeat") {
+                            beat_at = Some(s.head);
+                        }
+                    }
+                    Err(e) => tracing::warn!(target: "pc::validator", error = %e, "no heartbeat from the signer"),
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    /// The shipped specs' genesis bonds are the well-known validators of their own seats (what
+    /// `phantom-node dev-seats --genesis-bonds` prints), so `--seat n` nodes can serve them.
+    #[test]
+    fn shipped_genesis_bonds_are_the_well_known_validators_of_their_seats() {
+        let mut checked = 0;
+        for (name, _) in pc_chainspec::BUILT_IN {
+            let spec = ChainSpec::load(name).unwrap();
+            let Some(bonds) = spec.modules.get("bonding").and_then(|b| b.get("genesis_bonds")) else { continue };
+            for (i, entry) in bonds.as_array().unwrap().iter().enumerate() {
+                let v = DevValidator::new(&spec, u8::try_from(i).unwrap()).unwrap();
+                let mine = v.genesis_entry(entry["owner"].as_str().unwrap(), entry["value"].as_u64().unwrap());
+                assert_eq!(&mine, entry, "{name}: genesis bond {i}");
+                checked += 1;
+            }
+            assert_eq!(spec.seat_keys().unwrap().len(), spec.constants.committee_size as usize);
+        }
+        assert_eq!(checked, 1 + 4 + 4, "dev, testnet-0 and local carry genesis bonds");
+    }
+}
