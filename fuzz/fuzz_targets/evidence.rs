@@ -11,6 +11,8 @@ use pc_runtime_api::{AnchorCtx, Call, ConsensusTime, EVIDENCE_TARGET, Evidence};
 use pc_state::StateDb;
 use std::sync::{Arc, OnceLock};
 
+use pc_module_bonding as _;
+use pc_module_committee_vrf as _;
 use pc_module_genesis as _;
 use pc_module_mint_pow as _;
 use pc_module_utxo as _;

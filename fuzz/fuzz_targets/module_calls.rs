@@ -1,5 +1,6 @@
 //! Call bytes for every enabled module (utxo transactions, mint headers with their proof of
-//! work, anything a peer or a Byzantine validator can put in an event): admission answers
+//! work, bonds, unbonds, withdraws, candidacies and heartbeats, anything a peer or a Byzantine
+//! validator can put in an event): admission answers
 //! valid or invalid, never panics; and an anchor carrying any calls at all applies, dropping
 //! what its module refuses, since a finalized anchor that fails to apply halts every node.
 //!
@@ -14,6 +15,8 @@ use pc_runtime_api::{AnchorCtx, Call, ConsensusTime};
 use pc_state::StateDb;
 use std::sync::{Arc, OnceLock};
 
+use pc_module_bonding as _;
+use pc_module_committee_vrf as _;
 use pc_module_genesis as _;
 use pc_module_mint_pow as _;
 use pc_module_utxo as _;

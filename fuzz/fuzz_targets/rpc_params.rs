@@ -14,6 +14,8 @@ use pc_state::StateDb;
 use std::sync::{Arc, OnceLock};
 
 // Linked so that their `inventory` registrations are seen, as in the node binary.
+use pc_module_bonding as _;
+use pc_module_committee_vrf as _;
 use pc_module_genesis as _;
 use pc_module_mint_pow as _;
 use pc_module_utxo as _;

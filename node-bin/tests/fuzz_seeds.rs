@@ -65,6 +65,47 @@ fn transfer(genesis: &Hash32) -> pc_utxo_tx::Transaction {
     pc_utxo_tx::signed_transfer(genesis, &kp, &[pc_module_utxo::genesis_outpoint(0)], outputs)
 }
 
+/// A `Bond` of dev account 0's allocation by well-known validator 1 of the dev chain.
+fn dev_bond(rt: &Runtime, genesis: &Hash32) -> (Hash32, Call) {
+    use pc_module_bonding::{BondTerms, BondingCall, bond_id, operator_consent, seat_consent};
+    let v = phantom_node::validator::DevValidator::new(rt.spec(), 1).unwrap();
+    let bond_key = XOnly::of(&v.bond).0;
+    let terms = BondTerms {
+        operator: bond_key,
+        seat_key: XOnly::of(&v.seat).0,
+        bond_key,
+        payout: Address::Key(XOnly::of(&v.payout)).to_bytes(),
+        vrf_key: v.vrf.public(),
+        bls_key: v.bls.public(),
+        bls_pop: v.bls.prove_possession(),
+    };
+    let ops = [pc_module_utxo::genesis_outpoint(0)];
+    let id = bond_id(genesis, &terms, &ops);
+    let digest = pc_module_utxo::authorization_digest(genesis, "bonding", &id, &ops, &id.0);
+    let inputs = vec![(ops[0], pc_utxo_tx::Witness::Sig(pc_crypto::sign_prehashed(&dev0(), &digest)))];
+    let seat_sig = pc_crypto::sign_prehashed(&v.seat, &seat_consent(genesis, &id));
+    let operator_sig = pc_crypto::sign_prehashed(&v.bond, &operator_consent(genesis, &id));
+    let call = BondingCall::Bond { terms: Box::new(terms), inputs, seat_sig, operator_sig };
+    (id, Call { module: "bonding".into(), data: call.encode() })
+}
+
+/// The dev chain's genesis-bonded seat 0's candidacy for the epoch after the first.
+fn dev_candidacy(rt: &Runtime, db: &StateDb, genesis: &Hash32) -> Call {
+    let v = phantom_node::validator::DevValidator::new(rt.spec(), 0).unwrap();
+    let epoch = rt.spec().constants.windows.epoch_anchors + 1;
+    let (bond, seed) = rt
+        .with_view(db, "committee-vrf", |view| {
+            let bonds = pc_module_bonding::BondsView::open(view).unwrap();
+            let bond = bonds.bond_by_seat(&XOnly::of(&v.seat).0).unwrap().unwrap().0;
+            (bond, pc_module_committee_vrf::CommitteeVrf::seed(view, epoch).unwrap().unwrap())
+        })
+        .unwrap();
+    let input = pc_module_committee_vrf::vrf_input(genesis, epoch, &seed, &bond);
+    let (proof, _) = v.vrf.prove(pc_crypto::vrf::COMMITTEE, &input);
+    let call = pc_module_committee_vrf::CommitteeCall::Candidacy { bond, epoch, proof };
+    Call { module: "committee-vrf".into(), data: call.encode() }
+}
+
 /// Every seed this file makes, by target and file name.
 fn made() -> BTreeMap<(&'static str, String), Vec<u8>> {
     let mut s = BTreeMap::new();
@@ -163,6 +204,14 @@ fn made() -> BTreeMap<(&'static str, String), Vec<u8>> {
     put("module_calls", "transfer", vec![(index("utxo"), tx.encode())].encode());
     put("module_calls", "mint", vec![(index("mint-pow"), header.encode())].encode());
     put("module_calls", "both", vec![(index("mint-pow"), header.encode()), (index("utxo"), tx.encode())].encode());
+    // A bond of dev account 0's allocation by well-known validator 1, and the genesis-bonded
+    // seat 0's candidacy for the next epoch: both valid on a fresh dev chain.
+    let (bond_id, bond) = dev_bond(&rt, &genesis);
+    assert!(rt.validate_call(&db, &bond).is_ok(), "the seed bond is valid on the dev chain");
+    put("module_calls", "bond", vec![(index("bonding"), bond.data.clone())].encode());
+    let candidacy = dev_candidacy(&rt, &db, &genesis);
+    assert!(rt.validate_call(&db, &candidacy).is_ok(), "the seed candidacy is valid on the dev chain");
+    put("module_calls", "candidacy", vec![(index("committee-vrf"), candidacy.data.clone())].encode());
 
     // rpc_params: 255, then a whole request, for every documented method.
     let addr = Address::Key(XOnly::of(&dev0())).to_string();
@@ -182,6 +231,14 @@ fn made() -> BTreeMap<(&'static str, String), Vec<u8>> {
         ("submit_mint_solution", format!(r#"["{}"]"#, hex::encode(header.encode()))),
         ("mint_status", format!(r#"["{}"]"#, header.id().to_hex())),
         ("chain_getEvidence", "[]".into()),
+        ("bonding_getBond", format!(r#"["{}"]"#, bond_id.to_hex())),
+        ("bonding_bondsOf", format!(r#"["{}"]"#, Hash32([1; 32]).to_hex())),
+        ("bonding_submit", format!(r#"["{}"]"#, hex::encode(&bond.data))),
+        ("committee_current", "[]".into()),
+        ("committee_next", "[]".into()),
+        ("committee_candidacy", format!(r#"["{}"]"#, bond_id.to_hex())),
+        ("committee_seed", "[1001]".into()),
+        ("committee_submit", format!(r#"["{}"]"#, hex::encode(&candidacy.data))),
     ];
     for (method, params) in requests {
         let req = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#);
@@ -194,6 +251,12 @@ fn made() -> BTreeMap<(&'static str, String), Vec<u8>> {
     let sign = format!(r#"{{"op":"sign_event","token":"t","index":0,"event":"{}"}}"#, hex::encode(unsigned.encode()));
     put("signer_service", "sign-event", sign.into_bytes());
     put("signer_service", "reply", br#"{"error":{"kind":"double-sign","message":"no"}}"#.to_vec());
+    let (g, b) = (genesis.to_hex(), bond_id.to_hex());
+    let duty =
+        format!(r#"{{"op":"candidacy","token":"t","index":0,"genesis":"{g}","bond":"{b}","epoch":1001,"seed":"{g}"}}"#);
+    put("signer_service", "candidacy", duty.into_bytes());
+    let duty = format!(r#"{{"op":"heartbeat","token":"t","index":0,"genesis":"{g}","bond":"{b}","anchor":3}}"#);
+    put("signer_service", "heartbeat", duty.into_bytes());
 
     // pspt: a one-input PSPT as `phantom-signer pspt create` writes it.
     let kp = dev0();
@@ -212,7 +275,7 @@ fn made() -> BTreeMap<(&'static str, String), Vec<u8>> {
     put("protection", "three", [line(0, 1), line(0, 2), line(3, 1)].concat().into_bytes());
 
     // chainspec_json: the shipped chainspecs.
-    for name in ["dev", "testnet-0", "testnet-1"] {
+    for name in ["dev", "testnet-0", "local", "testnet-1"] {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../chainspec/{name}.json"));
         put("chainspec_json", name, std::fs::read(path).unwrap());
     }

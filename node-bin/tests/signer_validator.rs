@@ -6,26 +6,9 @@
 mod common;
 
 use common::testnet::{Node, agree, all_reach, keep_busy};
-use common::{Proc, node_out};
-use std::path::{Path, PathBuf};
+use common::{Proc, node_out, signer};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// phantom-signer, built if a lone `cargo test -p phantom-node` did not build it.
-fn signer_bin() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_BIN_EXE_phantom-node")).with_file_name("phantom-signer");
-    if !path.exists() {
-        let ok = Command::new(env!("CARGO")).args(["build", "-p", "phantom-signer"]).status().unwrap().success();
-        assert!(ok, "cannot build phantom-signer");
-    }
-    path
-}
-
-fn signer(ks: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(signer_bin());
-    c.arg("--keystore").arg(ks).args(args).env("PHANTOM_SIGNER_PASSWORD", "pw");
-    c
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signer_held_seat_validates_beside_well_known_seats() {

@@ -135,6 +135,10 @@ enum Command {
         /// Spend key that owns the outputs.
         #[arg(long, default_value_t = 0)]
         spend_index: u32,
+        /// Key set whose bond key is the operator id (default: INDEX). A second bond of one
+        /// operator names the first one's set, so the two never share a committee.
+        #[arg(long)]
+        operator_index: Option<u32>,
         /// Units to cover.
         #[arg(long, required_unless_present = "outpoint")]
         amount: Option<u64>,
@@ -312,7 +316,7 @@ fn run(cli: &Cli) -> Result<(), SignerError> {
             entry["value"] = (*value).into();
             println!("{}", pretty(&entry)?);
         }
-        Command::Bond { rpc_url, index, spend_index, amount, outpoint } => {
+        Command::Bond { rpc_url, index, spend_index, operator_index, amount, outpoint } => {
             let ks = Keystore::open(&cli.keystore, &password(cli)?)?;
             let node = phantom_signer::wallet::Node::connect(rpc_url)?;
             let genesis = block_on(node.genesis())??;
@@ -322,7 +326,8 @@ fn run(cli: &Cli) -> Result<(), SignerError> {
             } else {
                 outpoint.iter().map(|o| parse_outpoint(o).map(|op| (op, *spend_index))).collect::<Result<_, _>>()?
             };
-            let (id, call) = phantom_signer::validator::bond_call(&ks, *index, &genesis, &inputs)?;
+            let operator = operator_index.unwrap_or(*index);
+            let (id, call) = phantom_signer::validator::bond_call(&ks, *index, operator, &genesis, &inputs)?;
             block_on(node.submit_call("bonding_submit", &call))??;
             println!("{id}");
         }

@@ -15,12 +15,14 @@ use pc_module_committee_vrf::{CommitteeCall, heartbeat_digest, vrf_input};
 use pc_utxo_tx::{Address, OutPoint, Witness};
 use serde_json::{Value, json};
 
-/// The terms a bond of key set `index` registers.
-pub fn terms(ks: &Keystore, index: u32) -> Result<BondTerms, SignerError> {
+/// The terms a bond of key set `index` registers, under the operator id of key set
+/// `operator` (its bond key; usually `index` itself, another set's for a second bond of one
+/// operator).
+pub fn terms(ks: &Keystore, index: u32, operator: u32) -> Result<BondTerms, SignerError> {
     let bls = ks.bls_secret(index)?;
     let bond_key = ks.public_key(Purpose::Bond, index)?.0;
     Ok(BondTerms {
-        operator: bond_key,
+        operator: ks.public_key(Purpose::Bond, operator)?.0,
         seat_key: ks.public_key(Purpose::Seat, index)?.0,
         bond_key,
         payout: Address::Key(ks.public_key(Purpose::Payout, index)?).to_bytes(),
@@ -33,7 +35,7 @@ pub fn terms(ks: &Keystore, index: u32) -> Result<BondTerms, SignerError> {
 /// The public side of key set `index`, as JSON (what an operator publishes or a chainspec's
 /// genesis bond lists).
 pub fn keys_json(ks: &Keystore, index: u32) -> Result<Value, SignerError> {
-    let t = terms(ks, index)?;
+    let t = terms(ks, index, index)?;
     Ok(json!({
         "operator": hex::encode(t.operator),
         "seat_key": hex::encode(t.seat_key),
@@ -45,15 +47,16 @@ pub fn keys_json(ks: &Keystore, index: u32) -> Result<Value, SignerError> {
     }))
 }
 
-/// A `Bond` of `inputs` (each with the spend key index that owns it) under key set `index`;
-/// returns the bond id and the encoded call.
+/// A `Bond` of `inputs` (each with the spend key index that owns it) under key set `index`
+/// for the operator of key set `operator`; returns the bond id and the encoded call.
 pub fn bond_call(
     ks: &Keystore,
     index: u32,
+    operator: u32,
     genesis: &Hash32,
     inputs: &[(OutPoint, u32)],
 ) -> Result<(Hash32, Vec<u8>), SignerError> {
-    let terms = terms(ks, index)?;
+    let terms = terms(ks, index, operator)?;
     let ops: Vec<OutPoint> = inputs.iter().map(|(op, _)| *op).collect();
     let id = bond_id(genesis, &terms, &ops);
     let digest = pc_module_utxo::authorization_digest(genesis, pc_module_bonding::NAME, &id, &ops, &id.0);
@@ -62,7 +65,7 @@ pub fn bond_call(
         signed.push((*op, Witness::Sig(ks.sign(Purpose::Spend, *spend, &Request::Lock(digest))?)));
     }
     let seat_sig = ks.sign(Purpose::Seat, index, &Request::SeatMessage(seat_consent(genesis, &id)))?;
-    let operator_sig = ks.sign(Purpose::Bond, index, &Request::Bond(operator_consent(genesis, &id)))?;
+    let operator_sig = ks.sign(Purpose::Bond, operator, &Request::Bond(operator_consent(genesis, &id)))?;
     let call = BondingCall::Bond { terms: Box::new(terms), inputs: signed, seat_sig, operator_sig };
     Ok((id, call.encode()))
 }

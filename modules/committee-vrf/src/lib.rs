@@ -424,6 +424,12 @@ impl Module for CommitteeVrf {
                 Ok(None)
             }
             Outcome::Next { seats, entered, left } => {
+                // An entrant counts as seen from its epoch's first anchor: its absence is judged
+                // on its own seat's events, not on when its candidacy happened to land.
+                for bond in &entered {
+                    let seen = LAST_SEEN.get(&state.view(), bond)?.unwrap_or(0);
+                    LAST_SEEN.insert(state, bond, &seen.max(epoch));
+                }
                 events.emit(&Selected { epoch, entered, left });
                 Ok(Some(seats))
             }

@@ -4,7 +4,7 @@
 pub mod testnet;
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -61,4 +61,40 @@ pub async fn wait_for<T>(what: &str, secs: u64, mut f: impl AsyncFnMut() -> Opti
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// phantom-signer, built if a lone `cargo test -p phantom-node` did not build it.
+pub fn signer_bin() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_BIN_EXE_phantom-node")).with_file_name("phantom-signer");
+    if !path.exists() {
+        let ok = Command::new(env!("CARGO")).args(["build", "-p", "phantom-signer"]).status().unwrap().success();
+        assert!(ok, "cannot build phantom-signer");
+    }
+    path
+}
+
+/// `phantom-signer --keystore KS ARGS` with the test password.
+pub fn signer(ks: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(signer_bin());
+    c.arg("--keystore").arg(ks).args(args).env("PHANTOM_SIGNER_PASSWORD", "pw");
+    c
+}
+
+/// Starts `phantom-signer serve` for `ks` with socket, token and protection files named after
+/// it; returns once the socket exists.
+pub fn serve_signer(ks: &Path) -> (Proc, PathBuf, PathBuf) {
+    let (socket, token) = (ks.with_extension("sock"), ks.with_extension("token"));
+    let child = signer(ks, &["serve", "--socket", socket.to_str().unwrap(), "--token-file", token.to_str().unwrap()])
+        .arg("--protection")
+        .arg(ks.with_extension("protection"))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let proc = Proc(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !socket.exists() {
+        assert!(Instant::now() < deadline, "the signer did not bind its socket");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (proc, socket, token)
 }
