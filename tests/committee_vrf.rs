@@ -43,6 +43,8 @@ struct Net {
     events: Vec<(u64, String, Vec<u8>)>,
     /// Whether seats create events (off: an anchor in which nobody is seen).
     quiet: bool,
+    /// Validators whose nodes make no events but still send candidacies and heartbeats.
+    zombies: BTreeSet<usize>,
 }
 
 /// k = 4, R = 5; validators 0..4 are genesis-bonded and the genesis committee; 4, 5, 6 hold
@@ -83,6 +85,7 @@ impl Net {
             stopped: BTreeSet::new(),
             events: Vec::new(),
             quiet: false,
+            zombies: BTreeSet::new(),
         };
         for i in 0..K {
             let id = net.bond_of_seat(&net.vs[i].seat_key()).unwrap();
@@ -125,7 +128,8 @@ impl Net {
         let seats = self.committee(i);
         let mut creators = 0u64;
         for (s, key) in seats.iter().enumerate() {
-            if !self.quiet && !self.stopped.contains(&self.who(key)) {
+            let who = self.who(key);
+            if !self.quiet && !self.stopped.contains(&who) && !self.zombies.contains(&who) {
                 creators |= 1 << s;
             }
         }
@@ -181,7 +185,8 @@ impl Net {
                     calls.push(call);
                 }
             }
-            if i.is_multiple_of(2) && !seated.contains(&self.vs[v].seat_key()) {
+            let zombie = self.zombies.contains(&v);
+            if i.is_multiple_of(2) && (zombie || !seated.contains(&self.vs[v].seat_key())) {
                 let call = self.vs[v].heartbeat_call(&g, bond, i - 1);
                 if self.code(&call).is_none() {
                     calls.push(call);
@@ -339,4 +344,33 @@ fn each_bad_candidacy_and_heartbeat_is_refused_with_its_own_code_and_changes_not
     let before = scan(&net);
     assert_eq!(net.apply(vec![old]), ["committee-vrf.stale"]);
     assert_eq!(scan(&net), before);
+}
+
+/// A seat's presence is its own events: a node that stopped making events but keeps sending
+/// heartbeats and candidacies is still dropped for absence at the next rotation. And a
+/// `heartbeat` window of a whole epoch or more is refused.
+#[test]
+fn heartbeats_do_not_keep_a_seat_whose_events_stopped_and_the_window_must_fit_an_epoch() {
+    let mut net = Net::new();
+    net.run_to(3 * R);
+    let seated = net.committee(3 * R + 1);
+    let zombie = net.who(&seated[1]);
+    net.zombies.insert(zombie);
+    // From anchor 3R + 1 on: no events, but heartbeats every other anchor and a candidacy.
+    net.run_to(4 * R);
+    let absent: Vec<(u64, SeatAbsent)> = net
+        .events
+        .iter()
+        .filter(|(_, n, _)| n == "SeatAbsent")
+        .map(|(a, _, d)| (*a, SeatAbsent::decode(&mut &d[..]).unwrap()))
+        .collect();
+    assert_eq!(absent, [(4 * R, SeatAbsent { bond: net.bonds[&zombie], cooldown_until: 4 * R + COOLDOWN })]);
+    assert!(!net.committee(4 * R + 1).contains(&seated[1]), "the zombie kept its seat");
+
+    let vs: Vec<Validator> = (0..4u32).map(|i| Validator::new(300 + i, i as u8)).collect();
+    let owners: Vec<Keypair> = (0..4).map(|i| test_key(400 + i)).collect();
+    let mut v: serde_json::Value = serde_json::to_value(spec(&vs, &owners)).unwrap();
+    v["modules"]["committee-vrf"]["heartbeat"] = R.into();
+    let e = Runtime::new(serde_json::from_value(v).unwrap()).err().unwrap().to_string();
+    assert!(e.contains("modules.committee-vrf.heartbeat"), "{e}");
 }

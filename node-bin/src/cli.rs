@@ -95,7 +95,7 @@ pub enum BenchMode {
 
 #[derive(Debug, Args)]
 pub struct DevSeatsArgs {
-    /// `dev`, `testnet-0`, or a chainspec file.
+    /// `dev`, `testnet-0`, `local`, or a chainspec file.
     #[arg(long, default_value = "testnet-0")]
     pub chain: String,
     /// Instead of the keys, print `modules.bonding.genesis_bonds` entries for these seats

@@ -151,23 +151,41 @@ fn standing(ctx: &NodeCtx, key: &[u8; 32], epoch_of: impl Fn(u64) -> u64) -> Opt
         .ok()?
 }
 
-fn submit(ctx: &NodeCtx, data: Vec<u8>, what: &str) -> bool {
+/// What became of a submitted duty call.
+enum Submitted {
+    /// In the pool (or already there).
+    Pending,
+    /// Refused with this code (or an empty one for the pool's own refusals).
+    Refused(String),
+}
+
+fn submit(ctx: &NodeCtx, data: Vec<u8>, what: &str) -> Submitted {
     let call = Call { module: pc_module_committee_vrf::NAME.into(), data };
     match ctx.mempool.submit(&ctx.rt, &ctx.db, call) {
         Ok(key) => {
             ctx.note_new_tx(key);
             tracing::info!(target: "pc::validator", %key, "{what} submitted");
-            true
+            Submitted::Pending
         }
-        Err(pc_mempool::SubmitError::Duplicate) => true,
+        Err(pc_mempool::SubmitError::Duplicate) => Submitted::Pending,
         Err(e) => {
             tracing::debug!(target: "pc::validator", error = %e, "{what} not admitted");
-            false
+            match e {
+                pc_mempool::SubmitError::Invalid { code, .. } => Submitted::Refused(code),
+                _ => Submitted::Refused(String::new()),
+            }
         }
     }
 }
 
-/// Runs the duties of seat key `key` until `stop`, on its own thread.
+/// How long the duties wait after the signer failed to answer.
+const SIGNER_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Runs the duties of seat key `key` until `stop`, on its own thread. At most one try per
+/// duty and finalized anchor: a candidacy is retried at each new anchor while the chain has
+/// none for the next epoch (a refusal for the bond's age ends the tries for that epoch), a
+/// heartbeat is sent every half window while unseated; a signer that does not answer is left
+/// alone for a while.
 pub fn spawn(
     ctx: Arc<NodeCtx>,
     key: [u8; 32],
@@ -186,34 +204,52 @@ pub fn spawn(
         let spacing = heartbeat.div_ceil(2).max(1);
         let g = ctx.rt.genesis_hash();
         let epoch_of = |a: u64| grid.end_of(grid.start_of(a)).saturating_add(1);
-        let (mut tried_for, mut beat_at) = (0u64, None::<u64>);
+        let (mut tried_at, mut given_up_for, mut beat_at) = (None::<u64>, 0u64, None::<u64>);
+        let mut quiet_until = std::time::Instant::now();
         while !stop.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(250));
+            if std::time::Instant::now() < quiet_until {
+                continue;
+            }
             let Some(s) = standing(&ctx, &key, epoch_of) else { continue };
             let Some(bond) = s.bond else { continue };
             let epoch = epoch_of(s.head + 1);
-            // One try per epoch once refused (a bond made after the seed was fixed waits for
-            // the next one); a pending call counts as sent.
             if !s.candidate
-                && tried_for != epoch
+                && given_up_for != epoch
+                && tried_at != Some(s.head)
                 && let Some(seed) = s.seed
             {
+                tried_at = Some(s.head);
                 match signer.candidacy(&g, &bond, epoch, &seed) {
                     Ok(call) => {
-                        submit(&ctx, call, "candidacy");
-                        tried_for = epoch;
+                        if let Submitted::Refused(code) = submit(&ctx, call, "candidacy")
+                            && code == "committee-vrf.bond"
+                        {
+                            given_up_for = epoch; // made after this epoch's seed: the next one
+                        }
                     }
-                    Err(e) => tracing::warn!(target: "pc::validator", error = %e, "no candidacy from the signer"),
+                    Err(e) => {
+                        tracing::warn!(target: "pc::validator", error = %e, "no candidacy from the signer");
+                        quiet_until = std::time::Instant::now() + SIGNER_BACKOFF;
+                        continue;
+                    }
                 }
+            }
+            if stop.load(Ordering::Relaxed) {
+                break;
             }
             if !s.seated && s.head > 0 && beat_at.is_none_or(|b| s.head >= b + spacing) {
                 match signer.heartbeat(&g, &bond, s.head) {
+                    // Sent or refused, not again before `spacing` anchors: a refusal (the chain
+                    // has a newer one, a full pool) is not worth a retry every 250 ms.
                     Ok(call) => {
-                        if submit(&ctx, call, "heartbeat") {
-                            beat_at = Some(s.head);
-                        }
+                        submit(&ctx, call, "heartbeat");
+                        beat_at = Some(s.head);
                     }
-                    Err(e) => tracing::warn!(target: "pc::validator", error = %e, "no heartbeat from the signer"),
+                    Err(e) => {
+                        tracing::warn!(target: "pc::validator", error = %e, "no heartbeat from the signer");
+                        quiet_until = std::time::Instant::now() + SIGNER_BACKOFF;
+                    }
                 }
             }
         }

@@ -38,6 +38,10 @@ pub fn bond_json(id: &Hash32, r: &BondRecord, slash_window: u64) -> Value {
         BondState::Unbonding { release_at, .. } => (None, Some(release_at)),
         BondState::Withdrawn { .. } => (None, None),
     };
+    let requested_at = match r.state {
+        BondState::Unbonding { requested_at, .. } => Some(requested_at),
+        _ => None,
+    };
     let withdrawable_from = release_at.map(|at| at.max(r.served_until.saturating_add(slash_window).saturating_add(1)));
     let payout = Address::from_bytes(&r.terms.payout).map(|a| a.to_string()).unwrap_or_default();
     json!({
@@ -47,6 +51,7 @@ pub fn bond_json(id: &Hash32, r: &BondRecord, slash_window: u64) -> Value {
         "mature_from": r.mature_from,
         "bonded_at": r.bonded_at,
         "active_at": active_at,
+        "requested_at": requested_at,
         "release_at": release_at,
         "withdrawable_from": withdrawable_from,
         "served_until": r.served_until,

@@ -5,7 +5,9 @@
 //! knew in advance; the score is an integer from the verified output. At every epoch's last
 //! anchor the host asks `next_committee`: the eligible candidates (seen within the heartbeat
 //! window, not cooling down) are ranked per shard, one seat per operator per shard is taken,
-//! and at most ⌊k/3⌋ seats change, unbonded and absent seats first. Absence costs a cooldown,
+//! and at most f = ⌊(k−1)/3⌋ seats change, unbonded and absent seats first. A seat's presence
+//! is judged on its own finalized events only; heartbeats and candidacies keep unseated
+//! candidates eligible. Absence costs a cooldown,
 //! never bond. Rules: `docs/spec/modules/committee-vrf.md`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -36,12 +38,21 @@ const MAX_CALL: usize = 4096;
 /// The shard the host runs (one today; the rank is per shard already).
 const SHARD: u16 = 0;
 
+/// Pool priority of candidacies and heartbeats: above any fee-paying transaction (a validator's
+/// duty must not be crowded out), below mints; each bond sends one candidacy per epoch and a
+/// heartbeat per half window at most, so the pool cannot be flooded at this priority.
+const DUTY_PRIORITY: u64 = u64::MAX / 2;
+
 /// Seeds by the first anchor of the epoch they serve.
 const SEEDS: StorageMap<u64, Hash32> = StorageMap::new("seeds");
 /// Candidacies: (big-endian first anchor of the epoch, bond) → score.
 const CANDIDACIES: StorageMap<([u8; 8], Hash32), u128> = StorageMap::new("candidacies");
 /// The last anchor in which a bond was seen (an event of its seat, a heartbeat, a candidacy).
 const LAST_SEEN: StorageMap<Hash32, u64> = StorageMap::new("last-seen");
+/// The last anchor in which the bond's seat created a finalized event (or its epoch's first
+/// anchor when it entered): what a sitting seat's absence is judged on. Heartbeats and
+/// candidacies do not write it, so a seat that stopped working cannot keep its seat by them.
+const LAST_EVENT: StorageMap<Hash32, u64> = StorageMap::new("last-event");
 /// The anchor the bond's last heartbeat was bound to (a heartbeat must be newer).
 const HEARTBEAT_REF: StorageMap<Hash32, u64> = StorageMap::new("heartbeat-ref");
 /// Cooldowns: a bond is not selected while the anchor is ≤ this.
@@ -77,8 +88,14 @@ pub struct CommitteeVrf {
 
 fn build(init: &ModuleInit<'_>) -> Result<Box<dyn Module>, ModuleError> {
     let config: CommitteeConfig = init.parse_config()?;
-    if config.heartbeat == 0 {
-        return Err(ModuleError::Config { field: "heartbeat".into(), reason: "must be at least 1 anchor".into() });
+    let r = init.constants.windows.epoch_anchors;
+    if config.heartbeat == 0 || config.heartbeat >= r {
+        return Err(ModuleError::Config {
+            field: "heartbeat".into(),
+            reason: format!(
+                "must be 1..constants.windows.epoch_anchors ({r}): a seat is judged on its events in the last `heartbeat` anchors of an epoch"
+            ),
+        });
     }
     if init.constants.shards != 1 {
         return Err(ModuleError::Config {
@@ -132,6 +149,16 @@ impl CommitteeVrf {
         SEEDS.get(view, &epoch)
     }
 
+    /// The last anchor in which `bond`'s seat created a finalized event (absence is judged on it).
+    pub fn last_event(view: &ModuleView<'_>, bond: &Hash32) -> Result<Option<u64>, ModuleError> {
+        LAST_EVENT.get(view, bond)
+    }
+
+    /// The anchors of epoch `epoch` (its first anchor) in which `bond`'s seat created events.
+    pub fn attendance(view: &ModuleView<'_>, epoch: u64, bond: &Hash32) -> Result<u64, ModuleError> {
+        Ok(ATTENDANCE.get(view, &(epoch.to_be_bytes(), *bond))?.unwrap_or(0))
+    }
+
     /// The score of `bond`'s candidacy for the epoch starting at `epoch`, if it made one.
     pub fn candidacy_of(view: &ModuleView<'_>, epoch: u64, bond: &Hash32) -> Result<Option<u128>, ModuleError> {
         CANDIDACIES.get(view, &(epoch.to_be_bytes(), *bond))
@@ -153,14 +180,14 @@ impl CommitteeVrf {
         let Some(score) = CANDIDACIES.get(view, &(epoch.to_be_bytes(), *bond))? else {
             return Ok(Err(Ineligible::NoCandidacy));
         };
-        let seen = LAST_SEEN.get(view, bond)?.unwrap_or(0);
-        if seen.saturating_add(self.config.heartbeat) <= at {
-            return Ok(Err(Ineligible::NotSeen));
-        }
         if let Some(until) = COOLDOWN.get(view, bond)?
             && until >= at
         {
             return Ok(Err(Ineligible::Cooldown(until)));
+        }
+        let seen = LAST_SEEN.get(view, bond)?.unwrap_or(0);
+        if seen.saturating_add(self.config.heartbeat) <= at {
+            return Ok(Err(Ineligible::NotSeen));
         }
         Ok(Ok(score))
     }
@@ -256,6 +283,7 @@ impl CommitteeVrf {
             let found = seat_bond(&BondsView::open(&state.view())?, seat)?;
             if let Some((bond, _)) = found {
                 LAST_SEEN.insert(state, &bond, &ctx.index);
+                LAST_EVENT.insert(state, &bond, &ctx.index);
                 let n = ATTENDANCE.get(&state.view(), &(epoch, bond))?.unwrap_or(0);
                 ATTENDANCE.insert(state, &(epoch, bond), &n.saturating_add(1));
             }
@@ -315,11 +343,15 @@ impl Module for CommitteeVrf {
         match Self::decode(call)? {
             CommitteeCall::Candidacy { bond, epoch, proof } => {
                 self.check_candidacy(&bond, epoch, &proof, view)?;
-                Ok(Validity { priority: 1, provides: vec![types::tag(0, &bond, epoch)], ..Validity::default() })
+                Ok(Validity {
+                    priority: DUTY_PRIORITY,
+                    provides: vec![types::tag(0, &bond, epoch)],
+                    ..Validity::default()
+                })
             }
             CommitteeCall::Heartbeat { bond, anchor, sig } => {
                 self.check_heartbeat(&bond, anchor, &sig, view)?;
-                Ok(Validity { priority: 1, provides: vec![types::tag(1, &bond, 0)], ..Validity::default() })
+                Ok(Validity { priority: DUTY_PRIORITY, provides: vec![types::tag(1, &bond, 0)], ..Validity::default() })
             }
         }
     }
@@ -385,7 +417,7 @@ impl Module for CommitteeVrf {
             let found = seat_bond(&BondsView::open(&state.view())?, seat)?;
             let standing = match &found {
                 Some((bond, rec)) if rec.is_active() => {
-                    let seen = LAST_SEEN.get(&state.view(), bond)?.unwrap_or(0);
+                    let seen = LAST_EVENT.get(&state.view(), bond)?.unwrap_or(0);
                     if seen.saturating_add(self.config.heartbeat) <= at {
                         let until = at.saturating_add(self.config.cooldown);
                         COOLDOWN.insert(state, bond, &until);
@@ -427,8 +459,8 @@ impl Module for CommitteeVrf {
                 // An entrant counts as seen from its epoch's first anchor: its absence is judged
                 // on its own seat's events, not on when its candidacy happened to land.
                 for bond in &entered {
-                    let seen = LAST_SEEN.get(&state.view(), bond)?.unwrap_or(0);
-                    LAST_SEEN.insert(state, bond, &seen.max(epoch));
+                    let seen = LAST_EVENT.get(&state.view(), bond)?.unwrap_or(0);
+                    LAST_EVENT.insert(state, bond, &seen.max(epoch));
                 }
                 events.emit(&Selected { epoch, entered, left });
                 Ok(Some(seats))

@@ -69,7 +69,13 @@ fn hash_param(params: &Value, i: usize, name: &str) -> Result<Hash32, RpcError> 
 }
 
 fn candidacy(m: &CommitteeVrf, view: &ModuleView<'_>, params: &Value) -> Result<RpcReply, RpcError> {
-    let bond = hash_param(params, 0, "bond")?;
+    // A bond id, or a seat key: the bond (not withdrawn) that holds it.
+    let given = hash_param(params, 0, "bond")?;
+    let bonds = BondsView::open(view).map_err(storage)?;
+    let bond = match bonds.bond(&given).map_err(storage)? {
+        Some(_) => given,
+        None => bonds.bond_by_seat(&given.0).map_err(storage)?.map_or(given, |(id, _)| id),
+    };
     let epoch = m.next_epoch(view.next_anchor());
     let at = epoch.saturating_sub(1);
     let (eligible, reason) = match m.eligibility(view, &bond, epoch, at).map_err(storage)? {
@@ -86,6 +92,8 @@ fn candidacy(m: &CommitteeVrf, view: &ModuleView<'_>, params: &Value) -> Result<
         "epoch": epoch,
         "candidate": CANDIDACIES.contains(view, &(epoch.to_be_bytes(), bond)).map_err(storage)?,
         "last_seen": LAST_SEEN.get(view, &bond).map_err(storage)?,
+        "last_event": CommitteeVrf::last_event(view, &bond).map_err(storage)?,
+        "attendance": CommitteeVrf::attendance(view, m.grid.start_of(view.next_anchor()), &bond).map_err(storage)?,
         "cooldown_until": COOLDOWN.get(view, &bond).map_err(storage)?,
         "eligible_at_selection": eligible,
         "reason": reason,
