@@ -42,6 +42,8 @@ fn spec(keys: &[Keypair], genesis_bonds: serde_json::Value) -> serde_json::Value
         .collect();
     v["modules"]["utxo"]["allocations"] = allocations.into();
     v["modules"]["mint-pow"]["maturity_tiers"] = serde_json::json!([5, 10, 60]);
+    // This binary links no committee provider: the genesis committee stays.
+    v["modules"].as_object_mut().unwrap().remove("committee-vrf");
     v["modules"]["bonding"] = serde_json::json!({
         "min_bond": MIN_BOND, "activation_buffer": BUFFER, "unbonding": UNBONDING, "genesis_bonds": genesis_bonds,
     });

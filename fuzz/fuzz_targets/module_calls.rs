@@ -4,7 +4,8 @@
 //! valid or invalid, never panics; and an anchor carrying any calls at all applies, dropping
 //! what its module refuses, since a finalized anchor that fails to apply halts every node.
 //!
-//! Input: SCALE `Vec<(module, bytes)>`, the module chosen by index into the dev chain's list.
+//! Input: SCALE `Vec<(module, bytes)>`, the module chosen by index into the `local` chain's list
+//! (the built-in chain that enables every module).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -23,7 +24,7 @@ use pc_module_utxo as _;
 
 fn runtime() -> &'static Runtime {
     static RT: OnceLock<Runtime> = OnceLock::new();
-    RT.get_or_init(|| Runtime::new(pc_chainspec::ChainSpec::load("dev").expect("dev chainspec")).expect("runtime"))
+    RT.get_or_init(|| Runtime::new(pc_chainspec::ChainSpec::load("local").expect("local chainspec")).expect("runtime"))
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -20,6 +20,7 @@ async fn validators_switch_epochs_together_and_a_killed_or_restored_one_rejoins(
     spec["id"] = "epoch-net".into();
     spec["network_id"] = "epoch-net".into();
     spec["constants"]["windows"]["epoch_anchors"] = 10.into();
+    spec["modules"]["committee-vrf"]["heartbeat"] = 5.into(); // below the epoch length
     let path = d.join("epoch-net.json");
     std::fs::write(&path, spec.to_string()).unwrap();
     let chain = path.to_str().unwrap().to_string();

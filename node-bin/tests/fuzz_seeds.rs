@@ -32,7 +32,12 @@ fn framed(bytes: &[u8]) -> Vec<u8> {
 }
 
 fn dev() -> (Runtime, StateDb) {
-    let rt = Runtime::new(pc_chainspec::ChainSpec::load("dev").unwrap()).unwrap();
+    chain("dev")
+}
+
+/// A fresh in-memory node of a built-in chain.
+fn chain(name: &str) -> (Runtime, StateDb) {
+    let rt = Runtime::new(pc_chainspec::ChainSpec::load(name).unwrap()).unwrap();
     let db = StateDb::new(Arc::new(MemStore::new()));
     rt.init_genesis(&db).unwrap();
     (rt, db)
@@ -65,10 +70,10 @@ fn transfer(genesis: &Hash32) -> pc_utxo_tx::Transaction {
     pc_utxo_tx::signed_transfer(genesis, &kp, &[pc_module_utxo::genesis_outpoint(0)], outputs)
 }
 
-/// A `Bond` of dev account 0's allocation by well-known validator 1 of the dev chain.
+/// A `Bond` of dev account 0's allocation by well-known validator 4 of `rt`'s chain.
 fn dev_bond(rt: &Runtime, genesis: &Hash32) -> (Hash32, Call) {
     use pc_module_bonding::{BondTerms, BondingCall, bond_id, operator_consent, seat_consent};
-    let v = phantom_node::validator::DevValidator::new(rt.spec(), 1).unwrap();
+    let v = phantom_node::validator::DevValidator::new(rt.spec(), 4).unwrap();
     let bond_key = XOnly::of(&v.bond).0;
     let terms = BondTerms {
         operator: bond_key,
@@ -89,7 +94,7 @@ fn dev_bond(rt: &Runtime, genesis: &Hash32) -> (Hash32, Call) {
     (id, Call { module: "bonding".into(), data: call.encode() })
 }
 
-/// The dev chain's genesis-bonded seat 0's candidacy for the epoch after the first. A VRF proof
+/// The genesis-bonded seat 0's candidacy for the epoch after the first on `rt`'s chain. A VRF proof
 /// is randomised (the output is not), so the checked-in seed is kept while it is still valid.
 fn dev_candidacy(rt: &Runtime, db: &StateDb, genesis: &Hash32) -> Call {
     let kept = std::fs::read(seeds_dir().join("module_calls/candidacy"))
@@ -190,15 +195,19 @@ fn made() -> BTreeMap<(&'static str, String), Vec<u8>> {
     put("dag_store", "after-switch", (5u32, 4u8, false, entries.clone()).encode());
     put("dag_store", "single-seat", (6u32, 4u8, true, entries).encode());
 
-    // module_calls: a valid transfer and a mint header, as the runtime's module list orders them.
-    let index = |m: &str| rt.module_names().iter().position(|n| *n == m).unwrap() as u8;
-    // The dev chain's first mint at its initial target, with a nonce that meets it, so the
-    // seed reaches the apply path rather than stopping at the target check.
-    let target = rt.spec().modules["mint-pow"]["initial_target"].as_str().unwrap();
+    // module_calls, on the `local` chain (every module enabled): a valid transfer, a mint
+    // header, a bond and a candidacy, as the runtime's module list orders them.
+    let (lrt, ldb) = chain("local");
+    let lgenesis = lrt.genesis_hash();
+    let ltx = transfer(&lgenesis);
+    let index = |m: &str| lrt.module_names().iter().position(|n| *n == m).unwrap() as u8;
+    // The chain's first mint at its initial target, with a nonce that meets it, so the seed
+    // reaches the apply path rather than stopping at the target check.
+    let target = lrt.spec().modules["mint-pow"]["initial_target"].as_str().unwrap();
     let mut header = pc_module_mint_pow::MintHeader {
         version: 0,
-        genesis,
-        prev_mint: pc_module_mint_pow::genesis_tip(&genesis),
+        genesis: lgenesis,
+        prev_mint: pc_module_mint_pow::genesis_tip(&lgenesis),
         height: 1,
         target: Hash32::from_hex(target).unwrap().0,
         tier: 0,
@@ -209,17 +218,18 @@ fn made() -> BTreeMap<(&'static str, String), Vec<u8>> {
         header.nonce += 1;
     }
     let mint = Call { module: "mint-pow".into(), data: header.encode() };
-    assert!(rt.validate_call(&db, &mint).is_ok(), "the seed mint is valid on the dev chain");
-    put("module_calls", "transfer", vec![(index("utxo"), tx.encode())].encode());
+    assert!(lrt.validate_call(&ldb, &mint).is_ok(), "the seed mint is valid on the local chain");
+    assert!(lrt.validate_call(&ldb, &Call { module: "utxo".into(), data: ltx.encode() }).is_ok());
+    put("module_calls", "transfer", vec![(index("utxo"), ltx.encode())].encode());
     put("module_calls", "mint", vec![(index("mint-pow"), header.encode())].encode());
-    put("module_calls", "both", vec![(index("mint-pow"), header.encode()), (index("utxo"), tx.encode())].encode());
-    // A bond of dev account 0's allocation by well-known validator 1, and the genesis-bonded
-    // seat 0's candidacy for the next epoch: both valid on a fresh dev chain.
-    let (bond_id, bond) = dev_bond(&rt, &genesis);
-    assert!(rt.validate_call(&db, &bond).is_ok(), "the seed bond is valid on the dev chain");
+    put("module_calls", "both", vec![(index("mint-pow"), header.encode()), (index("utxo"), ltx.encode())].encode());
+    // A bond of dev account 0's allocation by well-known validator 4 (not bonded at genesis),
+    // and the genesis-bonded seat 0's candidacy for the next epoch.
+    let (bond_id, bond) = dev_bond(&lrt, &lgenesis);
+    assert!(lrt.validate_call(&ldb, &bond).is_ok(), "the seed bond is valid on the local chain");
     put("module_calls", "bond", vec![(index("bonding"), bond.data.clone())].encode());
-    let candidacy = dev_candidacy(&rt, &db, &genesis);
-    assert!(rt.validate_call(&db, &candidacy).is_ok(), "the seed candidacy is valid on the dev chain");
+    let candidacy = dev_candidacy(&lrt, &ldb, &lgenesis);
+    assert!(lrt.validate_call(&ldb, &candidacy).is_ok(), "the seed candidacy is valid on the local chain");
     put("module_calls", "candidacy", vec![(index("committee-vrf"), candidacy.data.clone())].encode());
 
     // rpc_params: 255, then a whole request, for every documented method.
