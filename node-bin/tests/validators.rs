@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Stdio;
 
-const R: u64 = 16;
+const R: u64 = 20;
 const SLASH: u64 = 8;
 const HEARTBEAT: u64 = 6;
 const COOLDOWN: u64 = 24;
@@ -259,7 +259,9 @@ async fn operators_bond_get_selected_by_vrf_leave_by_absence_or_unbond_and_final
     assert!(!v[4].log_lines("candidacy submitted").is_empty());
 
     // A's node stops early in an epoch in which it sits: more than `heartbeat` anchors before
-    // the epoch's end, so the next rotation finds it absent, drops it and cools it down.
+    // the epoch's end, so the next rotation finds it absent, drops it and cools it down. (Its
+    // last events may still be ordered a few anchors after the kill: R − heartbeat = 14
+    // anchors leave room for that.)
     let stop_at = wait_for("A seated at an epoch's start", 600, async || {
         watch(&mut seen, &mut b_both_candidates, &v).await;
         let best = v[0].best().await;
@@ -366,14 +368,14 @@ async fn operators_bond_get_selected_by_vrf_leave_by_absence_or_unbond_and_final
     // Finality never stopped; every running node holds the same anchors and committees.
     let best = lowest_best(&running).await;
     agree(&running, best).await;
-    let mut compared = 0;
-    for e in (1..=best + 1).step_by(R as usize) {
-        let Some(first) = committee_at(running[0], e).await else { continue }; // pruned
-        compared += 1;
-        for n in &running[1..] {
-            assert_eq!(committee_at(n, e).await, Some(first.clone()), "epoch {e} at {}", n.url);
-        }
+    // Committees are kept only for the slash window: compare the current epoch's, once every
+    // node (A restarted late) has reached it.
+    let top = v[0].best().await;
+    let e = top / R * R + 1;
+    all_reach(&running, e, 300).await;
+    let first = committee_at(running[0], e).await.expect("the current committee");
+    for n in &running[1..] {
+        assert_eq!(committee_at(n, e).await.as_ref(), Some(&first), "epoch {e} at {}", n.url);
     }
-    assert!(compared >= 1);
     assert!(seen.len() >= 4, "rotations watched: {}", seen.len());
 }
