@@ -24,6 +24,54 @@ use std::sync::Arc;
 use validators::{Validator, bonding};
 
 const PC: u64 = 100_000_000;
+
+/// A test-only slasher, as the slashing module will use bonding: it declares `bonding` and
+/// `utxo`, slashes through `pc_module_bonding::Bonds` (which reaches the ledger with bonding's
+/// own dependency) and pays out what it was handed.
+#[derive(Debug)]
+struct Slasher;
+
+#[derive(Debug, Encode, Decode)]
+enum SlasherCall {
+    Slash { bond: Hash32, amount: u64 },
+    Pay { to: [u8; 32], value: u64, nonce: u32 },
+}
+
+impl pc_runtime_api::Module for Slasher {
+    fn apply(
+        &self,
+        ctx: &pc_runtime_api::AnchorCtx,
+        call: &[u8],
+        state: &mut pc_runtime_api::ModuleState<'_>,
+        _e: &mut pc_runtime_api::EventSink<'_>,
+    ) -> Result<(), pc_runtime_api::ModuleError> {
+        let c = SlasherCall::decode(&mut &call[..])
+            .map_err(|e| pc_runtime_api::ModuleError::invalid("slasher.decode", e.to_string()))?;
+        match c {
+            SlasherCall::Slash { bond, amount } => {
+                pc_module_bonding::Bonds::open(state)?.slash(&bond, amount, ctx.index, "slasher").map(drop)
+            }
+            SlasherCall::Pay { to, value, nonce } => {
+                let out = TxOut { value, predicate: pc_utxo_tx::Predicate::Key(XOnly(to)) };
+                pc_module_utxo::Ledger::open(state)?
+                    .pay_out(&Hash32([5; 32]), nonce, out, ctx.index, ctx.index)
+                    .map(drop)
+            }
+        }
+    }
+}
+
+pc_runtime_api::register_module!(pc_runtime_api::ModuleDescriptor {
+    name: "slasher",
+    feature: "test-only",
+    order: 400,
+    depends_on: &["utxo", "bonding"],
+    build: |_| Ok(Box::new(Slasher)),
+});
+
+fn slasher(c: &SlasherCall) -> Call {
+    Call { module: "slasher".into(), data: c.encode() }
+}
 /// Epochs of 5 anchors, slash window 10: the unbonding floor is 15.
 const R: u64 = 5;
 const SLASH: u64 = 10;
@@ -526,4 +574,52 @@ proptest! {
             eprintln!("bonding events: {:?}", fast.seen);
         }
     }
+}
+
+/// A partial slash seizes the bond's outputs, locks the rest again under the bond with its
+/// maturity and hands the slashed units to the slashing module, which pays them out; a full
+/// slash leaves a bond of 0 that still withdraws; nothing is burnt at any step.
+#[test]
+fn a_slash_keeps_the_rest_bonded_with_its_maturity_and_hands_the_slashed_units_on() {
+    let owner = test_key(5);
+    let v = Validator::new(50, 1);
+    let mut s = spec(std::slice::from_ref(&owner), serde_json::json!([]));
+    s["modules"]["slasher"] = serde_json::json!({});
+    let mut c = Chain::new(s);
+    let g = c.g();
+    let (mint, mint_id) = c.mint(&owner, 2);
+    c.apply(vec![mint]);
+    let minted = module_outpoint("mint-pow", &mint_id, 0);
+    let (id, call) = c.bond_call_of(&v, &[(genesis_outpoint(0), &owner), (minted, &owner)]);
+    assert!(c.apply(vec![call]).1.is_empty());
+    let value = c.bond(&id).unwrap().value;
+
+    let (_, dropped) = c.apply(vec![slasher(&SlasherCall::Slash { bond: id, amount: value / 4 })]);
+    assert!(dropped.is_empty(), "{dropped:?}");
+    let rec = c.bond(&id).unwrap();
+    assert_eq!((rec.value, rec.slashed), (value - value / 4, value / 4));
+    let rest = module_outpoint("bonding", &id, 0);
+    assert_eq!(rec.outpoints, vec![rest]);
+    let locked = c.ledger(|l| l.locked(&rest).unwrap()).unwrap();
+    assert_eq!((locked.lock, locked.utxo.spendable_from), (id, 61), "the rest keeps the mint's maturity");
+    assert_eq!(locked.utxo.out.predicate, pc_utxo_tx::Predicate::Key(XOnly::of(&owner)));
+    let held = c.ledger(|l| l.held("slasher").unwrap());
+    assert_eq!((held.value, held.mature_from), (value / 4, 61));
+
+    // Paid out, never before the seized mint's maturity.
+    let to = XOnly::of(&test_key(6)).0;
+    assert!(c.apply(vec![slasher(&SlasherCall::Pay { to, value: value / 4, nonce: 0 })]).1.is_empty());
+    let paid = c.ledger(|l| l.output(&module_outpoint("slasher", &Hash32([5; 32]), 0)).unwrap()).unwrap();
+    assert_eq!(paid.spendable_from, 61);
+
+    // The rest, slashed fully: a bond of 0 with no outputs, which still unbonds and withdraws.
+    assert!(c.apply(vec![slasher(&SlasherCall::Slash { bond: id, amount: u64::MAX })]).1.is_empty());
+    let rec = c.bond(&id).unwrap();
+    assert_eq!((rec.value, rec.slashed, rec.outpoints.len()), (0, value, 0));
+    assert_eq!(c.ledger(|l| l.held("slasher").unwrap()).value, value - value / 4);
+    c.apply(vec![v.unbond_call(&g, &id)]);
+    let BondState::Unbonding { release_at, .. } = c.bond(&id).unwrap().state else { panic!() };
+    c.run_to(release_at - 1);
+    assert!(c.apply(vec![v.withdraw_call(&g, &id)]).1.is_empty());
+    assert_eq!(c.apply(vec![slasher(&SlasherCall::Slash { bond: id, amount: 1 })]).1, ["bonding.state"]);
 }

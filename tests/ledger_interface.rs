@@ -46,6 +46,18 @@ enum BondCall {
         value: u64,
         nonce: u32,
     },
+    /// Held value back under `lock` at the bonder's outpoint (PAY_ID, nonce).
+    Relock {
+        lock: Hash32,
+        to: [u8; 32],
+        value: u64,
+        nonce: u32,
+    },
+    /// Held value handed to module `to`.
+    MoveHeld {
+        to: String,
+        amount: u64,
+    },
     /// New value spendable from `spendable_from` (what mint-pow does for its rewards).
     Issue {
         to: [u8; 32],
@@ -97,6 +109,11 @@ impl Module for Bonder {
                 let out = TxOut { value, predicate: Predicate::Key(XOnly(to)) };
                 ledger.pay_out(&PAY_ID, nonce, out, ctx.index, ctx.index + 5).map(drop)
             }
+            BondCall::Relock { lock, to, value, nonce } => {
+                let out = TxOut { value, predicate: Predicate::Key(XOnly(to)) };
+                ledger.relock_held(&PAY_ID, nonce, out, ctx.index, lock).map(drop)
+            }
+            BondCall::MoveHeld { to, amount } => ledger.move_held(&to, amount),
             BondCall::Issue { to, value, nonce, spendable_from } => {
                 let out = TxOut { value, predicate: Predicate::Key(XOnly(to)) };
                 ledger.issue(&ISSUE_ID, nonce, out, ctx.index, spendable_from).map(drop)
@@ -428,4 +445,48 @@ fn a_lock_conflicts_in_the_mempool_with_a_pending_transfer_of_the_same_output() 
         Err(SubmitError::Conflict { with }) => assert_eq!(with, tx.txid()),
         other => panic!("expected a conflict, got {other:?}"),
     }
+}
+
+/// A partial slash: the whole bond is seized, the rest goes back under the same lock with the
+/// bond's maturity, the slashed part is handed to another module, which pays it out; every step
+/// keeps the supply equation, and each refusal changes nothing.
+#[test]
+fn held_value_goes_back_under_its_lock_or_to_another_module_with_its_maturity() {
+    let a = test_key(0);
+    let mut chain = Chain::new(&[a]);
+    let to = XOnly::of(&a).0;
+    let mint = module_outpoint("bonder", &ISSUE_ID, 0);
+    let issue = BondCall::Issue { to, value: 4 * PC, nonce: 0, spendable_from: 500 };
+    assert_eq!(chain.apply(vec![bond("bonder", &issue)]), [None]);
+    let lock = Hash32([6; 32]);
+    assert_eq!(chain.apply(vec![bond("bonder", &lock_call(&chain, &a, lock, &[mint]))]), [None]);
+    assert_eq!(chain.apply(vec![bond("bonder", &BondCall::Seize { lock, ops: vec![mint] })]), [None]);
+
+    // Refusals first: more than held, a lock id never used, 0 units; nothing moves.
+    let relock = |lock, value, nonce| bond("bonder", &BondCall::Relock { lock, to, value, nonce });
+    let before = chain.view(|l| (l.totals().unwrap(), l.held("bonder").unwrap()));
+    assert_eq!(chain.apply(vec![relock(lock, 5 * PC, 0)]), [Some("utxo.insufficient".into())]);
+    assert_eq!(chain.apply(vec![relock(Hash32([9; 32]), PC, 0)]), [Some("utxo.not-locked".into())]);
+    assert_eq!(chain.apply(vec![relock(lock, 0, 0)]), [Some("utxo.shape".into())]);
+    let give = |to: &str, amount| bond("bonder", &BondCall::MoveHeld { to: to.into(), amount });
+    assert_eq!(chain.apply(vec![give("bonder-b", 5 * PC)]), [Some("utxo.insufficient".into())]);
+    assert_eq!(chain.view(|l| (l.totals().unwrap(), l.held("bonder").unwrap())), before);
+
+    // Half back under the lock, half to bonder-b; both keep the mint's maturity.
+    assert_eq!(chain.apply(vec![relock(lock, 2 * PC, 0), give("bonder-b", 2 * PC)]), [None, None]);
+    let back = module_outpoint("bonder", &PAY_ID, 0);
+    chain.view(|l| {
+        let locked = l.locked(&back).unwrap().unwrap();
+        assert_eq!((locked.lock, locked.utxo.out.value, locked.utxo.spendable_from), (lock, 2 * PC, 500));
+        assert_eq!(l.held("bonder").unwrap(), pc_module_utxo::Held::default());
+        assert_eq!(l.held("bonder-b").unwrap(), pc_module_utxo::Held { value: 2 * PC, mature_from: 500 });
+    });
+    assert_eq!(chain.apply(vec![relock(lock, PC, 0)]), [Some("utxo.insufficient".into())]);
+    // The relocked output unlocks like any locked output; bonder-b pays out at the maturity.
+    assert_eq!(chain.apply(vec![bond("bonder", &BondCall::Unlock { lock, ops: vec![back] })]), [None]);
+    assert_eq!(chain.view(|l| l.output(&back).unwrap().unwrap().spendable_from), 500);
+    let pay = bond("bonder-b", &BondCall::PayOut { to, value: 2 * PC, nonce: 0 });
+    assert_eq!(chain.apply(vec![pay]), [None]);
+    let paid = chain.view(|l| l.output(&module_outpoint("bonder-b", &PAY_ID, 0)).unwrap().unwrap());
+    assert_eq!(paid.spendable_from, 500);
 }

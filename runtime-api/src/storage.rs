@@ -88,6 +88,12 @@ pub trait StorageRead {
     fn raw_aux_scan(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<KvPairs, ModuleError>;
 }
 
+/// The declared dependencies of registered module `name`: what a dependency's own code may
+/// reach when a dependent calls it (bonding's functions, run for slashing, use the ledger).
+fn deps_of(name: &str) -> &'static [&'static str] {
+    crate::registered_modules().find(|d| d.name == name).map_or(&[], |d| d.depends_on)
+}
+
 fn check_dep(own: &'static str, deps: &[&'static str], wanted: &str) -> Result<&'static str, ModuleError> {
     deps.iter()
         .find(|d| **d == wanted)
@@ -132,11 +138,12 @@ impl<'a> ModuleView<'a> {
         crate::COMMITTEES.get(&host, &epoch.to_be_bytes())
     }
 
-    /// A view of a declared dependency's namespace.
+    /// A view of a declared dependency's namespace, with that module's own dependencies (so its
+    /// public functions work when a dependent calls them).
     pub fn dependency(&self, name: &str) -> Result<ModuleView<'a>, ModuleError> {
         Ok(ModuleView {
             ns: check_dep(self.ns, self.deps, name)?,
-            deps: &[],
+            deps: deps_of(name),
             backend: self.backend,
             next_anchor: self.next_anchor,
         })
@@ -217,10 +224,12 @@ impl<'a> ModuleState<'a> {
 
     /// Read-write access to a declared dependency's namespace, for calling that module's own
     /// public functions (as FRAME pallets call each other); never for writing its keys by hand.
+    /// The state carries the dependency's own declared dependencies, so those functions can
+    /// call theirs (bonding's, called by slashing, open the ledger of `utxo`).
     pub fn dependency_mut(&mut self, name: &str) -> Result<ModuleState<'_>, ModuleError> {
         Ok(ModuleState {
             ns: check_dep(self.ns, self.deps, name)?,
-            deps: &[],
+            deps: deps_of(name),
             backend: &mut *self.backend,
             next_anchor: self.next_anchor,
         })

@@ -41,6 +41,8 @@ pub const MAX_BOND_INPUTS: usize = 64;
 const BONDS: StorageMap<Hash32, BondRecord> = StorageMap::new("bonds");
 /// The bond that holds a seat key, for bonds that are not Withdrawn.
 const BY_SEAT: StorageMap<[u8; 32], Hash32> = StorageMap::new("by-seat");
+/// Slashes so far per bond: the index of the next remainder output.
+const SLASH_COUNT: StorageMap<Hash32, u64> = StorageMap::new("slash-count");
 /// The bond that registered a VRF key, and a BLS key, for bonds that are not Withdrawn: one
 /// key, one bond (a copied public key cannot stand for a second candidate or attestor).
 const BY_VRF: StorageMap<[u8; 32], Hash32> = StorageMap::new("by-vrf");
@@ -91,6 +93,66 @@ impl<'a> BondsView<'a> {
             }
         }
         Ok(out)
+    }
+}
+
+/// Write access to the bonds for a module that declares `bonding` (slashing): it works in
+/// bonding's namespace, with bonding's own access to the ledger.
+#[derive(Debug)]
+pub struct Bonds<'s> {
+    state: ModuleState<'s>,
+}
+
+impl<'s> Bonds<'s> {
+    /// Opens the bonds from the caller's state (it must declare `bonding`).
+    pub fn open(own: &'s mut ModuleState<'_>) -> Result<Self, ModuleError> {
+        Ok(Bonds { state: own.dependency_mut(NAME)? })
+    }
+
+    /// Slashes up to `amount` units of bond `id` at anchor `anchor` and hands them to module
+    /// `to`'s held balance (docs/spec/modules/slashing.md §3): every locked output of the bond
+    /// is seized, what is left goes back under the bond's lock as one output at
+    /// `module_outpoint("bonding", id, n)` (n: the how-many-th slash) with the first output's
+    /// predicate and the bond's maturity. Returns the units slashed (at most the bond's value).
+    /// A Withdrawn bond is refused (`bonding.state`): its slash window has closed.
+    pub fn slash(&mut self, id: &Hash32, amount: u64, anchor: u64, to: &str) -> Result<u64, ModuleError> {
+        let mut rec = BONDS.get(&self.state, id)?.ok_or_else(|| invalid("bonding.unknown", format!("no bond {id}")))?;
+        if matches!(rec.state, BondState::Withdrawn { .. }) {
+            return Err(invalid("bonding.state", format!("bond {id} is withdrawn")));
+        }
+        let amount = amount.min(rec.value);
+        if amount == 0 {
+            return Ok(0);
+        }
+        let mut ledger = pc_module_utxo::Ledger::open(&mut self.state)?;
+        let owner = match rec.outpoints.first() {
+            Some(op) => ledger.view().locked(op)?.map(|l| l.utxo.out.predicate),
+            None => None,
+        }
+        .ok_or_else(|| ModuleError::Fatal(format!("bond {id} has no locked output")))?;
+        let seized = ledger.seize(&rec.outpoints, *id)?;
+        if seized.value != rec.value {
+            return Err(ModuleError::Fatal(format!(
+                "bond {id} holds {} units, its outputs {}",
+                rec.value, seized.value
+            )));
+        }
+        let rest = rec.value - amount;
+        // Each slash writes a fresh outpoint: its index counts the slashes so far.
+        let count = SLASH_COUNT.get(&self.state, id)?.unwrap_or(0);
+        rec.outpoints = if rest > 0 {
+            let out = pc_utxo_tx::TxOut { value: rest, predicate: owner };
+            let n = u32::try_from(count).map_err(|_| ModuleError::Fatal(format!("bond {id} slashed too often")))?;
+            vec![pc_module_utxo::Ledger::open(&mut self.state)?.relock_held(id, n, out, anchor, *id)?.0]
+        } else {
+            Vec::new()
+        };
+        pc_module_utxo::Ledger::open(&mut self.state)?.move_held(to, amount)?;
+        SLASH_COUNT.insert(&mut self.state, id, &count.saturating_add(1));
+        rec.value = rest;
+        rec.slashed = rec.slashed.saturating_add(amount);
+        BONDS.insert(&mut self.state, id, &rec);
+        Ok(amount)
     }
 }
 
@@ -311,6 +373,7 @@ impl Module for Bonding {
                 mature_from: locked.spendable_from,
                 bonded_at: 0,
                 served_until: 0,
+                slashed: 0,
                 state: BondState::Active { since: 0 },
             };
             Self::store_new(state, &id, &rec);
@@ -382,6 +445,7 @@ impl Module for Bonding {
                     mature_from: locked.spendable_from,
                     bonded_at: ctx.index,
                     served_until: 0,
+                    slashed: 0,
                     state: BondState::Pending { active_at },
                     terms: *terms,
                 };

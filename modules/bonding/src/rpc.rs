@@ -55,6 +55,7 @@ pub fn bond_json(id: &Hash32, r: &BondRecord, slash_window: u64) -> Value {
         "release_at": release_at,
         "withdrawable_from": withdrawable_from,
         "served_until": r.served_until,
+        "slashed": r.slashed,
         "operator": hex::encode(r.terms.operator),
         "seat_key": hex::encode(r.terms.seat_key),
         "bond_key": hex::encode(r.terms.bond_key),

@@ -89,6 +89,8 @@ pub struct BondRecord {
     pub bonded_at: u64,
     /// The last anchor of the last epoch whose committee held the bond's seat key (0: never).
     pub served_until: u64,
+    /// Units slashed from it so far (`value` is what is left).
+    pub slashed: u64,
     /// Where it is.
     pub state: BondState,
 }

@@ -411,6 +411,71 @@ impl<'s> Ledger<'s> {
         Ok(seized)
     }
 
+    /// Puts `out` from the caller's held balance back under the caller's lock `lock` (a lock
+    /// id it used before: what is left of a partly slashed bond) as a new locked output at
+    /// [`module_outpoint`]`(caller, id, index)`, spendable from the held value's maturity.
+    /// Refused with `utxo.insufficient` beyond the balance, `utxo.not-locked` for a lock id the
+    /// caller never used, `utxo.duplicate-output` if the outpoint was used, `utxo.shape` for 0
+    /// units; nothing is written then.
+    pub fn relock_held(
+        &mut self,
+        id: &Hash32,
+        index: u32,
+        out: TxOut,
+        created: u64,
+        lock: Hash32,
+    ) -> Result<(OutPoint, Locked), ModuleError> {
+        nonzero(&out)?;
+        if !self.view().lock_used(&lock)? {
+            return Err(invalid("utxo.not-locked", format!("module `{}` never used lock id {lock}", self.owner)));
+        }
+        let now = HELD.get(&self.state, &self.owner)?.unwrap_or_default();
+        let left = now.value.checked_sub(out.value).ok_or_else(|| {
+            invalid(
+                "utxo.insufficient",
+                format!("{} units to lock, module `{}` holds {}", out.value, self.owner, now.value),
+            )
+        })?;
+        let outpoint = module_outpoint(&self.owner, id, index);
+        if OUTPUTS.contains(&self.state, &outpoint)? || LOCKED.contains(&self.state, &outpoint)? {
+            return Err(invalid("utxo.duplicate-output", format!("output {outpoint:?} already exists")));
+        }
+        let mut t = self.totals()?;
+        t.held = t.held.checked_sub(out.value).ok_or_else(|| overflow("held"))?;
+        t.locked = t.locked.checked_add(out.value).ok_or_else(|| overflow("locked"))?;
+        let locked = Locked { value: out.value, spendable_from: now.mature_from };
+        let utxo = Utxo { out, created, spendable_from: now.mature_from };
+        LOCKED.insert(&mut self.state, &outpoint, &LockedOutput { utxo, owner: self.owner.clone(), lock });
+        self.put_held(if left == 0 { Held::default() } else { Held { value: left, mature_from: now.mature_from } });
+        TOTALS.put(&mut self.state, &t);
+        Ok((outpoint, locked))
+    }
+
+    /// Moves `amount` of the caller's held balance to module `to`'s (seized value handed to the
+    /// module that distributes it), with its maturity: the receiver's balance matures no earlier
+    /// than either. Refused with `utxo.insufficient` beyond the balance; the totals do not move.
+    pub fn move_held(&mut self, to: &str, amount: u64) -> Result<(), ModuleError> {
+        let from = HELD.get(&self.state, &self.owner)?.unwrap_or_default();
+        let left = from.value.checked_sub(amount).ok_or_else(|| {
+            invalid(
+                "utxo.insufficient",
+                format!("{amount} units to move, module `{}` holds {}", self.owner, from.value),
+            )
+        })?;
+        if amount == 0 || to == self.owner {
+            return Ok(());
+        }
+        let key = to.to_string();
+        let there = HELD.get(&self.state, &key)?.unwrap_or_default();
+        let there = Held {
+            value: there.value.checked_add(amount).ok_or_else(|| overflow("held"))?,
+            mature_from: there.mature_from.max(from.mature_from),
+        };
+        HELD.insert(&mut self.state, &key, &there);
+        self.put_held(if left == 0 { Held::default() } else { Held { value: left, mature_from: from.mature_from } });
+        Ok(())
+    }
+
     /// Moves `amount` of the collected fees into the caller's held balance (the fees module's
     /// pot); refused with `utxo.insufficient` beyond what was collected.
     pub fn take_fees(&mut self, amount: u64) -> Result<(), ModuleError> {
