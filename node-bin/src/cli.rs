@@ -275,6 +275,9 @@ pub struct RunArgs {
     /// Committed-state cache entries (0 = off); overrides the config file.
     #[arg(long)]
     pub cache_state_cap: Option<usize>,
+    /// RocksDB's block cache in MiB (default 128); overrides the config file.
+    #[arg(long)]
+    pub cache_db_mib: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -39,11 +39,16 @@ pub(crate) fn load(chain: &str) -> Result<Runtime, NodeError> {
 }
 
 /// Opens the chain's store with a cache of `state_cache` committed values.
-pub(crate) fn open_db(args: &ChainArgs, rt: &Runtime, state_cache: usize) -> Result<(StateDb, PathBuf), NodeError> {
+pub(crate) fn open_db(
+    args: &ChainArgs,
+    rt: &Runtime,
+    state_cache: usize,
+    block_cache: usize,
+) -> Result<(StateDb, PathBuf), NodeError> {
     let base = args.base_path.clone().unwrap_or_else(|| PathBuf::from("phantom-data").join(&rt.spec().id));
     let dir = base.join("db");
     std::fs::create_dir_all(&dir).map_err(|source| NodeError::Io { path: dir.display().to_string(), source })?;
-    Ok((StateDb::with_cache(Arc::new(RocksStore::open(&dir)?), state_cache), base))
+    Ok((StateDb::with_cache(Arc::new(RocksStore::open_with(&dir, block_cache)?), state_cache), base))
 }
 
 fn build_spec(a: BuildSpecArgs) -> Result<(), NodeError> {
@@ -62,7 +67,7 @@ fn list_modules() -> Result<(), NodeError> {
 
 fn export_snapshot(a: SnapshotArgs) -> Result<(), NodeError> {
     let rt = load(&a.chain.chain)?;
-    let (db, _) = open_db(&a.chain, &rt, pc_state::DEFAULT_STATE_CACHE_ENTRIES)?;
+    let (db, _) = open_db(&a.chain, &rt, pc_state::DEFAULT_STATE_CACHE_ENTRIES, pc_store::DEFAULT_BLOCK_CACHE_BYTES)?;
     rt.init_genesis(&db)?;
     let path = a.file.display().to_string();
     let file = std::fs::File::create(&a.file).map_err(|source| NodeError::Io { path: path.clone(), source })?;
@@ -72,7 +77,7 @@ fn export_snapshot(a: SnapshotArgs) -> Result<(), NodeError> {
 
 fn import_snapshot(a: SnapshotArgs) -> Result<(), NodeError> {
     let rt = load(&a.chain.chain)?;
-    let (db, _) = open_db(&a.chain, &rt, pc_state::DEFAULT_STATE_CACHE_ENTRIES)?;
+    let (db, _) = open_db(&a.chain, &rt, pc_state::DEFAULT_STATE_CACHE_ENTRIES, pc_store::DEFAULT_BLOCK_CACHE_BYTES)?;
     let path = a.file.display().to_string();
     let file = std::fs::File::open(&a.file).map_err(|source| NodeError::Io { path: path.clone(), source })?;
     let header = snapshot::restore(&db, rt.genesis_hash(), std::io::BufReader::new(file))?;

@@ -5,6 +5,7 @@
 //! header_cap = 16384   # event headers; 0 = off
 //! payload_cap = 2048   # payloads; 0 = off
 //! state_cap = 262144   # committed state values; 0 = off
+//! db_mib = 128         # RocksDB's block cache, MiB
 //! ```
 
 use crate::error::NodeError;
@@ -32,6 +33,7 @@ struct Cache {
     header_cap: Option<usize>,
     payload_cap: Option<usize>,
     state_cap: Option<usize>,
+    db_mib: Option<usize>,
 }
 
 /// Every cache size of a node.
@@ -41,6 +43,8 @@ pub struct Caches {
     pub dag: CacheCaps,
     /// Committed state values cached in front of the store (`pc_state::ReadCache`).
     pub state: usize,
+    /// RocksDB's block cache, bytes.
+    pub db_bytes: usize,
 }
 
 /// Cache sizes given on the command line (each overrides the file).
@@ -52,11 +56,18 @@ pub struct CacheFlags {
     pub payloads: Option<usize>,
     /// `--cache-state-cap`.
     pub state: Option<usize>,
+    /// `--cache-db-mib`.
+    pub db_mib: Option<usize>,
 }
 
 /// The cache sizes: defaults, then the file, then the flags.
 pub fn caches(file: Option<&Path>, flags: CacheFlags) -> Result<Caches, NodeError> {
-    let mut caps = Caches { dag: CacheCaps::default(), state: pc_state::DEFAULT_STATE_CACHE_ENTRIES };
+    let mut caps = Caches {
+        dag: CacheCaps::default(),
+        state: pc_state::DEFAULT_STATE_CACHE_ENTRIES,
+        db_bytes: pc_store::DEFAULT_BLOCK_CACHE_BYTES,
+    };
+    let mut db_mib = None;
     if let Some(path) = file {
         let text = std::fs::read_to_string(path)
             .map_err(|source| NodeError::Io { path: path.display().to_string(), source })?;
@@ -64,6 +75,13 @@ pub fn caches(file: Option<&Path>, flags: CacheFlags) -> Result<Caches, NodeErro
         caps.dag.headers = f.node.cache.header_cap.unwrap_or(caps.dag.headers);
         caps.dag.payloads = f.node.cache.payload_cap.unwrap_or(caps.dag.payloads);
         caps.state = f.node.cache.state_cap.unwrap_or(caps.state);
+        db_mib = f.node.cache.db_mib;
+    }
+    if let Some(mib) = flags.db_mib.or(db_mib) {
+        if !(1..=MAX_DB_MIB).contains(&mib) {
+            return Err(NodeError::Usage(format!("the RocksDB block cache is 1..={MAX_DB_MIB} MiB")));
+        }
+        caps.db_bytes = mib << 20;
     }
     caps.dag.headers = flags.headers.unwrap_or(caps.dag.headers);
     caps.dag.payloads = flags.payloads.unwrap_or(caps.dag.payloads);
@@ -74,6 +92,9 @@ pub fn caches(file: Option<&Path>, flags: CacheFlags) -> Result<Caches, NodeErro
     }
     Ok(caps)
 }
+
+/// Largest RocksDB block cache, MiB.
+pub const MAX_DB_MIB: usize = 1 << 16;
 
 /// Most entries one cache may hold (the caches reserve their tables up front).
 pub const MAX_CAP: usize = 1 << 24;

@@ -171,10 +171,14 @@ fn start_replica(
 
 pub fn run(a: RunArgs) -> Result<(), NodeError> {
     let rt = load(&a.chain.chain)?;
-    let flags =
-        crate::config::CacheFlags { headers: a.cache_hdr_cap, payloads: a.cache_pl_cap, state: a.cache_state_cap };
+    let flags = crate::config::CacheFlags {
+        headers: a.cache_hdr_cap,
+        payloads: a.cache_pl_cap,
+        state: a.cache_state_cap,
+        db_mib: a.cache_db_mib,
+    };
     let caches = crate::config::caches(a.config.as_deref(), flags)?;
-    let (db, base) = open_db(&a.chain, &rt, caches.state)?;
+    let (db, base) = open_db(&a.chain, &rt, caches.state, caches.db_bytes)?;
     let head = rt.init_genesis(&db)?;
     tracing::info!(
         target: "pc::node",

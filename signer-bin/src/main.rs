@@ -147,54 +147,14 @@ enum Command {
         outpoint: Vec<String>,
     },
     /// Starts unbonding BOND (signed by bond key INDEX); prints the call's key.
-    Unbond {
-        /// The node's JSON-RPC URL.
-        #[arg(long, default_value = "http://127.0.0.1:9944")]
-        rpc_url: String,
-        /// Key set index.
-        #[arg(long, default_value_t = 0)]
-        index: u32,
-        /// The bond id.
-        #[arg(long)]
-        bond: String,
-    },
+    Unbond(BondArgs),
     /// Withdraws BOND once released (signed by bond key INDEX).
-    Withdraw {
-        /// The node's JSON-RPC URL.
-        #[arg(long, default_value = "http://127.0.0.1:9944")]
-        rpc_url: String,
-        /// Key set index.
-        #[arg(long, default_value_t = 0)]
-        index: u32,
-        /// The bond id.
-        #[arg(long)]
-        bond: String,
-    },
+    Withdraw(BondArgs),
     /// Sends BOND's candidacy for the next epoch (VRF key INDEX). A validator's node does this
     /// itself each epoch through `serve`.
-    Candidacy {
-        /// The node's JSON-RPC URL.
-        #[arg(long, default_value = "http://127.0.0.1:9944")]
-        rpc_url: String,
-        /// Key set index.
-        #[arg(long, default_value_t = 0)]
-        index: u32,
-        /// The bond id.
-        #[arg(long)]
-        bond: String,
-    },
+    Candidacy(BondArgs),
     /// Sends BOND's heartbeat (seat key INDEX) bound to the last finalized anchor.
-    Heartbeat {
-        /// The node's JSON-RPC URL.
-        #[arg(long, default_value = "http://127.0.0.1:9944")]
-        rpc_url: String,
-        /// Key set index.
-        #[arg(long, default_value_t = 0)]
-        index: u32,
-        /// The bond id.
-        #[arg(long)]
-        bond: String,
-    },
+    Heartbeat(BondArgs),
     /// Prints the address (Bech32m) of key INDEX of PURPOSE.
     Address {
         /// seat, bond, payout or spend.
@@ -204,6 +164,20 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         index: u32,
     },
+}
+
+/// A call about one bond, signed with key set INDEX and sent to a node.
+#[derive(Debug, clap::Args)]
+struct BondArgs {
+    /// The node's JSON-RPC URL.
+    #[arg(long, default_value = "http://127.0.0.1:9944")]
+    rpc_url: String,
+    /// Key set index.
+    #[arg(long, default_value_t = 0)]
+    index: u32,
+    /// The bond id.
+    #[arg(long)]
+    bond: String,
 }
 
 /// With `--hsm-token`, the keystore's entropy is sealed by an AES key inside a PKCS#11 token and
@@ -331,32 +305,32 @@ fn run(cli: &Cli) -> Result<(), SignerError> {
             block_on(node.submit_call("bonding_submit", &call))??;
             println!("{id}");
         }
-        Command::Unbond { rpc_url, index, bond } | Command::Withdraw { rpc_url, index, bond } => {
-            let withdraw = matches!(cli.command, Command::Withdraw { .. });
-            let bond = parse_hash(bond, "--bond")?;
+        Command::Unbond(a) | Command::Withdraw(a) | Command::Candidacy(a) | Command::Heartbeat(a) => {
+            let bond = parse_hash(&a.bond, "--bond")?;
             let ks = Keystore::open(&cli.keystore, &password(cli)?)?;
-            let node = phantom_signer::wallet::Node::connect(rpc_url)?;
+            let node = phantom_signer::wallet::Node::connect(&a.rpc_url)?;
             let genesis = block_on(node.genesis())??;
-            let call = phantom_signer::validator::exit_call(&ks, *index, &genesis, &bond, withdraw)?;
-            println!("{}", block_on(node.submit_call("bonding_submit", &call))??);
-        }
-        Command::Candidacy { rpc_url, index, bond } => {
-            let bond = parse_hash(bond, "--bond")?;
-            let ks = Keystore::open(&cli.keystore, &password(cli)?)?;
-            let node = phantom_signer::wallet::Node::connect(rpc_url)?;
-            let genesis = block_on(node.genesis())??;
-            let (epoch, seed) = block_on(node.next_epoch())??;
-            let call = phantom_signer::validator::candidacy_call(&ks, *index, &genesis, &bond, epoch, &seed)?;
-            println!("{}", block_on(node.submit_call("committee_submit", &call))??);
-        }
-        Command::Heartbeat { rpc_url, index, bond } => {
-            let bond = parse_hash(bond, "--bond")?;
-            let ks = Keystore::open(&cli.keystore, &password(cli)?)?;
-            let node = phantom_signer::wallet::Node::connect(rpc_url)?;
-            let genesis = block_on(node.genesis())??;
-            let anchor = block_on(node.best_anchor())??;
-            let call = phantom_signer::validator::heartbeat_call(&ks, *index, &genesis, &bond, anchor)?;
-            println!("{}", block_on(node.submit_call("committee_submit", &call))??);
+            let (method, call) = match &cli.command {
+                Command::Candidacy(_) => {
+                    let (epoch, seed) = block_on(node.next_epoch())??;
+                    (
+                        "committee_submit",
+                        phantom_signer::validator::candidacy_call(&ks, a.index, &genesis, &bond, epoch, &seed)?,
+                    )
+                }
+                Command::Heartbeat(_) => {
+                    let anchor = block_on(node.best_anchor())??;
+                    (
+                        "committee_submit",
+                        phantom_signer::validator::heartbeat_call(&ks, a.index, &genesis, &bond, anchor)?,
+                    )
+                }
+                withdraw => {
+                    let withdraw = matches!(withdraw, Command::Withdraw(_));
+                    ("bonding_submit", phantom_signer::validator::exit_call(&ks, a.index, &genesis, &bond, withdraw)?)
+                }
+            };
+            println!("{}", block_on(node.submit_call(method, &call))??);
         }
         Command::Address { purpose: Purpose::Vrf | Purpose::Bls, .. } => {
             return Err(SignerError::Crypto(

@@ -160,19 +160,7 @@ impl Node {
 
     /// The outputs of `address` that a bond may lock (immature ones too), largest first.
     pub async fn bondable(&self, address: &Address) -> Result<Vec<(OutPoint, u64)>, SignerError> {
-        let list = self.unspent(address).await?;
-        let mut coins: Vec<(OutPoint, u64)> = list
-            .as_array()
-            .map(|a| a.as_slice())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|u| {
-                let tx = Hash32::from_hex(u["txid"].as_str()?).ok()?;
-                Some((OutPoint { tx, index: u32::try_from(u["index"].as_u64()?).ok()? }, u["value"].as_u64()?))
-            })
-            .collect();
-        coins.sort_by_key(|c| std::cmp::Reverse(c.1));
-        Ok(coins)
+        self.coins(address, false).await
     }
 }
 

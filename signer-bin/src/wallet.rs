@@ -61,13 +61,22 @@ impl Node {
 
     /// The mature unspent outputs of `address`, largest first.
     pub async fn spendable(&self, address: &Address) -> Result<Vec<(OutPoint, u64)>, SignerError> {
+        self.coins(address, true).await
+    }
+
+    /// The unspent outputs of `address` (only the mature ones with `mature_only`), largest first.
+    pub(crate) async fn coins(
+        &self,
+        address: &Address,
+        mature_only: bool,
+    ) -> Result<Vec<(OutPoint, u64)>, SignerError> {
         let list = self.unspent(address).await?;
         let mut coins: Vec<(OutPoint, u64)> = list
             .as_array()
             .map(|a| a.as_slice())
             .unwrap_or_default()
             .iter()
-            .filter(|u| u["mature"] == true)
+            .filter(|u| !mature_only || u["mature"] == true)
             .filter_map(|u| {
                 let tx = Hash32::from_hex(u["txid"].as_str()?).ok()?;
                 Some((OutPoint { tx, index: u32::try_from(u["index"].as_u64()?).ok()? }, u["value"].as_u64()?))

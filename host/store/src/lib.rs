@@ -15,7 +15,7 @@ mod rocks;
 pub use batch::{Op, WriteBatch};
 pub use memory::MemStore;
 #[cfg(feature = "rocksdb")]
-pub use rocks::RocksStore;
+pub use rocks::{DEFAULT_BLOCK_CACHE_BYTES, RocksStore};
 
 /// Key-value pairs returned by scans, in key order.
 pub type KvPairs = Vec<(Vec<u8>, Vec<u8>)>;

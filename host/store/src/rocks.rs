@@ -16,8 +16,8 @@ impl std::fmt::Debug for RocksStore {
     }
 }
 
-/// Block cache shared by all columns.
-const BLOCK_CACHE_BYTES: usize = 128 << 20;
+/// Block cache shared by all columns, by default.
+pub const DEFAULT_BLOCK_CACHE_BYTES: usize = 128 << 20;
 /// Memtable size of one column before it is flushed to a table file.
 const WRITE_BUFFER_BYTES: usize = 16 << 20;
 /// All memtables together: past it RocksDB flushes the largest. Without this cap every column
@@ -44,8 +44,16 @@ fn column_options(cache: &Cache) -> Options {
 }
 
 impl RocksStore {
-    /// Opens (creating if needed) the database in `dir`.
+    /// Opens (creating if needed) the database in `dir`, with the default block cache.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(dir, DEFAULT_BLOCK_CACHE_BYTES)
+    }
+
+    /// Opens the database in `dir` with a block cache of `block_cache_bytes` shared by every
+    /// column. With the memtables' 64 MiB, the block cache is what bounds RocksDB's memory: it
+    /// fills as table files are read, so a node's memory grows towards it for as long as its
+    /// database does (docs/bench/consensus.md, run 10).
+    pub fn open_with(dir: &Path, block_cache_bytes: usize) -> Result<Self, StoreError> {
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
@@ -53,7 +61,7 @@ impl RocksStore {
         // A column that rarely writes would keep every WAL file alive until its own memtable
         // flushed; past this total the columns holding the oldest WAL are flushed.
         opts.set_max_total_wal_size(ALL_WRITE_BUFFERS_BYTES as u64 * 2);
-        let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
+        let cache = Cache::new_lru_cache(block_cache_bytes);
         let mut cfs: Vec<_> =
             Column::ALL.iter().map(|c| ColumnFamilyDescriptor::new(c.name(), column_options(&cache))).collect();
         // Column families this build does not know (a database of another format) are opened
