@@ -291,17 +291,17 @@ impl Chain {
                 l.totals().unwrap(),
             )
         });
-        let bonds = self.rt.with_view(&self.db, "bonding", |v| v.raw_scan_count()).unwrap();
+        let bonds = self.rt.with_view(&self.db, "bonding", |v| v.entries()).unwrap();
         (outs, totals, bonds)
     }
 }
 
 /// The bonding namespace's entries (a refused call writes none).
-trait ScanCount {
-    fn raw_scan_count(&self) -> pc_runtime_api::KvPairs;
+trait Entries {
+    fn entries(&self) -> pc_runtime_api::KvPairs;
 }
-impl ScanCount for pc_runtime_api::ModuleView<'_> {
-    fn raw_scan_count(&self) -> pc_runtime_api::KvPairs {
+impl Entries for pc_runtime_api::ModuleView<'_> {
+    fn entries(&self) -> pc_runtime_api::KvPairs {
         use pc_runtime_api::StorageRead;
         self.raw_scan(b"", b"", usize::MAX).unwrap()
     }

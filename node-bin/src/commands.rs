@@ -97,7 +97,12 @@ fn dev_seats(a: crate::cli::DevSeatsArgs) -> Result<(), NodeError> {
 
 #[cfg(feature = "module-committee-vrf")]
 fn genesis_bonds(spec: &ChainSpec, a: &crate::cli::DevSeatsArgs) -> Result<(), NodeError> {
-    let owner = a.bond_owner.clone().ok_or_else(|| NodeError::Usage("--bond-owner is needed".into()))?;
+    let owner: pc_utxo_tx::Address = a
+        .bond_owner
+        .as_deref()
+        .ok_or_else(|| NodeError::Usage("--bond-owner is needed".into()))?
+        .parse()
+        .map_err(|e| NodeError::Usage(format!("--bond-owner: {e}")))?;
     let mut entries = Vec::new();
     for seat in &a.genesis_bonds {
         entries.push(crate::validator::DevValidator::new(spec, *seat)?.genesis_entry(&owner, a.bond_value));

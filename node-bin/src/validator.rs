@@ -12,7 +12,7 @@ use pc_codec::{Encode, Hash32};
 use pc_crypto::bls::BlsSecret;
 use pc_crypto::vrf::{COMMITTEE, VrfKeypair};
 use pc_crypto::{Keypair, XOnly};
-use pc_module_bonding::BondsView;
+use pc_module_bonding::{BondTerms, BondsView, GenesisBond};
 use pc_module_committee_vrf::{CommitteeCall, CommitteeVrf, heartbeat_digest, vrf_input};
 use pc_runtime_api::Call;
 use pc_service::NodeCtx;
@@ -69,19 +69,22 @@ impl DevValidator {
     }
 
     /// Its `modules.bonding.genesis_bonds` entry bonding `value` units returned to `owner`.
-    pub fn genesis_entry(&self, owner: &str, value: u64) -> serde_json::Value {
+    pub fn genesis_entry(&self, owner: &pc_utxo_tx::Address, value: u64) -> GenesisBond {
+        GenesisBond::of(&self.terms(), owner, value)
+    }
+
+    /// What its bonds register (its bond key is also its operator id).
+    pub fn terms(&self) -> BondTerms {
         let bond = XOnly::of(&self.bond).0;
-        serde_json::json!({
-            "operator": hex::encode(bond),
-            "seat_key": hex::encode(XOnly::of(&self.seat).0),
-            "bond_key": hex::encode(bond),
-            "payout": pc_utxo_tx::Address::Key(XOnly::of(&self.payout)).to_string(),
-            "vrf_key": hex::encode(self.vrf.public().0),
-            "bls_key": hex::encode(self.bls.public().0),
-            "bls_pop": hex::encode(self.bls.prove_possession().0),
-            "owner": owner,
-            "value": value,
-        })
+        BondTerms {
+            operator: bond,
+            seat_key: XOnly::of(&self.seat).0,
+            bond_key: bond,
+            payout: pc_utxo_tx::Address::Key(XOnly::of(&self.payout)).to_bytes(),
+            vrf_key: self.vrf.public(),
+            bls_key: self.bls.public(),
+            bls_pop: self.bls.prove_possession(),
+        }
     }
 }
 
@@ -271,7 +274,8 @@ mod tests {
             let Some(bonds) = spec.modules.get("bonding").and_then(|b| b.get("genesis_bonds")) else { continue };
             for (i, entry) in bonds.as_array().unwrap().iter().enumerate() {
                 let v = DevValidator::new(&spec, u8::try_from(i).unwrap()).unwrap();
-                let mine = v.genesis_entry(entry["owner"].as_str().unwrap(), entry["value"].as_u64().unwrap());
+                let owner = entry["owner"].as_str().unwrap().parse().unwrap();
+                let mine = serde_json::to_value(v.genesis_entry(&owner, entry["value"].as_u64().unwrap())).unwrap();
                 assert_eq!(&mine, entry, "{name}: genesis bond {i}");
                 checked += 1;
             }

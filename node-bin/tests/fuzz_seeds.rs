@@ -72,18 +72,9 @@ fn transfer(genesis: &Hash32) -> pc_utxo_tx::Transaction {
 
 /// A `Bond` of dev account 0's allocation by well-known validator 4 of `rt`'s chain.
 fn dev_bond(rt: &Runtime, genesis: &Hash32) -> (Hash32, Call) {
-    use pc_module_bonding::{BondTerms, BondingCall, bond_id, operator_consent, seat_consent};
+    use pc_module_bonding::{BondingCall, bond_id, operator_consent, seat_consent};
     let v = phantom_node::validator::DevValidator::new(rt.spec(), 4).unwrap();
-    let bond_key = XOnly::of(&v.bond).0;
-    let terms = BondTerms {
-        operator: bond_key,
-        seat_key: XOnly::of(&v.seat).0,
-        bond_key,
-        payout: Address::Key(XOnly::of(&v.payout)).to_bytes(),
-        vrf_key: v.vrf.public(),
-        bls_key: v.bls.public(),
-        bls_pop: v.bls.prove_possession(),
-    };
+    let terms = v.terms();
     let ops = [pc_module_utxo::genesis_outpoint(0)];
     let id = bond_id(genesis, &terms, &ops);
     let digest = pc_module_utxo::authorization_digest(genesis, "bonding", &id, &ops, &id.0);

@@ -42,7 +42,7 @@ pub use evidence::{EVIDENCE_TARGET, Event, Evidence, EvidenceError, Fault, MAX_E
 pub use module::{
     Call, Module, ModuleDescriptor, ModuleInit, Prechecked, Validity, is_valid_name, parse_config, registered_modules,
 };
-pub use rpc::{RpcError, RpcHandler, RpcMethod, RpcReply, param, str_param};
+pub use rpc::{RpcError, RpcHandler, RpcMethod, RpcReply, hash_param, hex_param, param, str_param, submit_param};
 pub use storage::{
     AUX_KEY_PREFIX, KvPairs, ModuleState, ModuleView, StateRead, StateWrite, StorageError, StorageMap, StorageRead,
     StorageValue,

@@ -1,6 +1,7 @@
 //! Module JSON-RPC methods, independent of the transport (the node serves them with jsonrpsee).
 
-use crate::ModuleView;
+use crate::{ModuleError, ModuleView};
+use pc_codec::{Decode, Encode, Hash32, decode_canonical};
 
 /// A JSON-RPC error a module handler returns.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -16,6 +17,11 @@ impl RpcError {
     /// Bad parameters (JSON-RPC -32602).
     pub fn invalid_params(message: impl Into<String>) -> Self {
         Self { code: -32602, message: message.into() }
+    }
+
+    /// The module's state could not be read (JSON-RPC -32603).
+    pub fn storage(e: ModuleError) -> Self {
+        Self { code: -32603, message: format!("state unavailable: {e}") }
     }
 }
 
@@ -34,6 +40,32 @@ pub fn str_param<'a>(params: &'a serde_json::Value, i: usize, name: &str) -> Res
     param(params, i, name)
         .and_then(serde_json::Value::as_str)
         .ok_or_else(|| RpcError::invalid_params(format!("expected string parameter `{name}`")))
+}
+
+/// [`str_param`] as hex bytes (a `0x` prefix allowed).
+pub fn hex_param(params: &serde_json::Value, i: usize, name: &str) -> Result<Vec<u8>, RpcError> {
+    let h = str_param(params, i, name)?;
+    hex::decode(h.strip_prefix("0x").unwrap_or(h))
+        .map_err(|e| RpcError::invalid_params(format!("{name} is not hex: {e}")))
+}
+
+/// [`str_param`] as a 32-byte hash in hex.
+pub fn hash_param(params: &serde_json::Value, i: usize, name: &str) -> Result<Hash32, RpcError> {
+    Hash32::from_hex(str_param(params, i, name)?)
+        .map_err(|e| RpcError::invalid_params(format!("`{name}` must be 64 hex characters: {e}")))
+}
+
+/// The reply of a module's submit method: parameter 0 (`name`) as hex bytes that decode
+/// canonically as a `T` of at most `max` bytes, handed to the mempool as the call.
+pub fn submit_param<T: Decode + Encode>(
+    params: &serde_json::Value,
+    name: &str,
+    max: usize,
+    what: &str,
+) -> Result<RpcReply, RpcError> {
+    let bytes = hex_param(params, 0, name)?;
+    decode_canonical::<T>(&bytes, max).map_err(|e| RpcError::invalid_params(format!("not {what}: {e}")))?;
+    Ok(RpcReply::Submit(bytes))
 }
 
 /// What a handler answers.

@@ -285,9 +285,9 @@ fn run(cli: &Cli) -> Result<(), SignerError> {
         Command::GenesisBond { index, owner, value } => {
             let owner: pc_utxo_tx::Address = owner.parse().map_err(|e| SignerError::Node(format!("--owner: {e}")))?;
             let ks = Keystore::open(&cli.keystore, &password(cli)?)?;
-            let mut entry = phantom_signer::validator::keys_json(&ks, *index)?;
-            entry["owner"] = owner.to_string().into();
-            entry["value"] = (*value).into();
+            let terms = phantom_signer::validator::terms(&ks, *index, *index)?;
+            let entry = pc_module_bonding::GenesisBond::of(&terms, &owner, *value);
+            let entry = serde_json::to_value(entry).map_err(|e| SignerError::Node(e.to_string()))?;
             println!("{}", pretty(&entry)?);
         }
         Command::Bond { rpc_url, index, spend_index, operator_index, amount, outpoint } => {

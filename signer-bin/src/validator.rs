@@ -7,7 +7,7 @@ use crate::wallet::Node;
 use crate::{Keystore, Purpose, Request, SignerError};
 use parity_scale_codec::Encode;
 use pc_codec::Hash32;
-use pc_crypto::vrf::{COMMITTEE, VrfProof};
+use pc_crypto::vrf::COMMITTEE;
 use pc_module_bonding::{
     BondTerms, BondingCall, bond_id, operator_consent, seat_consent, unbond_digest, withdraw_digest,
 };
@@ -87,19 +87,8 @@ pub fn exit_call(
     })
 }
 
-/// VRF key `index`'s proof for `bond`'s candidacy for the epoch starting at `epoch` over `seed`.
-pub fn candidacy_proof(
-    ks: &Keystore,
-    index: u32,
-    genesis: &Hash32,
-    bond: &Hash32,
-    epoch: u64,
-    seed: &Hash32,
-) -> Result<VrfProof, SignerError> {
-    Ok(ks.vrf_keypair(index)?.prove(COMMITTEE, &vrf_input(genesis, epoch, seed, bond)).0)
-}
-
-/// A `Candidacy` call.
+/// A `Candidacy` call: VRF key `index`'s proof for `bond`'s candidacy for the epoch starting at
+/// `epoch` over `seed`.
 pub fn candidacy_call(
     ks: &Keystore,
     index: u32,
@@ -108,7 +97,7 @@ pub fn candidacy_call(
     epoch: u64,
     seed: &Hash32,
 ) -> Result<Vec<u8>, SignerError> {
-    let proof = candidacy_proof(ks, index, genesis, bond, epoch, seed)?;
+    let (proof, _) = ks.vrf_keypair(index)?.prove(COMMITTEE, &vrf_input(genesis, epoch, seed, bond));
     Ok(CommitteeCall::Candidacy { bond: *bond, epoch, proof }.encode())
 }
 

@@ -100,18 +100,8 @@ impl Validator {
 
     /// Its entry in `modules.bonding.genesis_bonds`, bonding `value` units owned by `owner`.
     pub fn genesis_entry(&self, owner: &Keypair, value: u64) -> serde_json::Value {
-        let t = self.terms();
-        serde_json::json!({
-            "operator": hex::encode(t.operator),
-            "seat_key": hex::encode(t.seat_key),
-            "bond_key": hex::encode(t.bond_key),
-            "payout": Address::Key(XOnly::of(&self.payout)).to_string(),
-            "vrf_key": hex::encode(t.vrf_key.0),
-            "bls_key": hex::encode(t.bls_key.0),
-            "bls_pop": hex::encode(t.bls_pop.0),
-            "owner": Address::Key(XOnly::of(owner)).to_string(),
-            "value": value,
-        })
+        let entry = pc_module_bonding::GenesisBond::of(&self.terms(), &Address::Key(XOnly::of(owner)), value);
+        serde_json::to_value(entry).unwrap()
     }
 }
 

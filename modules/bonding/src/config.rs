@@ -5,7 +5,7 @@ use pc_crypto::bls::{BlsKey, BlsPublic, BlsSignature};
 use pc_crypto::vrf::VrfPublic;
 use pc_runtime_api::{ModuleError, Windows};
 use pc_utxo_tx::Address;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The module's constants (docs/spec/modules/bonding.md §1).
 #[derive(Debug, Clone, Deserialize)]
@@ -23,7 +23,7 @@ pub struct BondingConfig {
 }
 
 /// One genesis bond, as the chainspec writes it (§6): keys in hex, addresses `pc1…`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GenesisBond {
     /// 32 bytes, hex.
@@ -62,6 +62,21 @@ fn address(s: &str, field: String) -> Result<Address, ModuleError> {
 }
 
 impl GenesisBond {
+    /// The entry that bonds `value` units with `terms`, returned to `owner` at withdrawal.
+    pub fn of(terms: &BondTerms, owner: &Address, value: u64) -> GenesisBond {
+        GenesisBond {
+            operator: hex::encode(terms.operator),
+            seat_key: hex::encode(terms.seat_key),
+            bond_key: hex::encode(terms.bond_key),
+            payout: Address::from_bytes(&terms.payout).map(|a| a.to_string()).unwrap_or_default(),
+            vrf_key: hex::encode(terms.vrf_key.0),
+            bls_key: hex::encode(terms.bls_key.0),
+            bls_pop: hex::encode(terms.bls_pop.0),
+            owner: owner.to_string(),
+            value,
+        }
+    }
+
     /// The terms and owner of entry `i`, every key checked (`Config` errors name the field).
     pub fn terms(&self, i: usize) -> Result<(BondTerms, Address), ModuleError> {
         let f = |name: &str| format!("genesis_bonds[{i}].{name}");

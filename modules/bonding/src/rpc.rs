@@ -1,14 +1,10 @@
 //! `bonding_getBond`, `bonding_bondsOf`, `bonding_submit` (docs/spec/modules/bonding.md §7).
 
 use crate::{BondRecord, BondState, BondingCall, BondsView, MAX_CALL};
-use pc_runtime_api::codec::{Hash32, decode_canonical};
-use pc_runtime_api::{ModuleView, RpcError, RpcMethod, RpcReply, str_param};
+use pc_runtime_api::codec::Hash32;
+use pc_runtime_api::{ModuleView, RpcError, RpcMethod, RpcReply, hash_param, submit_param};
 use pc_utxo_tx::Address;
 use serde_json::{Value, json};
-
-fn storage(e: pc_runtime_api::ModuleError) -> RpcError {
-    RpcError { code: -32603, message: format!("state unavailable: {e}") }
-}
 
 pub(crate) fn methods(slash_window: u64) -> Vec<RpcMethod> {
     vec![
@@ -22,11 +18,6 @@ pub(crate) fn methods(slash_window: u64) -> Vec<RpcMethod> {
         },
         RpcMethod { name: "bonding_submit", handler: Box::new(|_: &ModuleView<'_>, p: Value| submit(&p)) },
     ]
-}
-
-fn hash_param(params: &Value, i: usize, name: &str) -> Result<Hash32, RpcError> {
-    Hash32::from_hex(str_param(params, i, name)?)
-        .map_err(|e| RpcError::invalid_params(format!("`{name}` must be 64 hex characters: {e}")))
 }
 
 /// A bond as JSON. `withdrawable_from` is the first anchor a `Withdraw` may be in as things
@@ -68,22 +59,17 @@ pub fn bond_json(id: &Hash32, r: &BondRecord, slash_window: u64) -> Value {
 
 fn get_bond(view: &ModuleView<'_>, params: &Value, slash: u64) -> Result<RpcReply, RpcError> {
     let id = hash_param(params, 0, "bond")?;
-    let bonds = BondsView::open(view).map_err(storage)?;
-    Ok(RpcReply::Value(bonds.bond(&id).map_err(storage)?.map_or(Value::Null, |r| bond_json(&id, &r, slash))))
+    let bonds = BondsView::open(view).map_err(RpcError::storage)?;
+    Ok(RpcReply::Value(bonds.bond(&id).map_err(RpcError::storage)?.map_or(Value::Null, |r| bond_json(&id, &r, slash))))
 }
 
 fn bonds_of(view: &ModuleView<'_>, params: &Value, slash: u64) -> Result<RpcReply, RpcError> {
     let key = hash_param(params, 0, "key")?;
-    let bonds = BondsView::open(view).map_err(storage)?;
-    let list = bonds.bonds_of(&key.0, 256).map_err(storage)?;
+    let bonds = BondsView::open(view).map_err(RpcError::storage)?;
+    let list = bonds.bonds_of(&key.0, 256).map_err(RpcError::storage)?;
     Ok(RpcReply::Value(Value::Array(list.iter().map(|(id, r)| bond_json(id, r, slash)).collect())))
 }
 
 fn submit(params: &Value) -> Result<RpcReply, RpcError> {
-    let h = str_param(params, 0, "call")?;
-    let bytes = hex::decode(h.strip_prefix("0x").unwrap_or(h))
-        .map_err(|e| RpcError::invalid_params(format!("call is not hex: {e}")))?;
-    decode_canonical::<BondingCall>(&bytes, MAX_CALL)
-        .map_err(|e| RpcError::invalid_params(format!("not a bonding call: {e}")))?;
-    Ok(RpcReply::Submit(bytes))
+    submit_param::<BondingCall>(params, "call", MAX_CALL, "a bonding call")
 }

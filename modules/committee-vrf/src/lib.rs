@@ -293,36 +293,33 @@ impl CommitteeVrf {
 
     /// Removes candidacies for epochs up to `epoch` and attendance older than two epochs.
     fn prune(&self, epoch: u64, state: &mut ModuleState<'_>) -> Result<(), ModuleError> {
-        // Cursors past what was removed: deleted keys are not scanned again.
-        let mut from = None;
-        loop {
-            let old: Vec<_> = CANDIDACIES
-                .iter(&state.view(), from.as_ref(), 256)?
-                .into_iter()
-                .map(|(k, _)| k)
-                .take_while(|(e, _)| u64::from_be_bytes(*e) <= epoch)
-                .collect();
-            let Some(last) = old.last() else { break };
-            from = Some(*last);
-            old.iter().for_each(|k| CANDIDACIES.remove(state, k));
-        }
-        let keep_from = epoch.saturating_sub(self.grid.r.saturating_mul(2));
-        let mut from = None;
-        loop {
-            let old: Vec<_> = ATTENDANCE
-                .iter(&state.view(), from.as_ref(), 256)?
-                .into_iter()
-                .map(|(k, _)| k)
-                .take_while(|(e, _)| u64::from_be_bytes(*e) < keep_from)
-                .collect();
-            let Some(last) = old.last() else { break };
-            from = Some(*last);
-            old.iter().for_each(|k| ATTENDANCE.remove(state, k));
-        }
+        drain_below(&CANDIDACIES, state, epoch.saturating_add(1))?;
+        drain_below(&ATTENDANCE, state, epoch.saturating_sub(self.grid.r.saturating_mul(2)))?;
         let seeds: Vec<u64> =
             SEEDS.iter(&state.view(), None, 16)?.into_iter().map(|(k, _)| k).filter(|e| *e < epoch).collect();
         seeds.iter().for_each(|e| SEEDS.remove(state, e));
         Ok(())
+    }
+}
+
+/// Removes the entries of `map` (keyed by big-endian epoch, then bond) of epochs below `bound`,
+/// with a cursor past what it removed, so deleted keys are not scanned again.
+fn drain_below<V: Encode + pc_runtime_api::codec::Decode>(
+    map: &StorageMap<([u8; 8], Hash32), V>,
+    state: &mut ModuleState<'_>,
+    bound: u64,
+) -> Result<(), ModuleError> {
+    let mut from = None;
+    loop {
+        let old: Vec<_> = map
+            .iter(&state.view(), from.as_ref(), 256)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .take_while(|(e, _)| u64::from_be_bytes(*e) < bound)
+            .collect();
+        let Some(last) = old.last() else { return Ok(()) };
+        from = Some(*last);
+        old.iter().for_each(|k| map.remove(state, k));
     }
 }
 

@@ -3,14 +3,10 @@
 
 use crate::{CANDIDACIES, COOLDOWN, CommitteeCall, CommitteeVrf, Ineligible, LAST_SEEN, MAX_CALL, SEEDS, seat_bond};
 use pc_module_bonding::BondsView;
-use pc_runtime_api::codec::{Hash32, decode_canonical};
-use pc_runtime_api::{ModuleView, RpcError, RpcMethod, RpcReply, param, str_param};
+use pc_runtime_api::codec::Hash32;
+use pc_runtime_api::{ModuleView, RpcError, RpcMethod, RpcReply, hash_param, param, submit_param};
 use serde_json::{Value, json};
 use std::sync::Arc;
-
-fn storage(e: pc_runtime_api::ModuleError) -> RpcError {
-    RpcError { code: -32603, message: format!("state unavailable: {e}") }
-}
 
 pub(crate) fn methods(m: Arc<CommitteeVrf>) -> Vec<RpcMethod> {
     let (a, b, c) = (m.clone(), m.clone(), m.clone());
@@ -28,11 +24,13 @@ pub(crate) fn methods(m: Arc<CommitteeVrf>) -> Vec<RpcMethod> {
 
 fn current(m: &CommitteeVrf, view: &ModuleView<'_>) -> Result<RpcReply, RpcError> {
     let anchor = view.next_anchor().saturating_sub(1).max(1);
-    let Some(c) = view.committee(anchor, m.grid.r).map_err(storage)? else { return Ok(RpcReply::Value(Value::Null)) };
-    let bonds = BondsView::open(view).map_err(storage)?;
+    let Some(c) = view.committee(anchor, m.grid.r).map_err(RpcError::storage)? else {
+        return Ok(RpcReply::Value(Value::Null));
+    };
+    let bonds = BondsView::open(view).map_err(RpcError::storage)?;
     let mut seats = Vec::new();
     for (i, s) in c.seats.iter().enumerate() {
-        let found = seat_bond(&bonds, s).map_err(storage)?;
+        let found = seat_bond(&bonds, s).map_err(RpcError::storage)?;
         seats.push(json!({
             "seat": i,
             "key": hex::encode(s.key),
@@ -45,10 +43,10 @@ fn current(m: &CommitteeVrf, view: &ModuleView<'_>) -> Result<RpcReply, RpcError
 
 fn next(m: &CommitteeVrf, view: &ModuleView<'_>) -> Result<RpcReply, RpcError> {
     let epoch = m.next_epoch(view.next_anchor());
-    let seed = SEEDS.get(view, &epoch).map_err(storage)?;
+    let seed = SEEDS.get(view, &epoch).map_err(RpcError::storage)?;
     let mut ranked: Vec<(Hash32, Hash32)> = CANDIDACIES
         .iter_prefix(view, &epoch.to_be_bytes(), None, 4096)
-        .map_err(storage)?
+        .map_err(RpcError::storage)?
         .into_iter()
         .map(|((_, bond), score)| (crate::rank(score, crate::SHARD), bond))
         .collect();
@@ -63,22 +61,17 @@ fn next(m: &CommitteeVrf, view: &ModuleView<'_>) -> Result<RpcReply, RpcError> {
     })))
 }
 
-fn hash_param(params: &Value, i: usize, name: &str) -> Result<Hash32, RpcError> {
-    Hash32::from_hex(str_param(params, i, name)?)
-        .map_err(|e| RpcError::invalid_params(format!("`{name}` must be 64 hex characters: {e}")))
-}
-
 fn candidacy(m: &CommitteeVrf, view: &ModuleView<'_>, params: &Value) -> Result<RpcReply, RpcError> {
     // A bond id, or a seat key: the bond (not withdrawn) that holds it.
     let given = hash_param(params, 0, "bond")?;
-    let bonds = BondsView::open(view).map_err(storage)?;
-    let bond = match bonds.bond(&given).map_err(storage)? {
+    let bonds = BondsView::open(view).map_err(RpcError::storage)?;
+    let bond = match bonds.bond(&given).map_err(RpcError::storage)? {
         Some(_) => given,
-        None => bonds.bond_by_seat(&given.0).map_err(storage)?.map_or(given, |(id, _)| id),
+        None => bonds.bond_by_seat(&given.0).map_err(RpcError::storage)?.map_or(given, |(id, _)| id),
     };
     let epoch = m.next_epoch(view.next_anchor());
     let at = epoch.saturating_sub(1);
-    let (eligible, reason) = match m.eligibility(view, &bond, epoch, at).map_err(storage)? {
+    let (eligible, reason) = match m.eligibility(view, &bond, epoch, at).map_err(RpcError::storage)? {
         Ok(_) => (true, None),
         Err(Ineligible::NotActive) => (false, Some("the bond is unknown or not Active".to_string())),
         Err(Ineligible::NoCandidacy) => (false, Some(format!("no candidacy for the epoch starting at {epoch}"))),
@@ -90,11 +83,11 @@ fn candidacy(m: &CommitteeVrf, view: &ModuleView<'_>, params: &Value) -> Result<
     Ok(RpcReply::Value(json!({
         "bond": bond.to_hex(),
         "epoch": epoch,
-        "candidate": CANDIDACIES.contains(view, &(epoch.to_be_bytes(), bond)).map_err(storage)?,
-        "last_seen": LAST_SEEN.get(view, &bond).map_err(storage)?,
-        "last_event": CommitteeVrf::last_event(view, &bond).map_err(storage)?,
-        "attendance": CommitteeVrf::attendance(view, m.grid.start_of(view.next_anchor()), &bond).map_err(storage)?,
-        "cooldown_until": COOLDOWN.get(view, &bond).map_err(storage)?,
+        "candidate": CANDIDACIES.contains(view, &(epoch.to_be_bytes(), bond)).map_err(RpcError::storage)?,
+        "last_seen": LAST_SEEN.get(view, &bond).map_err(RpcError::storage)?,
+        "last_event": CommitteeVrf::last_event(view, &bond).map_err(RpcError::storage)?,
+        "attendance": CommitteeVrf::attendance(view, m.grid.start_of(view.next_anchor()), &bond).map_err(RpcError::storage)?,
+        "cooldown_until": COOLDOWN.get(view, &bond).map_err(RpcError::storage)?,
         "eligible_at_selection": eligible,
         "reason": reason,
     })))
@@ -105,15 +98,10 @@ fn seed(m: &CommitteeVrf, view: &ModuleView<'_>, params: &Value) -> Result<RpcRe
         None | Some(Value::Null) => m.next_epoch(view.next_anchor()),
         Some(v) => v.as_u64().ok_or_else(|| RpcError::invalid_params("`epoch` must be an anchor index"))?,
     };
-    let seed = SEEDS.get(view, &epoch).map_err(storage)?;
+    let seed = SEEDS.get(view, &epoch).map_err(RpcError::storage)?;
     Ok(RpcReply::Value(json!({ "epoch": epoch, "seed": seed.map(|s| s.to_hex()) })))
 }
 
 fn submit(params: &Value) -> Result<RpcReply, RpcError> {
-    let h = str_param(params, 0, "call")?;
-    let bytes = hex::decode(h.strip_prefix("0x").unwrap_or(h))
-        .map_err(|e| RpcError::invalid_params(format!("call is not hex: {e}")))?;
-    decode_canonical::<CommitteeCall>(&bytes, MAX_CALL)
-        .map_err(|e| RpcError::invalid_params(format!("not a committee-vrf call: {e}")))?;
-    Ok(RpcReply::Submit(bytes))
+    submit_param::<CommitteeCall>(params, "call", MAX_CALL, "a committee-vrf call")
 }

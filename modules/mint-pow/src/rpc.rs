@@ -1,14 +1,10 @@
 //! `get_mint_template`, `submit_mint_solution`, `mint_status`.
 
 use crate::{MINTS, MintConfig, MintHeader, TARGET, TIP, genesis_hash};
-use pc_runtime_api::codec::{Encode, Hash32, decode_canonical};
-use pc_runtime_api::{ModuleView, RpcError, RpcMethod, RpcReply, param, str_param};
+use pc_runtime_api::codec::Encode;
+use pc_runtime_api::{ModuleView, RpcError, RpcMethod, RpcReply, hash_param, param, str_param, submit_param};
 use pc_utxo_tx::Address;
 use serde_json::{Value, json};
-
-fn storage(e: pc_runtime_api::ModuleError) -> RpcError {
-    RpcError { code: -32603, message: format!("state unavailable: {e}") }
-}
 
 pub(crate) fn methods(config: MintConfig) -> Vec<RpcMethod> {
     vec![
@@ -34,10 +30,12 @@ fn template(config: &MintConfig, view: &ModuleView<'_>, params: &Value) -> Resul
         .ok()
         .filter(|t| usize::from(*t) < tiers.len())
         .ok_or_else(|| RpcError::invalid_params(format!("tier {tier} does not exist; tiers: {tiers:?}")))?;
-    let genesis = genesis_hash(view).map_err(storage)?;
-    let tip =
-        TIP.get(view).map_err(storage)?.ok_or_else(|| storage(pc_runtime_api::ModuleError::Fatal("no tip".into())))?;
-    let target = TARGET.get(view).map_err(storage)?.unwrap_or([0; 32]);
+    let genesis = genesis_hash(view).map_err(RpcError::storage)?;
+    let tip = TIP
+        .get(view)
+        .map_err(RpcError::storage)?
+        .ok_or_else(|| RpcError::storage(pc_runtime_api::ModuleError::Fatal("no tip".into())))?;
+    let target = TARGET.get(view).map_err(RpcError::storage)?.unwrap_or([0; 32]);
     let header = MintHeader {
         version: 0,
         genesis,
@@ -49,8 +47,11 @@ fn template(config: &MintConfig, view: &ModuleView<'_>, params: &Value) -> Resul
         nonce: 0,
     };
     // What `check` will pay: the curve, within what the cap leaves.
-    let ledger = pc_module_utxo::LedgerView::open(view).map_err(storage)?;
-    let left = ledger.supply_cap().map_err(storage)?.saturating_sub(ledger.totals().map_err(storage)?.issued);
+    let ledger = pc_module_utxo::LedgerView::open(view).map_err(RpcError::storage)?;
+    let left = ledger
+        .supply_cap()
+        .map_err(RpcError::storage)?
+        .saturating_sub(ledger.totals().map_err(RpcError::storage)?.issued);
     let reward = config.curve(header.height, tier).min(left);
     Ok(RpcReply::Value(json!({
         "header": hex::encode(header.encode()),
@@ -65,18 +66,12 @@ fn template(config: &MintConfig, view: &ModuleView<'_>, params: &Value) -> Resul
 }
 
 fn submit(params: &Value) -> Result<RpcReply, RpcError> {
-    let h = str_param(params, 0, "header")?;
-    let bytes = hex::decode(h.strip_prefix("0x").unwrap_or(h))
-        .map_err(|e| RpcError::invalid_params(format!("header is not hex: {e}")))?;
-    decode_canonical::<MintHeader>(&bytes, 1024)
-        .map_err(|e| RpcError::invalid_params(format!("not a mint header: {e}")))?;
-    Ok(RpcReply::Submit(bytes))
+    submit_param::<MintHeader>(params, "header", 1024, "a mint header")
 }
 
 fn status(view: &ModuleView<'_>, params: &Value) -> Result<RpcReply, RpcError> {
-    let id = Hash32::from_hex(str_param(params, 0, "id")?)
-        .map_err(|e| RpcError::invalid_params(format!("id must be 64 hex characters: {e}")))?;
-    Ok(RpcReply::Value(match MINTS.get(view, &id).map_err(storage)? {
+    let id = hash_param(params, 0, "id")?;
+    Ok(RpcReply::Value(match MINTS.get(view, &id).map_err(RpcError::storage)? {
         Some(m) => {
             // The output the mint created (none for a mint at the cap that paid nothing).
             let op = (m.reward > 0).then(|| pc_module_utxo::module_outpoint(crate::NAME, &id, 0));

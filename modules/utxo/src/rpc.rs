@@ -24,17 +24,13 @@ fn address(params: &Value) -> Result<Address, RpcError> {
         .map_err(|e| RpcError { code: BAD_ADDRESS, message: format!("invalid address: {e}") })
 }
 
-fn storage(e: pc_runtime_api::ModuleError) -> RpcError {
-    RpcError { code: -32603, message: format!("state unavailable: {e}") }
-}
-
 fn list_unspent(view: &ModuleView<'_>, params: Value) -> Result<RpcReply, RpcError> {
     let addr = address(&params)?;
-    let entries = BY_ADDRESS.iter_prefix(view, &addr.to_bytes(), None, MAX_LIST).map_err(storage)?;
+    let entries = BY_ADDRESS.iter_prefix(view, &addr.to_bytes(), None, MAX_LIST).map_err(RpcError::storage)?;
     let next = view.next_anchor();
     let mut out = Vec::with_capacity(entries.len());
     for ((_, op), ()) in entries {
-        if let Some(u) = OUTPUTS.get(view, &op).map_err(storage)? {
+        if let Some(u) = OUTPUTS.get(view, &op).map_err(RpcError::storage)? {
             out.push(json!({
                 "txid": op.tx.to_hex(),
                 "index": op.index,
@@ -56,14 +52,14 @@ fn get_balance(view: &ModuleView<'_>, params: Value) -> Result<RpcReply, RpcErro
     let mut from: Option<([u8; 33], pc_utxo_tx::OutPoint)> = None;
     loop {
         // A page starts at (and includes) the last key of the previous one: skip it.
-        let page = BY_ADDRESS.iter_prefix(view, &key, from.as_ref(), MAX_LIST).map_err(storage)?;
+        let page = BY_ADDRESS.iter_prefix(view, &key, from.as_ref(), MAX_LIST).map_err(RpcError::storage)?;
         let full = page.len() == MAX_LIST;
         let mut last = None;
         for (k, ()) in page {
             if from.as_ref() == Some(&k) {
                 continue;
             }
-            if let Some(u) = OUTPUTS.get(view, &k.1).map_err(storage)? {
+            if let Some(u) = OUTPUTS.get(view, &k.1).map_err(RpcError::storage)? {
                 total = total.saturating_add(u.out.value);
                 outputs += 1;
                 if u.spendable_from <= next {
